@@ -1,0 +1,120 @@
+//! The HTTP API, one handler for every front end (Lambda events and the local server):
+//! `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix.
+
+mod error;
+mod request;
+mod routes;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+
+use crate::domain::{Broker, Deadline, IssuedToken};
+use crate::store::SessionStore;
+
+pub use error::ApiError;
+pub use request::{ApiRequest, MAX_BODY_BYTES};
+pub use routes::Route;
+
+pub type ApiResponse = Response<Bytes>;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenBody<'a> {
+    token: &'a str,
+    expires_at: String,
+    guest_id: &'a str,
+}
+
+/// Answers one request, and logs it on one line: route, status, outcome, duration and the first
+/// 8 characters of the customer's hash (never the id itself).
+pub async fn handle<S: SessionStore>(
+    broker: &Broker<S>,
+    request: ApiRequest<'_>,
+    deadline: Deadline,
+) -> ApiResponse {
+    let started = Instant::now();
+    let route = Route::resolve(request.method, request.path);
+    let route_name = route.as_ref().map_or("unmatched", |route| route.name());
+    let mut hash_prefix = String::new();
+    let result = match route {
+        Ok(route) => serve(broker, route, &request, deadline, &mut hash_prefix).await,
+        Err(err) => Err(err),
+    };
+    let (response, outcome) = match result {
+        Ok((response, outcome)) => (response, outcome),
+        Err(err) => {
+            let outcome = err.log();
+            (err.into_response(), outcome)
+        }
+    };
+    tracing::info!(
+        route = route_name,
+        status = response.status().as_u16(),
+        outcome,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        crm_id_hash = hash_prefix,
+        "request"
+    );
+    response
+}
+
+async fn serve<S: SessionStore>(
+    broker: &Broker<S>,
+    route: Route,
+    request: &ApiRequest<'_>,
+    deadline: Deadline,
+    hash_prefix: &mut String,
+) -> Result<(ApiResponse, &'static str), ApiError> {
+    let crm_id = request.crm_id()?;
+    let hash = broker.pseudonymise(&crm_id).await?;
+    hash_prefix.push_str(hash.prefix(8));
+    match route {
+        Route::IssueToken => {
+            let issued = broker.issue_token(&hash, deadline).await?;
+            Ok((token_response(&issued)?, issued.outcome.as_str()))
+        }
+        Route::ForgetSession => {
+            broker.forget(&hash).await?;
+            Ok((empty_response(StatusCode::NO_CONTENT), "deleted"))
+        }
+    }
+}
+
+fn token_response(issued: &IssuedToken) -> Result<ApiResponse, ApiError> {
+    let expires_at = issued
+        .token
+        .expires_at_rfc3339()
+        .ok_or(ApiError::Internal)?;
+    let body = TokenBody {
+        token: issued.token.secret().expose_secret(),
+        expires_at,
+        guest_id: issued.guest_id.as_str(),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+pub(crate) fn json_response(status: StatusCode, body: &impl Serialize) -> ApiResponse {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(Bytes::from(bytes));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn empty_response(status: StatusCode) -> ApiResponse {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,96 @@
+//! The parts of an HTTP request the API reads, and the parsing of its body into a [`CrmId`].
+
+use http::Method;
+use serde_json::Value;
+
+use crate::domain::CrmId;
+
+use super::ApiError;
+
+/// Bodies larger than this are refused with 413 before any parsing.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A request as any front end hands it over, body already decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiRequest<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub body: &'a [u8],
+}
+
+impl ApiRequest<'_> {
+    /// The `crmId` of a `{"crmId": "..."}` body. Other fields are ignored.
+    pub fn crm_id(&self) -> Result<CrmId, ApiError> {
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let invalid = |message: &str| ApiError::InvalidRequest(message.to_owned());
+        if self.body.is_empty() {
+            return Err(invalid(
+                "the body must be a JSON object with a crmId string",
+            ));
+        }
+        let body: Value =
+            serde_json::from_slice(self.body).map_err(|_| invalid("the body is not valid JSON"))?;
+        let Value::Object(body) = body else {
+            return Err(invalid(
+                "the body must be a JSON object with a crmId string",
+            ));
+        };
+        match body.get("crmId") {
+            Some(Value::String(raw)) => {
+                CrmId::parse(raw).map_err(|err| ApiError::InvalidRequest(err.to_string()))
+            }
+            Some(_) => Err(invalid("crmId must be a string")),
+            None => Err(invalid("crmId is required")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crm_id(body: &[u8]) -> Result<CrmId, ApiError> {
+        ApiRequest {
+            method: &Method::POST,
+            path: "/guest-tokens",
+            body,
+        }
+        .crm_id()
+    }
+
+    #[test]
+    fn a_crm_id_string_is_read_and_other_fields_ignored() {
+        assert!(crm_id(br#"{"crmId":"CRM-1","extra":true}"#).is_ok());
+    }
+
+    #[test]
+    fn bad_bodies_say_what_to_fix() {
+        let cases: [(&[u8], &str); 9] = [
+            (b"", "JSON object"),
+            (b"{", "not valid JSON"),
+            (b"[1]", "JSON object"),
+            (b"{}", "crmId is required"),
+            (br#"{"crmId":42}"#, "must be a string"),
+            (br#"{"crmId":null}"#, "must be a string"),
+            (br#"{"crmId":""}"#, "must not be empty"),
+            (br#"{"crmId":"  "}"#, "must not be blank"),
+            (br#"{"crmId":"a\u0000b"}"#, "control characters"),
+        ];
+        for (body, expected) in cases {
+            match crm_id(body) {
+                Err(ApiError::InvalidRequest(message)) => {
+                    assert!(message.contains(expected), "{message}")
+                }
+                other => panic!("{body:?} gave {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_oversized_body_is_too_large_before_parsing() {
+        let body = vec![b'x'; MAX_BODY_BYTES + 1];
+        assert!(matches!(crm_id(&body), Err(ApiError::PayloadTooLarge)));
+    }
+}

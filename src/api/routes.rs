@@ -1,0 +1,98 @@
+//! Which operation a method and path ask for. Paths match with or without one API Gateway stage
+//! segment in front (`/prod/guest-tokens`).
+
+use http::Method;
+
+use super::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    IssueToken,
+    ForgetSession,
+}
+
+impl Route {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::IssueToken => "POST /guest-tokens",
+            Self::ForgetSession => "DELETE /guest-sessions",
+        }
+    }
+
+    pub fn resolve(method: &Method, path: &str) -> Result<Self, ApiError> {
+        let (route, allowed, allow) = match resource(path) {
+            Some("guest-tokens") => (Self::IssueToken, Method::POST, "POST"),
+            Some("guest-sessions") => (Self::ForgetSession, Method::DELETE, "DELETE"),
+            _ => return Err(ApiError::NotFound),
+        };
+        if *method == allowed {
+            Ok(route)
+        } else {
+            Err(ApiError::MethodNotAllowed { allow })
+        }
+    }
+}
+
+/// The resource segment of `/{resource}` or `/{stage}/{resource}`.
+fn resource(path: &str) -> Option<&str> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut segments = path.strip_prefix('/')?.split('/');
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some(resource), None, None) => Some(resource),
+        (Some(stage), Some(resource), None) if !stage.is_empty() => Some(resource),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_with_or_without_a_stage_prefix() {
+        for path in ["/guest-tokens", "/prod/guest-tokens", "/guest-tokens?x=1"] {
+            assert_eq!(
+                Route::resolve(&Method::POST, path).unwrap(),
+                Route::IssueToken,
+                "{path}"
+            );
+        }
+        for path in ["/guest-sessions", "/$default/guest-sessions"] {
+            assert_eq!(
+                Route::resolve(&Method::DELETE, path).unwrap(),
+                Route::ForgetSession,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_paths_are_not_found() {
+        for path in [
+            "",
+            "/",
+            "guest-tokens",
+            "/a/b/guest-tokens",
+            "//guest-tokens",
+            "/guest-tokens/",
+            "/guest-token",
+        ] {
+            assert!(
+                matches!(Route::resolve(&Method::POST, path), Err(ApiError::NotFound)),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_method_is_refused_with_the_allowed_one() {
+        assert!(matches!(
+            Route::resolve(&Method::GET, "/guest-tokens"),
+            Err(ApiError::MethodNotAllowed { allow: "POST" })
+        ));
+        assert!(matches!(
+            Route::resolve(&Method::POST, "/guest-sessions"),
+            Err(ApiError::MethodNotAllowed { allow: "DELETE" })
+        ));
+    }
+}

@@ -1,0 +1,90 @@
+//! Wiring: builds the broker's parts from [`Config`] once, at init. Both binaries use it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::{Config, CredentialsConfig};
+use crate::credentials::{CredentialSource, SecretsManagerCredentials};
+use crate::domain::{Broker, SystemClock};
+use crate::genesys::GenesysClient;
+use crate::store::{DynamoDbStore, SessionStore};
+
+/// AWS calls give up well inside a Lambda timeout: a hung endpoint becomes a 503, not a kill.
+const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    #[error("GENESYS_CREDENTIALS_SECRET_ID is set but no AWS configuration was loaded")]
+    AwsConfigMissing,
+}
+
+/// The shared AWS configuration: region and credentials from the standard chain, endpoints from
+/// `AWS_ENDPOINT_URL*` when set (the SDK reads those itself).
+pub async fn aws_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(AWS_CONNECT_TIMEOUT)
+                .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+                .operation_timeout(AWS_OPERATION_TIMEOUT)
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// Whether the configuration needs AWS at all (`local` runs without it on its defaults).
+pub fn needs_aws(config: &Config) -> bool {
+    config.sessions_table.is_some()
+        || matches!(config.credentials, CredentialsConfig::SecretsManager { .. })
+}
+
+/// The credential source; `aws` is only used (and only needed) for Secrets Manager.
+pub fn credential_source(
+    config: &Config,
+    aws: Option<&SdkConfig>,
+) -> Result<Arc<dyn CredentialSource>, InitError> {
+    Ok(match &config.credentials {
+        CredentialsConfig::Environment(env) => Arc::new(env.clone()),
+        CredentialsConfig::SecretsManager {
+            secret_id,
+            cache_ttl,
+        } => {
+            let aws = aws.ok_or(InitError::AwsConfigMissing)?;
+            Arc::new(SecretsManagerCredentials::new(
+                aws_sdk_secretsmanager::Client::new(aws),
+                secret_id,
+                *cache_ttl,
+            ))
+        }
+    })
+}
+
+pub fn dynamodb_store(config: &Config, aws: &SdkConfig) -> DynamoDbStore {
+    DynamoDbStore::new(
+        aws_sdk_dynamodb::Client::new(aws),
+        config.sessions_table_or_default(),
+        config.session_retention,
+    )
+}
+
+pub fn broker<S: SessionStore>(
+    config: &Config,
+    store: S,
+    credentials: Arc<dyn CredentialSource>,
+) -> Result<Broker<S>, InitError> {
+    let genesys = GenesysClient::new(config.genesys.clone(), credentials, config.retry)?;
+    Ok(Broker::new(
+        store,
+        genesys,
+        Arc::new(SystemClock),
+        config.sliding_window,
+    ))
+}

@@ -1,0 +1,123 @@
+//! `cargo run --bin local`: the broker's HTTP API on 127.0.0.1:9000 (`PORT` to change), with an
+//! in-memory session store and the embedded Genesys sandbox, needing neither AWS nor Genesys.
+//!
+//! `SESSIONS_TABLE` / `GENESYS_CREDENTIALS_SECRET_ID` switch to DynamoDB / Secrets Manager (with
+//! `AWS_ENDPOINT_URL` for moto); `GENESYS_REGION` or `GENESYS_BASE_URL` plus credentials switch to
+//! a real Genesys org.
+
+use std::error::Error;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use guest_token_broker::api::{self, ApiRequest};
+use guest_token_broker::config::Config;
+use guest_token_broker::domain::{Broker, Deadline};
+use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
+use guest_token_broker::store::{MemoryStore, SessionStore};
+use guest_token_broker::telemetry::{self, LogSettings};
+use guest_token_broker::{app, http_server};
+use tokio::net::TcpListener;
+
+const DEFAULT_PORT: u16 = 9000;
+/// Each request gets what a Lambda invocation with the default 10 s timeout would.
+const REQUEST_BUDGET: Duration = Duration::from_secs(10);
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init(
+        LogSettings::from_lookup(|name| std::env::var(name).ok()),
+        true,
+    );
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("local: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let real_genesys = env("GENESYS_REGION").is_some() || env("GENESYS_BASE_URL").is_some();
+    let (config, sandbox) = if real_genesys {
+        (Config::from_env()?, None)
+    } else {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+        let (client_id, client_secret) = SandboxConfig::default().clients.remove(0);
+        let base_url = sandbox.base_url();
+        let config = Config::from_lookup(|name| match name {
+            "GENESYS_BASE_URL" | "GENESYS_LOGIN_URL" => Some(base_url.clone()),
+            "GENESYS_CLIENT_ID" => env(name).or_else(|| Some(client_id.clone())),
+            "GENESYS_CLIENT_SECRET" => env(name).or_else(|| Some(client_secret.clone())),
+            _ => env(name),
+        })?;
+        println!("Genesys sandbox on {base_url}");
+        (config, Some(sandbox))
+    };
+    let aws = if app::needs_aws(&config) {
+        Some(app::aws_sdk_config().await)
+    } else {
+        None
+    };
+    let credentials = app::credential_source(&config, aws.as_ref())?;
+    let port = match env("PORT") {
+        Some(port) => port.parse().map_err(|_| "PORT must be a port number")?,
+        None => DEFAULT_PORT,
+    };
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let address = format!("http://{}", listener.local_addr()?);
+    match (&config.sessions_table, &aws) {
+        (Some(table), Some(aws)) => {
+            println!("Session store: DynamoDB table {table}");
+            serve(
+                app::broker(&config, app::dynamodb_store(&config, aws), credentials)?,
+                listener,
+                &address,
+            )
+            .await?;
+        }
+        _ => {
+            println!("Session store: in memory");
+            serve(
+                app::broker(&config, MemoryStore::new(), credentials)?,
+                listener,
+                &address,
+            )
+            .await?;
+        }
+    }
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn serve<S: SessionStore>(
+    broker: Broker<S>,
+    listener: TcpListener,
+    address: &str,
+) -> Result<(), Box<dyn Error>> {
+    let broker = Arc::new(broker);
+    let server = http_server::spawn(listener, move |request: http::Request<Bytes>| {
+        let broker = Arc::clone(&broker);
+        async move {
+            let (parts, body) = request.into_parts();
+            let request = ApiRequest {
+                method: &parts.method,
+                path: parts.uri.path(),
+                body: &body,
+            };
+            api::handle(&broker, request, Deadline::after(REQUEST_BUDGET)).await
+        }
+    });
+    println!("Listening on {address}");
+    println!(
+        "Try:\n  curl -sS -X POST {address}/guest-tokens -H 'content-type: application/json' -d '{{\"crmId\":\"CRM-987654\"}}'"
+    );
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! Configuration, read once at init from environment variables into typed values.
+//! Every variable, its default and its meaning is listed in the README's environment table.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::credentials::{CredentialError, EnvCredentials};
+use crate::domain::DEFAULT_SLIDING_WINDOW;
+use crate::genesys::{DEFAULT_REGION, GenesysEndpoints, RetryPolicy, UnknownRegion};
+
+pub const DEFAULT_SESSIONS_TABLE: &str = "GenesysGuestSessions";
+pub const DEFAULT_SESSION_RETENTION_DAYS: u64 = 30;
+pub const DEFAULT_CREDENTIALS_CACHE: Duration = Duration::from_secs(300);
+/// Kept free before the Lambda deadline so the function answers 503 instead of being killed.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub genesys: GenesysEndpoints,
+    pub sliding_window: Duration,
+    /// `SESSIONS_TABLE` as set; `None` means the default table on Lambda and memory for `local`.
+    pub sessions_table: Option<String>,
+    pub session_retention: Duration,
+    pub credentials: CredentialsConfig,
+    pub retry: RetryPolicy,
+    pub deadline_margin: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum CredentialsConfig {
+    SecretsManager {
+        secret_id: String,
+        cache_ttl: Duration,
+    },
+    Environment(EnvCredentials),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} {problem}")]
+    Invalid { var: &'static str, problem: String },
+    #[error(transparent)]
+    UnknownRegion(#[from] UnknownRegion),
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(Self {
+            genesys: genesys_endpoints(&get)?,
+            sliding_window: Duration::from_secs(
+                number(&get, "SLIDING_WINDOW_SECONDS")?.unwrap_or(DEFAULT_SLIDING_WINDOW.as_secs()),
+            ),
+            sessions_table: get("SESSIONS_TABLE"),
+            session_retention: Duration::from_secs(
+                86_400
+                    * positive(&get, "SESSION_RETENTION_DAYS")?
+                        .unwrap_or(DEFAULT_SESSION_RETENTION_DAYS),
+            ),
+            credentials: match get("GENESYS_CREDENTIALS_SECRET_ID") {
+                Some(secret_id) => CredentialsConfig::SecretsManager {
+                    secret_id,
+                    cache_ttl: number(&get, "CREDENTIALS_CACHE_SECONDS")?
+                        .map_or(DEFAULT_CREDENTIALS_CACHE, Duration::from_secs),
+                },
+                None => CredentialsConfig::Environment(EnvCredentials::from_lookup(&lookup)?),
+            },
+            retry: RetryPolicy {
+                attempt_timeout: positive(&get, "GENESYS_ATTEMPT_TIMEOUT_MS")?.map_or(
+                    RetryPolicy::default().attempt_timeout,
+                    Duration::from_millis,
+                ),
+                ..RetryPolicy::default()
+            },
+            deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?
+                .map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
+        })
+    }
+
+    pub fn sessions_table_or_default(&self) -> &str {
+        self.sessions_table
+            .as_deref()
+            .unwrap_or(DEFAULT_SESSIONS_TABLE)
+    }
+}
+
+/// Region table first, then `GENESYS_BASE_URL` / `GENESYS_LOGIN_URL` override each host.
+fn genesys_endpoints(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<GenesysEndpoints, ConfigError> {
+    let region = get("GENESYS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_owned());
+    let mut endpoints = GenesysEndpoints::for_region(&region)?;
+    if let Some(url) = url(get, "GENESYS_BASE_URL")? {
+        endpoints.api_base = url;
+    }
+    if let Some(url) = url(get, "GENESYS_LOGIN_URL")? {
+        endpoints.login_base = url;
+    }
+    Ok(endpoints)
+}
+
+fn url(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<Url>, ConfigError> {
+    get(var)
+        .map(|raw| match Url::parse(&raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
+            _ => Err(ConfigError::Invalid {
+                var,
+                problem: "must be an http(s) URL such as https://api.mypurecloud.com".into(),
+            }),
+        })
+        .transpose()
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<u64>, ConfigError> {
+    get(var)
+        .map(|raw| {
+            raw.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                var,
+                problem: "must be a whole number".into(),
+            })
+        })
+        .transpose()
+}
+
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<u64>, ConfigError> {
+    match number(get, var)? {
+        Some(0) => Err(ConfigError::Invalid {
+            var,
+            problem: "must be greater than zero".into(),
+        }),
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        map.entry("GENESYS_CLIENT_ID".into())
+            .or_insert_with(|| "id".into());
+        map.entry("GENESYS_CLIENT_SECRET".into())
+            .or_insert_with(|| "secret".into());
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_python_utility() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.sliding_window, Duration::from_secs(300));
+        assert_eq!(config.sessions_table_or_default(), "GenesysGuestSessions");
+        assert_eq!(
+            config.genesys.api_base.as_str(),
+            "https://api.mypurecloud.com/"
+        );
+        assert_eq!(
+            config.genesys.login_base.as_str(),
+            "https://login.mypurecloud.com/"
+        );
+        assert_eq!(config.session_retention, Duration::from_secs(30 * 86_400));
+        assert!(matches!(
+            config.credentials,
+            CredentialsConfig::Environment(_)
+        ));
+    }
+
+    #[test]
+    fn region_then_url_overrides_choose_the_hosts() {
+        let config = load(&[("GENESYS_REGION", "eu-central-1")]).unwrap();
+        assert_eq!(
+            config.genesys.api_base.host_str(),
+            Some("api.mypurecloud.de")
+        );
+        let config = load(&[
+            ("GENESYS_REGION", "eu-central-1"),
+            ("GENESYS_BASE_URL", "http://127.0.0.1:9999"),
+        ])
+        .unwrap();
+        assert_eq!(config.genesys.api_base.as_str(), "http://127.0.0.1:9999/");
+        assert_eq!(
+            config.genesys.login_base.host_str(),
+            Some("login.mypurecloud.de")
+        );
+        let config = load(&[("GENESYS_LOGIN_URL", "http://127.0.0.1:9998")]).unwrap();
+        assert_eq!(config.genesys.login_base.as_str(), "http://127.0.0.1:9998/");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let message = |vars: &[(&str, &str)]| load(vars).unwrap_err().to_string();
+        assert!(message(&[("GENESYS_REGION", "nowhere")]).contains("ap-southeast-1"));
+        assert!(
+            message(&[("SLIDING_WINDOW_SECONDS", "five")]).starts_with("SLIDING_WINDOW_SECONDS")
+        );
+        assert!(message(&[("SESSION_RETENTION_DAYS", "0")]).contains("greater than zero"));
+        assert!(
+            message(&[("GENESYS_BASE_URL", "api.mypurecloud.com")]).starts_with("GENESYS_BASE_URL")
+        );
+    }
+
+    #[test]
+    fn a_secret_id_selects_secrets_manager() {
+        let config = load(&[
+            ("GENESYS_CREDENTIALS_SECRET_ID", "arn:aws:secretsmanager:x"),
+            ("CREDENTIALS_CACHE_SECONDS", "60"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            config.credentials,
+            CredentialsConfig::SecretsManager { ref secret_id, cache_ttl } if secret_id == "arn:aws:secretsmanager:x" && cache_ttl == Duration::from_secs(60)
+        ));
+    }
+}

@@ -1,0 +1,116 @@
+//! The ordered set of Genesys OAuth client credentials, and the sources it is loaded from
+//! (environment variables, or a Secrets Manager secret that can be rotated under a running process).
+
+mod env;
+mod secret_document;
+mod secrets_manager;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use secrecy::{SecretSlice, SecretString};
+
+pub use env::EnvCredentials;
+pub use secret_document::parse_secret_document;
+pub use secrets_manager::SecretsManagerCredentials;
+
+/// One OAuth client: its id (not secret, safe to log) and its secret.
+#[derive(Clone)]
+pub struct Credential {
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A non-empty list of credentials in order of preference, plus the optional pseudonymisation key
+/// that travels in the same secret.
+#[derive(Clone)]
+pub struct CredentialSet {
+    credentials: Vec<Credential>,
+    hash_key: Option<SecretSlice<u8>>,
+}
+
+impl CredentialSet {
+    pub fn new(
+        credentials: Vec<Credential>,
+        hash_key: Option<SecretSlice<u8>>,
+    ) -> Result<Self, CredentialError> {
+        if credentials.is_empty() {
+            return Err(CredentialError::Malformed(
+                "the credential list is empty".into(),
+            ));
+        }
+        Ok(Self {
+            credentials,
+            hash_key,
+        })
+    }
+
+    pub fn credentials(&self) -> &[Credential] {
+        &self.credentials
+    }
+
+    pub fn hash_key(&self) -> Option<&SecretSlice<u8>> {
+        self.hash_key.as_ref()
+    }
+
+    /// Whether two sets hold the same clients, so a re-read that changed nothing is not retried.
+    pub fn same_clients(&self, other: &Self) -> bool {
+        use secrecy::ExposeSecret;
+        self.credentials.len() == other.credentials.len()
+            && self
+                .credentials
+                .iter()
+                .zip(&other.credentials)
+                .all(|(a, b)| {
+                    a.client_id == b.client_id
+                        && a.client_secret.expose_secret() == b.client_secret.expose_secret()
+                })
+    }
+}
+
+impl fmt::Debug for CredentialSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialSet")
+            .field("credentials", &self.credentials)
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Why the credential set could not be had. Messages name the problem, never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    /// The configuration or the secret's content is wrong: an operator must fix it.
+    #[error("Genesys credentials are misconfigured: {0}")]
+    Malformed(String),
+    /// The secret exists but this function may not read it, or it does not exist.
+    #[error("Genesys credentials secret {secret_id:?} cannot be used: {problem}")]
+    Inaccessible { secret_id: String, problem: String },
+    /// Secrets Manager could not be reached or failed; worth retrying later.
+    #[error("Secrets Manager is unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type CredentialFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Arc<CredentialSet>, CredentialError>> + Send + 'a>>;
+
+/// Where the credential set comes from.
+pub trait CredentialSource: Send + Sync {
+    /// The set in force, from a cache where the source has one.
+    fn current(&self) -> CredentialFuture<'_>;
+
+    /// Called when every credential of the set in force was refused: re-read the source now
+    /// (sources rate-limit this themselves) and return what it holds.
+    fn reload(&self) -> CredentialFuture<'_>;
+}

@@ -1,0 +1,142 @@
+//! Credentials from a Secrets Manager secret (AWSCURRENT only), cached in process.
+//!
+//! A small cache of our own rather than `aws_secretsmanager_caching`: that crate calls
+//! DescribeSecret on every expiry (one more permission and round trip) and its error type is not
+//! `Send`. Here a cache entry lives for `cache_ttl`; when Genesys refuses every cached credential,
+//! [`CredentialSource::reload`] re-reads the secret at once (at most once per `min_reload_interval`),
+//! which is how a rotation is picked up without a restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::{
+    CredentialError, CredentialFuture, CredentialSet, CredentialSource, parse_secret_document,
+};
+
+/// Re-reads forced by refused credentials are spaced at least this far apart.
+pub const DEFAULT_MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+
+pub struct SecretsManagerCredentials {
+    client: Client,
+    secret_id: String,
+    cache_ttl: Duration,
+    min_reload_interval: Duration,
+    // An async mutex: concurrent callers on a cold or expired cache share one GetSecretValue.
+    cache: Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    set: Arc<CredentialSet>,
+    fetched_at: Instant,
+}
+
+impl SecretsManagerCredentials {
+    pub fn new(client: Client, secret_id: impl Into<String>, cache_ttl: Duration) -> Self {
+        Self {
+            client,
+            secret_id: secret_id.into(),
+            cache_ttl,
+            min_reload_interval: DEFAULT_MIN_RELOAD_INTERVAL,
+            cache: Mutex::new(None),
+        }
+    }
+
+    pub fn with_min_reload_interval(mut self, interval: Duration) -> Self {
+        self.min_reload_interval = interval;
+        self
+    }
+
+    async fn load(&self, max_age: Duration) -> Result<Arc<CredentialSet>, CredentialError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(cached) = cache.as_ref().filter(|c| c.fetched_at.elapsed() < max_age) {
+            return Ok(Arc::clone(&cached.set));
+        }
+        match self.fetch().await {
+            Ok(set) => {
+                let set = Arc::new(set);
+                *cache = Some(Cached {
+                    set: Arc::clone(&set),
+                    fetched_at: Instant::now(),
+                });
+                Ok(set)
+            }
+            // A passing outage should not take down requests that a known set can still serve.
+            Err(CredentialError::Unavailable(source)) => match cache.as_ref() {
+                Some(stale) => {
+                    tracing::warn!(error = %source, "Secrets Manager unavailable; using the cached credential set");
+                    Ok(Arc::clone(&stale.set))
+                }
+                None => Err(CredentialError::Unavailable(source)),
+            },
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn fetch(&self) -> Result<CredentialSet, CredentialError> {
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .map_err(|err| self.classify(err))?;
+        let text = output.secret_string().ok_or_else(|| {
+            CredentialError::Malformed(
+                "the secret has no SecretString (binary secrets are not supported)".into(),
+            )
+        })?;
+        let set = parse_secret_document(text)?;
+        tracing::info!(
+            credentials = set.credentials().len(),
+            "loaded the Genesys credential set from Secrets Manager"
+        );
+        Ok(set)
+    }
+
+    fn classify<E, R>(&self, err: SdkError<E, R>) -> CredentialError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let inaccessible = |problem: &str| CredentialError::Inaccessible {
+            secret_id: self.secret_id.clone(),
+            problem: problem.to_owned(),
+        };
+        match err.code() {
+            Some("ResourceNotFoundException") => {
+                inaccessible("it does not exist (or has no AWSCURRENT version)")
+            }
+            Some("AccessDeniedException") => {
+                inaccessible("access denied: the role needs secretsmanager:GetSecretValue on it")
+            }
+            Some("DecryptionFailure") => {
+                inaccessible("it cannot be decrypted: the role needs kms:Decrypt on its key")
+            }
+            Some("InvalidRequestException" | "InvalidParameterException") => inaccessible(
+                "Secrets Manager refused the request (is the secret scheduled for deletion?)",
+            ),
+            Some(
+                "UnrecognizedClientException"
+                | "InvalidSignatureException"
+                | "ExpiredTokenException",
+            ) => inaccessible("the function's AWS credentials were refused"),
+            _ => CredentialError::Unavailable(Box::new(err)),
+        }
+    }
+}
+
+impl CredentialSource for SecretsManagerCredentials {
+    fn current(&self) -> CredentialFuture<'_> {
+        Box::pin(self.load(self.cache_ttl))
+    }
+
+    fn reload(&self) -> CredentialFuture<'_> {
+        Box::pin(self.load(self.min_reload_interval))
+    }
+}

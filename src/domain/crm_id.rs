@@ -1,0 +1,189 @@
+//! Customer identifiers: the raw CRM id as received (validated, never printed) and its pseudonym,
+//! the `crm_id_hash` that keys everything the broker stores or sends upstream.
+
+use std::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretSlice};
+use sha2::{Digest, Sha256};
+
+/// Longest CRM id accepted, in characters.
+pub const MAX_CRM_ID_CHARS: usize = 256;
+
+/// A CRM customer id that passed validation: 1–256 characters, not blank, no control characters.
+///
+/// It is personal data, so `Debug` never shows it and there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CrmId(String);
+
+/// Why a CRM id was rejected; the message tells the caller what to fix without echoing the id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CrmIdError {
+    #[error("crmId must not be empty")]
+    Empty,
+    #[error("crmId must not be blank")]
+    Blank,
+    #[error("crmId must be at most {MAX_CRM_ID_CHARS} characters")]
+    TooLong,
+    #[error("crmId must not contain control characters")]
+    ControlCharacter,
+}
+
+impl CrmId {
+    pub fn parse(raw: &str) -> Result<Self, CrmIdError> {
+        if raw.is_empty() {
+            return Err(CrmIdError::Empty);
+        }
+        if raw.chars().count() > MAX_CRM_ID_CHARS {
+            return Err(CrmIdError::TooLong);
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(CrmIdError::ControlCharacter);
+        }
+        if raw.trim().is_empty() {
+            return Err(CrmIdError::Blank);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for CrmId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CrmId(<redacted>)")
+    }
+}
+
+/// The pseudonym of a CRM id: 64 lowercase hex characters.
+///
+/// Safe to store and to send upstream; logs show only [`CrmIdHash::prefix`].
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CrmIdHash(String);
+
+impl CrmIdHash {
+    /// Accepts a stored hash as it is (e.g. read back from the table).
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first `n` characters, as used in guest names and log lines.
+    pub fn prefix(&self, n: usize) -> &str {
+        self.0.get(..n).unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Debug for CrmIdHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CrmIdHash({}…)", self.prefix(8))
+    }
+}
+
+impl fmt::Display for CrmIdHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How CRM ids become pseudonyms.
+///
+/// Plain SHA-256 is what the Python utility stored, so existing tables keep working. An unkeyed
+/// hash of an enumerable id can be reversed by brute force; HMAC-SHA256 with a secret key cannot,
+/// at the price of starting new mappings when switched on.
+#[derive(Clone, Default)]
+pub enum Pseudonymiser {
+    #[default]
+    Sha256,
+    HmacSha256(SecretSlice<u8>),
+}
+
+impl Pseudonymiser {
+    pub fn hash(&self, crm_id: &CrmId) -> CrmIdHash {
+        let digest = match self {
+            Self::Sha256 => hex::encode(Sha256::digest(crm_id.as_bytes())),
+            Self::HmacSha256(key) => {
+                // HMAC accepts keys of any length, so this cannot fail.
+                let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.expose_secret())
+                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+                mac.update(crm_id.as_bytes());
+                hex::encode(mac.finalize().into_bytes())
+            }
+        };
+        CrmIdHash(digest)
+    }
+}
+
+impl fmt::Debug for Pseudonymiser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sha256 => f.write_str("Sha256"),
+            Self::HmacSha256(_) => f.write_str("HmacSha256(<key redacted>)"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_matches_the_python_utility_byte_for_byte() {
+        // printf 'CRM-987654' | sha256sum (computed outside this crate)
+        let hash = Pseudonymiser::Sha256.hash(&CrmId::parse("CRM-987654").unwrap());
+        assert_eq!(
+            hash.as_str(),
+            "54e48adaffd9027bce4eef4ba19ca3b0e30dd91cdc082d25de52df256082c8e4"
+        );
+    }
+
+    #[test]
+    fn sha256_hashes_the_utf8_bytes_of_non_ascii_ids() {
+        // printf 'Zoë-日本' | sha256sum
+        let hash = Pseudonymiser::Sha256.hash(&CrmId::parse("Zoë-日本").unwrap());
+        assert_eq!(
+            hash.as_str(),
+            "ed37a31566dfe4fce95f10b7f3d21e07a3c36d1c9c8bf2675d246b17cbcccfc1"
+        );
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231_test_case_2() {
+        let key = SecretSlice::from(b"Jefe".to_vec());
+        let hash = Pseudonymiser::HmacSha256(key)
+            .hash(&CrmId::parse("what do ya want for nothing?").unwrap());
+        assert_eq!(
+            hash.as_str(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn valid_ids_are_accepted_up_to_256_characters() {
+        assert!(CrmId::parse("a").is_ok());
+        assert!(CrmId::parse(&"é".repeat(256)).is_ok());
+        assert!(CrmId::parse(" padded ").is_ok());
+    }
+
+    #[test]
+    fn invalid_ids_are_rejected_with_the_reason() {
+        assert_eq!(CrmId::parse(""), Err(CrmIdError::Empty));
+        assert_eq!(CrmId::parse("   "), Err(CrmIdError::Blank));
+        assert_eq!(CrmId::parse(&"x".repeat(257)), Err(CrmIdError::TooLong));
+        assert_eq!(CrmId::parse("a\nb"), Err(CrmIdError::ControlCharacter));
+        assert_eq!(CrmId::parse("a\u{7f}"), Err(CrmIdError::ControlCharacter));
+    }
+
+    #[test]
+    fn debug_output_hides_the_raw_id_and_most_of_the_hash() {
+        let id = CrmId::parse("CRM-987654").unwrap();
+        assert!(!format!("{id:?}").contains("987654"));
+        let hash = Pseudonymiser::Sha256.hash(&id);
+        assert_eq!(format!("{hash:?}"), "CrmIdHash(54e48ada…)");
+    }
+}

@@ -1,0 +1,213 @@
+//! What the broker keeps per customer, and the sliding-window rule that decides whether a stored
+//! guest token can be handed out as it is.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::CrmIdHash;
+
+/// The id Genesys gave the customer's guest. Not secret: it is logged for reconciliation.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct GuestId(String);
+
+impl GuestId {
+    /// `None` for the empty string, which stored placeholders use for "no guest".
+    pub fn new(id: impl Into<String>) -> Option<Self> {
+        let id = id.into();
+        (!id.is_empty()).then_some(Self(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for GuestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GuestId({})", self.0)
+    }
+}
+
+impl fmt::Display for GuestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A guest token with its expiry exactly as Genesys wrote it, so stored items stay byte-compatible
+/// with what the Python utility wrote and reads.
+#[derive(Clone)]
+pub struct GuestToken {
+    value: SecretString,
+    expires_at_raw: String,
+}
+
+impl GuestToken {
+    /// `None` for the placeholders (empty token or empty expiry) that mean "no token yet".
+    pub fn new(value: SecretString, expires_at_raw: impl Into<String>) -> Option<Self> {
+        let expires_at_raw = expires_at_raw.into();
+        (!value.expose_secret().is_empty() && !expires_at_raw.is_empty()).then_some(Self {
+            value,
+            expires_at_raw,
+        })
+    }
+
+    pub fn secret(&self) -> &SecretString {
+        &self.value
+    }
+
+    pub fn expires_at_raw(&self) -> &str {
+        &self.expires_at_raw
+    }
+
+    /// The expiry as an instant. ISO 8601 with an offset or `Z`; a naive timestamp is read as UTC,
+    /// as the Python utility's `fromisoformat` did. `None` when unreadable (the token is then renewed).
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        let raw = self.expires_at_raw.trim();
+        DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
+                    .ok()
+                    .map(|t| t.and_utc())
+            })
+    }
+
+    /// The expiry in RFC 3339 (UTC, milliseconds), as the API returns it.
+    pub fn expires_at_rfc3339(&self) -> Option<String> {
+        self.expires_at()
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    /// Whether the token can be handed out at `now` given the sliding `window`.
+    pub fn freshness(&self, now: DateTime<Utc>, window: Duration) -> TokenFreshness {
+        let Some(expires_at) = self.expires_at() else {
+            return TokenFreshness::Unusable;
+        };
+        let remaining = expires_at - now;
+        let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        if remaining > window {
+            TokenFreshness::Fresh
+        } else if remaining > chrono::Duration::zero() {
+            TokenFreshness::ExpiringSoon
+        } else {
+            TokenFreshness::Unusable
+        }
+    }
+}
+
+impl fmt::Debug for GuestToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuestToken")
+            .field("value", &"<redacted>")
+            .field("expires_at", &self.expires_at_raw)
+            .finish()
+    }
+}
+
+/// Where a stored token stands against the sliding window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFreshness {
+    /// More than the window left: hand it out as it is.
+    Fresh,
+    /// Still valid, but inside the window: renew it.
+    ExpiringSoon,
+    /// Expired or unreadable.
+    Unusable,
+}
+
+/// One customer's stored session, as the session store holds it.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub crm_id_hash: CrmIdHash,
+    pub guest_id: Option<GuestId>,
+    pub token: Option<GuestToken>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const WINDOW: Duration = Duration::from_secs(300);
+
+    fn token_expiring(raw: &str) -> GuestToken {
+        GuestToken::new(SecretString::from("t"), raw).unwrap()
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 12, 15, 14, 30, 0).unwrap() + chrono::Duration::seconds(secs)
+    }
+
+    #[test]
+    fn a_token_with_more_than_the_window_left_is_fresh() {
+        let token = token_expiring("2024-12-15T14:30:00.000Z");
+        assert_eq!(token.freshness(at(-301), WINDOW), TokenFreshness::Fresh);
+    }
+
+    #[test]
+    fn a_token_with_exactly_the_window_left_is_renewed() {
+        let token = token_expiring("2024-12-15T14:30:00.000Z");
+        assert_eq!(
+            token.freshness(at(-300), WINDOW),
+            TokenFreshness::ExpiringSoon
+        );
+    }
+
+    #[test]
+    fn a_token_with_less_than_the_window_left_is_renewed() {
+        let token = token_expiring("2024-12-15T14:30:00.000Z");
+        assert_eq!(
+            token.freshness(at(-299), WINDOW),
+            TokenFreshness::ExpiringSoon
+        );
+    }
+
+    #[test]
+    fn an_expired_or_unreadable_token_is_unusable() {
+        let token = token_expiring("2024-12-15T14:30:00.000Z");
+        assert_eq!(token.freshness(at(0), WINDOW), TokenFreshness::Unusable);
+        assert_eq!(token.freshness(at(1), WINDOW), TokenFreshness::Unusable);
+        let garbled = token_expiring("next tuesday");
+        assert_eq!(
+            garbled.freshness(at(-9999), WINDOW),
+            TokenFreshness::Unusable
+        );
+    }
+
+    #[test]
+    fn expiry_is_read_with_offsets_and_as_utc_when_naive() {
+        assert_eq!(
+            token_expiring("2024-12-15T15:30:00+01:00").expires_at(),
+            Some(at(0))
+        );
+        assert_eq!(
+            token_expiring("2024-12-15T14:30:00.000").expires_at(),
+            Some(at(0))
+        );
+        assert_eq!(
+            token_expiring("2024-12-15T14:30:00Z")
+                .expires_at_rfc3339()
+                .as_deref(),
+            Some("2024-12-15T14:30:00.000Z")
+        );
+    }
+
+    #[test]
+    fn placeholders_mean_no_token_and_no_guest() {
+        assert!(GuestToken::new(SecretString::from(""), "2024-12-15T14:30:00Z").is_none());
+        assert!(GuestToken::new(SecretString::from("t"), "").is_none());
+        assert!(GuestId::new("").is_none());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let token =
+            GuestToken::new(SecretString::from("eyJsecret"), "2024-12-15T14:30:00Z").unwrap();
+        assert!(!format!("{token:?}").contains("eyJsecret"));
+    }
+}

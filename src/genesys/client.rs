@@ -1,0 +1,183 @@
+//! The Genesys client the broker calls: authenticated JSON calls with the status handling of the
+//! upstream contract (401 → fresh access token, 429/5xx/transport → backoff, 403 → no retry).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::credentials::{CredentialSet, CredentialSource};
+use crate::domain::{Deadline, GuestId, GuestToken};
+
+use super::guests::{
+    CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken,
+    NewGuest,
+};
+use super::oauth::{OAuth, deadline_passed};
+use super::retry::{Step, retry_after, transport_failure, with_retries};
+use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
+
+/// A TCP connect that takes longer than this is treated as a failed attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Built once at init; its connection pool and access-token cache live across invocations.
+pub struct GenesysClient {
+    http: reqwest::Client,
+    endpoints: GenesysEndpoints,
+    oauth: OAuth,
+    retry: RetryPolicy,
+}
+
+impl GenesysClient {
+    pub fn new(
+        endpoints: GenesysEndpoints,
+        credentials: Arc<dyn CredentialSource>,
+        retry: RetryPolicy,
+    ) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("guest-token-broker/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let oauth = OAuth::new(http.clone(), &endpoints, credentials, retry);
+        Ok(Self {
+            http,
+            endpoints,
+            oauth,
+            retry,
+        })
+    }
+
+    pub fn endpoints(&self) -> &GenesysEndpoints {
+        &self.endpoints
+    }
+
+    /// The credential set in force (it also carries the optional pseudonymisation key).
+    pub async fn credential_set(&self) -> Result<Arc<CredentialSet>, GenesysError> {
+        Ok(self.oauth.source().current().await?)
+    }
+
+    /// Makes sure an access token is cached (warm-up); creates nothing upstream.
+    pub async fn ensure_access_token(&self, deadline: Deadline) -> Result<(), GenesysError> {
+        self.oauth.access_token(deadline).await.map(drop)
+    }
+
+    pub async fn create_guest(
+        &self,
+        guest: &NewGuest,
+        deadline: Deadline,
+    ) -> Result<GuestId, GenesysError> {
+        let created: CreatedGuest = self
+            .post_json(Endpoint::CreateGuest, CREATE_GUEST_PATH, guest, deadline)
+            .await?;
+        created.into_guest_id().map_err(malformed)
+    }
+
+    pub async fn issue_guest_token(
+        &self,
+        guest: &GuestId,
+        deadline: Deadline,
+    ) -> Result<GuestToken, GenesysError> {
+        let body = GuestTokenRequest {
+            external_user_id: guest.as_str(),
+        };
+        let issued: IssuedGuestToken = self
+            .post_json(Endpoint::GuestToken, GUEST_TOKEN_PATH, &body, deadline)
+            .await?;
+        issued.into_guest_token().map_err(malformed)
+    }
+
+    async fn post_json<B, R>(
+        &self,
+        endpoint: Endpoint,
+        path: &str,
+        body: &B,
+        deadline: Deadline,
+    ) -> Result<R, GenesysError>
+    where
+        B: Serialize,
+        R: DeserializeOwned,
+    {
+        let url = self.endpoints.api_url(path);
+        with_retries(&self.retry, deadline, endpoint, |_| {
+            self.post_once(endpoint, &url, body, deadline)
+        })
+        .await
+    }
+
+    async fn post_once<B, R>(
+        &self,
+        endpoint: Endpoint,
+        url: &url::Url,
+        body: &B,
+        deadline: Deadline,
+    ) -> Step<R, GenesysError>
+    where
+        B: Serialize,
+        R: DeserializeOwned,
+    {
+        let token = match self.oauth.access_token(deadline).await {
+            Ok(token) => token,
+            Err(err) => return Step::Fail(err),
+        };
+        let Some(timeout) = self.retry.attempt_timeout(deadline) else {
+            return Step::Fail(deadline_passed(endpoint));
+        };
+        let sent = self
+            .http
+            .post(url.clone())
+            .bearer_auth(token.bearer())
+            .json(body)
+            .timeout(timeout)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(err) => {
+                return Step::Retry {
+                    after: None,
+                    reason: transport_failure(&err),
+                };
+            }
+        };
+        let status = response.status();
+        match status.as_u16() {
+            200..=299 => match response.json::<R>().await {
+                Ok(parsed) => Step::Done(parsed),
+                Err(err) if err.is_timeout() => Step::Retry {
+                    after: None,
+                    reason: "timed out reading the response".into(),
+                },
+                Err(_) => Step::Fail(GenesysError::Malformed {
+                    endpoint,
+                    problem: "the body is not the JSON the contract specifies",
+                }),
+            },
+            401 => {
+                // The access token expired or was revoked early: fetch a new one and go again.
+                self.oauth.invalidate(&token).await;
+                Step::Retry {
+                    after: Some(Duration::ZERO),
+                    reason: "access token refused (HTTP 401)".into(),
+                }
+            }
+            403 => Step::Fail(GenesysError::Forbidden { endpoint }),
+            429 => Step::Retry {
+                after: retry_after(&response),
+                reason: "rate limited (HTTP 429)".into(),
+            },
+            500..=599 => Step::Retry {
+                after: retry_after(&response),
+                reason: format!("HTTP {}", status.as_u16()),
+            },
+            other => Step::Fail(GenesysError::Rejected {
+                endpoint,
+                status: other,
+            }),
+        }
+    }
+}
+
+fn malformed((endpoint, problem): (Endpoint, &'static str)) -> GenesysError {
+    GenesysError::Malformed { endpoint, problem }
+}

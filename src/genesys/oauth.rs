@@ -1,0 +1,289 @@
+//! OAuth client-credentials against `{login}/oauth/token`: one cached access token per client,
+//! one token request shared by concurrent callers, and rotation to the next client of the set when
+//! Genesys refuses one (`invalid_client`), re-reading the set once when all are refused.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::credentials::{Credential, CredentialSet, CredentialSource};
+use crate::domain::Deadline;
+
+use super::retry::{Step, retry_after, transport_failure, with_retries};
+use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
+
+/// An access token is dropped this long before Genesys says it expires (or at half its life when
+/// that is shorter), so it is never sent in its last seconds.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+/// A bearer token and the client it belongs to.
+#[derive(Clone)]
+pub(crate) struct AccessToken {
+    value: SecretString,
+    client_id: Arc<str>,
+    usable_until: Instant,
+}
+
+impl AccessToken {
+    pub(crate) fn bearer(&self) -> &str {
+        self.value.expose_secret()
+    }
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
+
+pub(crate) struct OAuth {
+    http: reqwest::Client,
+    token_url: url::Url,
+    source: Arc<dyn CredentialSource>,
+    retry: RetryPolicy,
+    /// Index of the credential that last worked, so later requests start there.
+    preferred: AtomicUsize,
+    slots: Mutex<HashMap<Arc<str>, Slot>>,
+}
+
+/// Why one credential did not yield a token.
+enum FetchError {
+    Refused,
+    Other(GenesysError),
+}
+
+impl From<GenesysError> for FetchError {
+    fn from(err: GenesysError) -> Self {
+        Self::Other(err)
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: u64,
+}
+
+#[derive(Deserialize, Default)]
+struct OAuthErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default, alias = "error_description")]
+    description: String,
+}
+
+impl OAuth {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        endpoints: &GenesysEndpoints,
+        source: Arc<dyn CredentialSource>,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            http,
+            token_url: endpoints.login_url("/oauth/token"),
+            source,
+            retry,
+            preferred: AtomicUsize::new(0),
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn source(&self) -> &dyn CredentialSource {
+        self.source.as_ref()
+    }
+
+    /// A usable access token from the first credential Genesys accepts.
+    pub(crate) async fn access_token(
+        &self,
+        deadline: Deadline,
+    ) -> Result<AccessToken, GenesysError> {
+        let set = self.source.current().await?;
+        if let Some(token) = self.first_accepted(&set, deadline).await? {
+            return Ok(token);
+        }
+        // Every credential we hold was refused: the secret may have been rotated since we read it.
+        let reloaded = self.source.reload().await?;
+        if !reloaded.same_clients(&set) {
+            tracing::info!("credential set changed on re-read; trying its credentials");
+            if let Some(token) = self.first_accepted(&reloaded, deadline).await? {
+                return Ok(token);
+            }
+        }
+        tracing::error!("Genesys refused every configured OAuth client credential");
+        Err(GenesysError::CredentialsRefused)
+    }
+
+    /// Forgets `token` after Genesys answered 401 to it, unless a newer token already replaced it.
+    pub(crate) async fn invalidate(&self, token: &AccessToken) {
+        let slot = self.slot(&token.client_id);
+        let mut cached = slot.lock().await;
+        if cached
+            .as_ref()
+            .is_some_and(|c| c.value.expose_secret() == token.value.expose_secret())
+        {
+            *cached = None;
+        }
+    }
+
+    async fn first_accepted(
+        &self,
+        set: &CredentialSet,
+        deadline: Deadline,
+    ) -> Result<Option<AccessToken>, GenesysError> {
+        let credentials = set.credentials();
+        let start = self.preferred.load(Ordering::Relaxed) % credentials.len();
+        for offset in 0..credentials.len() {
+            let index = (start + offset) % credentials.len();
+            let credential = &credentials[index];
+            match self.token_for(credential, deadline).await {
+                Ok(token) => {
+                    if index != start {
+                        self.preferred.store(index, Ordering::Relaxed);
+                    }
+                    return Ok(Some(token));
+                }
+                Err(FetchError::Refused) => {
+                    tracing::warn!(client_id = %credential.client_id, "Genesys refused OAuth client (invalid_client); rotating to the next credential");
+                    crate::telemetry::metrics().credential_rotation();
+                }
+                Err(FetchError::Other(err)) => return Err(err),
+            }
+        }
+        Ok(None)
+    }
+
+    fn slot(&self, client_id: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(slots.entry(Arc::from(client_id)).or_default())
+    }
+
+    /// The cached token of `credential`, or a new one; callers arriving meanwhile wait on the slot
+    /// and share the result instead of sending their own request.
+    async fn token_for(
+        &self,
+        credential: &Credential,
+        deadline: Deadline,
+    ) -> Result<AccessToken, FetchError> {
+        let slot = self.slot(&credential.client_id);
+        let mut cached = slot.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.usable_until) {
+            return Ok(token.clone());
+        }
+        *cached = None;
+        let token = with_retries(&self.retry, deadline, Endpoint::OAuthToken, |_| {
+            self.request_token(credential, deadline)
+        })
+        .await?;
+        *cached = Some(token.clone());
+        Ok(token)
+    }
+
+    async fn request_token(
+        &self,
+        credential: &Credential,
+        deadline: Deadline,
+    ) -> Step<AccessToken, FetchError> {
+        let Some(timeout) = self.retry.attempt_timeout(deadline) else {
+            return Step::Fail(FetchError::Other(deadline_passed(Endpoint::OAuthToken)));
+        };
+        let sent = self
+            .http
+            .post(self.token_url.clone())
+            .basic_auth(
+                &credential.client_id,
+                Some(credential.client_secret.expose_secret()),
+            )
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body("grant_type=client_credentials")
+            .timeout(timeout)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(err) => {
+                return Step::Retry {
+                    after: None,
+                    reason: transport_failure(&err),
+                };
+            }
+        };
+        let status = response.status();
+        let wait = retry_after(&response);
+        if status.is_success() {
+            return match response.json::<TokenResponse>().await {
+                Ok(body) if !body.access_token.is_empty() => Step::Done(AccessToken {
+                    value: SecretString::from(body.access_token),
+                    client_id: Arc::from(credential.client_id.as_str()),
+                    usable_until: Instant::now() + usable_for(Duration::from_secs(body.expires_in)),
+                }),
+                _ => Step::Fail(FetchError::Other(GenesysError::Malformed {
+                    endpoint: Endpoint::OAuthToken,
+                    problem: "no access_token/expires_in",
+                })),
+            };
+        }
+        if status.is_server_error() {
+            return Step::Retry {
+                after: wait,
+                reason: format!("HTTP {}", status.as_u16()),
+            };
+        }
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Step::Retry {
+                after: wait,
+                reason: "rate limited (HTTP 429)".into(),
+            };
+        }
+        let body: OAuthErrorBody = response.json().await.unwrap_or_default();
+        match (status.as_u16(), body.error.as_str()) {
+            (400 | 401, "invalid_client") => Step::Fail(FetchError::Refused),
+            (400, "invalid_request")
+                if body.description.to_ascii_lowercase().contains("rate limit") =>
+            {
+                Step::Retry {
+                    after: wait,
+                    reason: "rate limited (invalid_request: rate limit exceeded)".into(),
+                }
+            }
+            (403, _) => Step::Fail(FetchError::Other(GenesysError::Forbidden {
+                endpoint: Endpoint::OAuthToken,
+            })),
+            (status, _) => Step::Fail(FetchError::Other(GenesysError::Rejected {
+                endpoint: Endpoint::OAuthToken,
+                status,
+            })),
+        }
+    }
+}
+
+fn usable_for(expires_in: Duration) -> Duration {
+    expires_in.saturating_sub(EXPIRY_MARGIN.min(expires_in / 2))
+}
+
+pub(crate) fn deadline_passed(endpoint: Endpoint) -> GenesysError {
+    GenesysError::Unavailable {
+        endpoint,
+        reason: "no time left before the request deadline".into(),
+        retry_after: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_dropped_shortly_before_they_expire() {
+        assert_eq!(
+            usable_for(Duration::from_secs(86_400)),
+            Duration::from_secs(86_340)
+        );
+        assert_eq!(usable_for(Duration::from_secs(10)), Duration::from_secs(5));
+        assert_eq!(usable_for(Duration::ZERO), Duration::ZERO);
+    }
+}

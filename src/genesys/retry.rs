@@ -1,0 +1,186 @@
+//! Bounded retries with exponential backoff and full jitter, fitted inside a request deadline.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::Deadline;
+
+use super::{Endpoint, GenesysError};
+
+/// How hard to try one upstream call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; doubles per attempt up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Longest a single HTTP exchange may take (further capped by the deadline).
+    pub attempt_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter (AWS architecture blog): uniform in [0, min(max, base·2^(n-1))], so a burst of
+    /// instances that failed together does not retry together.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
+
+    /// The timeout for the next exchange, or `None` when the deadline has no room left for one.
+    pub(crate) fn attempt_timeout(&self, deadline: Deadline) -> Option<Duration> {
+        let remaining = deadline.remaining();
+        (!remaining.is_zero()).then(|| remaining.min(self.attempt_timeout))
+    }
+}
+
+/// What one attempt came to.
+pub(crate) enum Step<T, E> {
+    Done(T),
+    /// Worth another attempt: after `after` when upstream said so (`Retry-After`), else after backoff.
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    Fail(E),
+}
+
+/// Runs `attempt` until it is done, fails, runs out of attempts, or the next wait would not fit
+/// before the deadline. Running out is `GenesysError::Unavailable` carrying upstream's `Retry-After`.
+pub(crate) async fn with_retries<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    deadline: Deadline,
+    endpoint: Endpoint,
+    mut attempt: F,
+) -> Result<T, E>
+where
+    E: From<GenesysError>,
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Step<T, E>>,
+{
+    let mut number = 1;
+    loop {
+        let (after, reason) = match attempt(number).await {
+            Step::Done(value) => return Ok(value),
+            Step::Fail(err) => return Err(err),
+            Step::Retry { after, reason } => (after, reason),
+        };
+        let wait = after.unwrap_or_else(|| policy.backoff(number));
+        if number >= policy.max_attempts || !deadline.allows(wait) {
+            return Err(GenesysError::Unavailable {
+                endpoint,
+                reason,
+                retry_after: after,
+            }
+            .into());
+        }
+        tracing::info!(%endpoint, attempt = number, wait_ms = wait.as_millis() as u64, %reason, "retrying Genesys call");
+        crate::telemetry::metrics().retry();
+        tokio::time::sleep(wait).await;
+        number += 1;
+    }
+}
+
+/// `Retry-After` in seconds, as Genesys sends it.
+pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Retry classification of transport failures: all are transient.
+pub(crate) fn transport_failure(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timed out".into()
+    } else if err.is_connect() {
+        "connection failed".into()
+    } else {
+        "transport error".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_and_stays_under_the_cap() {
+        let policy = RetryPolicy::default();
+        for attempt in 1..40 {
+            let ceiling = (Duration::from_millis(100) * 2u32.pow((attempt - 1).min(16)))
+                .min(Duration::from_secs(2));
+            assert!(policy.backoff(attempt) <= ceiling);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_max_attempts_with_upstreams_retry_after() {
+        let policy = RetryPolicy::default();
+        let mut calls = 0;
+        let result: Result<(), GenesysError> = with_retries(
+            &policy,
+            Deadline::after(Duration::from_secs(60)),
+            Endpoint::GuestToken,
+            |_| {
+                calls += 1;
+                async {
+                    Step::Retry {
+                        after: Some(Duration::from_secs(1)),
+                        reason: "HTTP 429".into(),
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(calls, 4);
+        assert!(matches!(
+            result,
+            Err(GenesysError::Unavailable { retry_after: Some(d), .. }) if d == Duration::from_secs(1)
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_sleeps_past_the_deadline() {
+        let policy = RetryPolicy::default();
+        let mut calls = 0;
+        let started = tokio::time::Instant::now();
+        let result: Result<(), GenesysError> = with_retries(
+            &policy,
+            Deadline::after(Duration::from_secs(5)),
+            Endpoint::CreateGuest,
+            |_| {
+                calls += 1;
+                async {
+                    Step::Retry {
+                        after: Some(Duration::from_secs(30)),
+                        reason: "HTTP 429".into(),
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(calls, 1);
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert!(matches!(result, Err(GenesysError::Unavailable { .. })));
+    }
+}

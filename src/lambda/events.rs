@@ -1,0 +1,173 @@
+//! HTTP events in and out of Lambda. Each event kind is recognised by its own keys and read with
+//! the `aws_lambda_events` types; the response goes back in the shape that kind expects.
+//!
+//! Decoding is ours rather than `lambda_http`'s adapter because that adapter panics on a body that
+//! claims base64 and is not; here such a body is a 400.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http::Method;
+use lambda_http::aws_lambda_events::alb::{AlbTargetGroupRequest, AlbTargetGroupResponse};
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpResponse,
+};
+use lambda_http::aws_lambda_events::encodings::Body;
+use serde_json::Value;
+
+use crate::api::{self, ApiError, ApiRequest, ApiResponse};
+use crate::domain::{Broker, Deadline};
+use crate::store::SessionStore;
+
+/// What an invocation asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    Http(HttpEvent),
+    WarmUp,
+    /// Anything else, described in a few words for the error result.
+    Unsupported(&'static str),
+}
+
+#[derive(Debug)]
+pub enum HttpEvent {
+    RestApi(Box<ApiGatewayProxyRequest>),
+    /// HTTP API (payload 2.0) and function URLs.
+    HttpApi(Box<ApiGatewayV2httpRequest>),
+    Alb(Box<AlbTargetGroupRequest>),
+}
+
+impl Invocation {
+    pub fn classify(payload: Value) -> Self {
+        let has = |key: &str| payload.get(key).is_some();
+        let context_has = |key: &str| {
+            payload
+                .get("requestContext")
+                .and_then(|c| c.get(key))
+                .is_some()
+        };
+        if payload.get("source").and_then(Value::as_str) == Some("aws.events")
+            && payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        {
+            return Self::WarmUp;
+        }
+        let parsed = if context_has("elb") {
+            serde_json::from_value(payload).map(|e| HttpEvent::Alb(Box::new(e)))
+        } else if context_has("http") {
+            serde_json::from_value(payload).map(|e| HttpEvent::HttpApi(Box::new(e)))
+        } else if has("httpMethod") && has("requestContext") {
+            serde_json::from_value(payload).map(|e| HttpEvent::RestApi(Box::new(e)))
+        } else if payload.is_object() {
+            return Self::Unsupported(
+                "a JSON object that is neither an HTTP event nor a scheduled event",
+            );
+        } else {
+            return Self::Unsupported("not a JSON object");
+        };
+        parsed.map_or(
+            Self::Unsupported("an HTTP event with missing or mistyped fields"),
+            Self::Http,
+        )
+    }
+}
+
+impl HttpEvent {
+    fn parts(&self) -> (&Method, &str, Option<&str>, bool) {
+        match self {
+            Self::RestApi(e) => (
+                &e.http_method,
+                e.path.as_deref().unwrap_or("/"),
+                e.body.as_deref(),
+                e.is_base64_encoded,
+            ),
+            Self::HttpApi(e) => (
+                &e.request_context.http.method,
+                e.raw_path.as_deref().unwrap_or("/"),
+                e.body.as_deref(),
+                e.is_base64_encoded,
+            ),
+            Self::Alb(e) => (
+                &e.http_method,
+                e.path.as_deref().unwrap_or("/"),
+                e.body.as_deref(),
+                e.is_base64_encoded,
+            ),
+        }
+    }
+
+    /// Runs the API handler and shapes its response for the event's origin.
+    pub async fn respond<S: SessionStore>(&self, broker: &Broker<S>, deadline: Deadline) -> Value {
+        let (method, path, body, base64) = self.parts();
+        let response = match decode_body(body, base64) {
+            Ok(body) => {
+                api::handle(
+                    broker,
+                    ApiRequest {
+                        method,
+                        path,
+                        body: &body,
+                    },
+                    deadline,
+                )
+                .await
+            }
+            Err(err) => {
+                err.log();
+                err.into_response()
+            }
+        };
+        self.shape(response)
+    }
+
+    fn shape(&self, response: ApiResponse) -> Value {
+        let (parts, bytes) = response.into_parts();
+        let status_code = i64::from(parts.status.as_u16());
+        // Bodies are JSON text; an empty one (204) is sent as no body.
+        let body =
+            (!bytes.is_empty()).then(|| Body::Text(String::from_utf8_lossy(&bytes).into_owned()));
+        let shaped = match self {
+            Self::RestApi(_) => {
+                let mut out = ApiGatewayProxyResponse::default();
+                out.status_code = status_code;
+                // REST APIs merge `headers` into `multiValueHeaders`; one of them avoids duplicates.
+                out.multi_value_headers = parts.headers;
+                out.body = body;
+                serde_json::to_value(out)
+            }
+            Self::HttpApi(_) => {
+                let mut out = ApiGatewayV2httpResponse::default();
+                out.status_code = status_code;
+                out.headers = parts.headers;
+                out.body = body;
+                serde_json::to_value(out)
+            }
+            Self::Alb(request) => {
+                let mut out = AlbTargetGroupResponse::default();
+                out.status_code = status_code;
+                out.status_description = Some(parts.status.to_string());
+                // A target group with multi-value headers on expects them in the response too.
+                if request.multi_value_headers.is_empty() {
+                    out.headers = parts.headers;
+                } else {
+                    out.multi_value_headers = parts.headers;
+                }
+                out.body = body;
+                serde_json::to_value(out)
+            }
+        };
+        shaped.unwrap_or_else(|_| Value::Null)
+    }
+}
+
+fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, ApiError> {
+    let body = body.unwrap_or_default();
+    if body.len() > api::MAX_BODY_BYTES * 4 / 3 + 4 {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if base64 {
+        BASE64.decode(body).map_err(|_| {
+            ApiError::InvalidRequest("the body is marked base64 but is not valid base64".into())
+        })
+    } else {
+        Ok(body.as_bytes().to_vec())
+    }
+}

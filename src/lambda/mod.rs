@@ -1,0 +1,65 @@
+//! The Lambda entry point: one service on the raw event JSON that sends HTTP events (API Gateway
+//! REST and HTTP APIs, function URLs, ALB) to the API handler and EventBridge schedules to warm-up.
+
+mod events;
+mod init_error;
+mod warmup;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::domain::{Broker, Deadline};
+use crate::store::SessionStore;
+
+pub use events::{HttpEvent, Invocation};
+pub use init_error::report_init_error;
+pub use warmup::{WarmUpReport, warm_up};
+
+/// Serves invocations until the Runtime API goes away.
+pub async fn run<S: SessionStore>(
+    broker: Arc<Broker<S>>,
+    deadline_margin: Duration,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let broker = Arc::clone(&broker);
+        async move {
+            let deadline = invocation_deadline(event.context.deadline(), deadline_margin);
+            handle_event(&broker, event.payload, deadline).await
+        }
+    }))
+    .await
+}
+
+/// Handles one invocation's payload; the error is the Lambda-level result for payloads this
+/// function does not serve.
+pub async fn handle_event<S: SessionStore>(
+    broker: &Broker<S>,
+    payload: Value,
+    deadline: Deadline,
+) -> Result<Value, Diagnostic> {
+    match Invocation::classify(payload) {
+        Invocation::Http(event) => Ok(event.respond(broker, deadline).await),
+        Invocation::WarmUp => Ok(warm_up(broker, deadline).await.into_json()),
+        Invocation::Unsupported(what) => {
+            tracing::warn!(payload = what, "unsupported invocation payload");
+            Err(Diagnostic {
+                error_type: "UnsupportedEvent".into(),
+                error_message: format!(
+                    "this function serves API Gateway, function URL and ALB HTTP events and EventBridge \
+                     scheduled warm-ups; the payload was {what}"
+                ),
+            })
+        }
+    }
+}
+
+/// The Lambda deadline, less a margin in which the function still answers (503) before being killed.
+fn invocation_deadline(deadline: SystemTime, margin: Duration) -> Deadline {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Deadline::after(left.saturating_sub(margin))
+}

@@ -1,0 +1,25 @@
+//! Guest-token broker: issues Genesys Cloud web-messaging guest tokens per CRM customer.
+//!
+//! The crate is laid out by architecture:
+//! - [`domain`]: the request path (pseudonymise, find or create the guest, sliding-window refresh),
+//!   free of AWS and HTTP types;
+//! - [`store`]: the session-store port with its DynamoDB adapter and an in-memory fake;
+//! - [`credentials`]: where the Genesys OAuth client credentials come from;
+//! - [`genesys`]: the Genesys Cloud client (OAuth, the guest endpoints, retries);
+//! - [`api`]: the HTTP API, one handler shared by Lambda and the local server;
+//! - [`lambda`]: the Lambda entry point (event dispatch, warm-up);
+//! - `sandbox` (feature `sandbox`): an emulator of the Genesys contract for tests and `local`.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod credentials;
+pub mod domain;
+pub mod genesys;
+#[cfg(feature = "sandbox")]
+pub mod http_server;
+pub mod lambda;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,176 @@
+//! In-process emulator of the Genesys Cloud upstream contract (OAuth login + guest API).
+//!
+//! It is the test double for Genesys everywhere: tests point the broker's real HTTP client at
+//! it, script failures with [`Fault`]s and inspect what it received; the `local` binary embeds
+//! it so the broker can run end to end without a Genesys org.
+
+mod config;
+mod fault;
+mod guests;
+mod oauth;
+mod reply;
+mod routes;
+mod state;
+#[cfg(test)]
+mod test_support;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::http_server::{self, ServerHandle};
+use state::{Shared, State, lock};
+
+pub use config::{ExpiresAtKey, SandboxConfig};
+pub use fault::Fault;
+pub use guests::GuestRecord;
+pub use routes::Endpoint;
+
+/// Handle to a running sandbox. Clones share state and server; the server stops when
+/// `shutdown` is called on any clone or when the last clone is dropped.
+#[derive(Clone)]
+pub struct Sandbox {
+    shared: Shared,
+    addr: SocketAddr,
+    base_url: String,
+    server: Arc<Mutex<Option<ServerHandle>>>,
+}
+
+impl Sandbox {
+    /// Starts on an ephemeral loopback port.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
+        Sandbox::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    pub async fn start_on(addr: SocketAddr, config: SandboxConfig) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind(addr).await?;
+        let shared: Shared = Arc::new(Mutex::new(State::new(config)));
+        let handler_state = shared.clone();
+        let server = http_server::spawn(listener, move |req| {
+            routes::handle(handler_state.clone(), req)
+        });
+        Ok(Sandbox {
+            shared,
+            addr: server.local_addr(),
+            base_url: server.base_url(),
+            server: Arc::new(Mutex::new(Some(server))),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves both the login (OAuth) and the API paths, so use it for both base URLs.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    /// Every request received at the endpoint's path, whatever its outcome.
+    pub fn calls(&self, endpoint: Endpoint) -> usize {
+        lock(&self.shared).calls(endpoint)
+    }
+
+    /// Queues a fault; each call to `endpoint` consumes at most one, first pushed first.
+    pub fn push_fault(&self, endpoint: Endpoint, fault: Fault) {
+        lock(&self.shared).push_fault(endpoint, fault);
+    }
+
+    /// Adds a client, or replaces the secret of (and reactivates) an existing one.
+    pub fn add_client(&self, id: &str, secret: &str) {
+        lock(&self.shared).add_client(id.to_owned(), secret.to_owned());
+    }
+
+    /// Refuses the client's credentials from now on and invalidates its access tokens.
+    pub fn revoke_client(&self, id: &str) {
+        lock(&self.shared).revoke_client(id);
+    }
+
+    /// Every access token issued so far becomes expired; later grants are unaffected.
+    pub fn expire_access_tokens(&self) {
+        lock(&self.shared).expire_access_tokens();
+    }
+
+    pub fn set_guest_token_ttl(&self, ttl: Duration) {
+        lock(&self.shared).guest_token_ttl = ttl;
+    }
+
+    /// Created guests, in creation order.
+    pub fn guests(&self) -> Vec<GuestRecord> {
+        lock(&self.shared).guests.clone()
+    }
+
+    /// The client id of every successful token grant, in order.
+    pub fn oauth_client_ids(&self) -> Vec<String> {
+        lock(&self.shared).oauth_grants.clone()
+    }
+
+    pub async fn shutdown(self) {
+        let server = self
+            .server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+    }
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{access_token, grant, start_default};
+    use super::*;
+
+    #[tokio::test]
+    async fn shutdown_through_a_clone_stops_the_server_for_every_clone() {
+        let sandbox = start_default().await;
+        let clone = sandbox.clone();
+        access_token(&sandbox).await;
+        clone.shutdown().await;
+        let result = reqwest::Client::new()
+            .post(format!("{}/oauth/token", sandbox.base_url()))
+            .send()
+            .await;
+        assert!(result.is_err());
+        // A second shutdown finds nothing left to stop and must not panic.
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn configured_clients_are_all_accepted() {
+        let config = SandboxConfig {
+            clients: vec![("a".into(), "1".into()), ("b".into(), "2".into())],
+            ..SandboxConfig::default()
+        };
+        let sandbox = Sandbox::start(config).await.unwrap();
+        assert_eq!(grant(&sandbox, "a", "1").await.status(), 200);
+        assert_eq!(grant(&sandbox, "b", "2").await.status(), 200);
+        assert_eq!(
+            grant(&sandbox, "sandbox-client", "sandbox-secret")
+                .await
+                .status(),
+            401
+        );
+        assert_eq!(sandbox.oauth_client_ids(), ["a", "b"]);
+        sandbox.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn dropping_the_sandbox_without_shutdown_does_not_panic() {
+        let sandbox = start_default().await;
+        access_token(&sandbox).await;
+        drop(sandbox);
+    }
+}

@@ -1,0 +1,64 @@
+//! Response builders for the upstream's JSON bodies and error shapes.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use serde_json::json;
+
+pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The API's (not the login server's) error shape.
+pub(crate) fn api_error(status: StatusCode, code: &str, message: &str) -> Response<Bytes> {
+    json(
+        status,
+        &json!({"status": status.as_u16(), "code": code, "message": message}),
+    )
+}
+
+pub(crate) fn bad_credentials() -> Response<Bytes> {
+    api_error(
+        StatusCode::UNAUTHORIZED,
+        "bad.credentials",
+        "Invalid login credentials.",
+    )
+}
+
+pub(crate) fn bad_request(message: &str) -> Response<Bytes> {
+    api_error(StatusCode::BAD_REQUEST, "bad.request", message)
+}
+
+pub(crate) fn not_found() -> Response<Bytes> {
+    api_error(StatusCode::NOT_FOUND, "not.found", "no such resource")
+}
+
+pub(crate) fn method_not_allowed() -> Response<Bytes> {
+    let mut response = api_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method.not.allowed",
+        "method not allowed",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
+/// The login server's OAuth error shape.
+pub(crate) fn oauth_error(
+    status: StatusCode,
+    error: &str,
+    description: Option<&str>,
+) -> Response<Bytes> {
+    let body = match description {
+        Some(description) => json!({"error": error, "description": description}),
+        None => json!({"error": error}),
+    };
+    json(status, &body)
+}

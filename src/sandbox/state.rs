@@ -1,0 +1,212 @@
+//! The sandbox's mutable world: clients, issued access tokens, guests, counters and faults.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use tokio::time::Instant;
+
+use super::{Endpoint, ExpiresAtKey, Fault, GuestRecord, SandboxConfig};
+
+pub(crate) type Shared = Arc<Mutex<State>>;
+
+/// Poisoning only means some test thread panicked mid-update; the data is still usable and
+/// the sandbox must keep answering so that the real failure is the one reported.
+pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+struct Client {
+    secret: String,
+    active: bool,
+}
+
+struct AccessToken {
+    client_id: String,
+    // tokio's clock, so tests running on paused time can let tokens lapse without sleeping.
+    expires_at: Instant,
+}
+
+/// Why a client credential was refused; upstream words the two cases differently.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ClientRefusal {
+    Unknown,
+    Inactive,
+}
+
+pub(crate) struct State {
+    clients: HashMap<String, Client>,
+    access_tokens: HashMap<String, AccessToken>,
+    pub(crate) access_token_ttl: Duration,
+    pub(crate) guest_token_ttl: Duration,
+    pub(crate) expires_at_key: ExpiresAtKey,
+    calls: HashMap<Endpoint, usize>,
+    faults: HashMap<Endpoint, VecDeque<Fault>>,
+    pub(crate) guests: Vec<GuestRecord>,
+    pub(crate) oauth_grants: Vec<String>,
+}
+
+impl State {
+    pub(crate) fn new(config: SandboxConfig) -> State {
+        let mut state = State {
+            clients: HashMap::new(),
+            access_tokens: HashMap::new(),
+            access_token_ttl: config.access_token_ttl,
+            guest_token_ttl: config.guest_token_ttl,
+            expires_at_key: config.expires_at_key,
+            calls: HashMap::new(),
+            faults: HashMap::new(),
+            guests: Vec::new(),
+            oauth_grants: Vec::new(),
+        };
+        for (id, secret) in config.clients {
+            state.add_client(id, secret);
+        }
+        state
+    }
+
+    /// Registers or re-registers a client; re-adding a revoked id reactivates it.
+    pub(crate) fn add_client(&mut self, id: String, secret: String) {
+        self.clients.insert(
+            id,
+            Client {
+                secret,
+                active: true,
+            },
+        );
+    }
+
+    pub(crate) fn revoke_client(&mut self, id: &str) {
+        if let Some(client) = self.clients.get_mut(id) {
+            client.active = false;
+        }
+        // Dropped rather than flagged so that re-adding the client cannot revive them.
+        self.access_tokens.retain(|_, token| token.client_id != id);
+    }
+
+    /// A revoked client is reported as inactive whatever secret is presented, as upstream does.
+    pub(crate) fn authenticate(&self, id: &str, secret: &str) -> Result<(), ClientRefusal> {
+        match self.clients.get(id) {
+            None => Err(ClientRefusal::Unknown),
+            Some(client) if !client.active => Err(ClientRefusal::Inactive),
+            Some(client) if client.secret != secret => Err(ClientRefusal::Unknown),
+            Some(_) => Ok(()),
+        }
+    }
+
+    pub(crate) fn issue_access_token(&mut self, client_id: &str) -> String {
+        let token = random_token(32);
+        let expires_at = Instant::now()
+            .checked_add(self.access_token_ttl)
+            .unwrap_or_else(far_future);
+        self.access_tokens.insert(
+            token.clone(),
+            AccessToken {
+                client_id: client_id.to_owned(),
+                expires_at,
+            },
+        );
+        self.oauth_grants.push(client_id.to_owned());
+        token
+    }
+
+    pub(crate) fn access_token_is_valid(&self, token: &str) -> bool {
+        self.access_tokens
+            .get(token)
+            .is_some_and(|t| Instant::now() < t.expires_at)
+    }
+
+    pub(crate) fn expire_access_tokens(&mut self) {
+        let now = Instant::now();
+        for token in self.access_tokens.values_mut() {
+            token.expires_at = now;
+        }
+    }
+
+    pub(crate) fn guest_exists(&self, id: &str) -> bool {
+        self.guests.iter().any(|guest| guest.id == id)
+    }
+
+    pub(crate) fn record_call(&mut self, endpoint: Endpoint) {
+        *self.calls.entry(endpoint).or_default() += 1;
+    }
+
+    pub(crate) fn calls(&self, endpoint: Endpoint) -> usize {
+        self.calls.get(&endpoint).copied().unwrap_or(0)
+    }
+
+    pub(crate) fn push_fault(&mut self, endpoint: Endpoint, fault: Fault) {
+        self.faults.entry(endpoint).or_default().push_back(fault);
+    }
+
+    pub(crate) fn pop_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
+        self.faults.get_mut(&endpoint)?.pop_front()
+    }
+}
+
+/// Opaque URL-safe random string; not cryptographically strong, which a test double never needs.
+pub(crate) fn random_token(bytes: usize) -> String {
+    let mut raw = vec![0u8; bytes];
+    fastrand::fill(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn far_future() -> Instant {
+    // About thirty years: effectively "never" for a TTL too large to add to the clock.
+    Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 30)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        State::new(SandboxConfig::default())
+    }
+
+    #[test]
+    fn known_client_with_right_secret_is_authenticated() {
+        assert_eq!(
+            state().authenticate("sandbox-client", "sandbox-secret"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn wrong_secret_and_unknown_id_are_both_unknown() {
+        let state = state();
+        assert_eq!(
+            state.authenticate("sandbox-client", "nope"),
+            Err(ClientRefusal::Unknown)
+        );
+        assert_eq!(
+            state.authenticate("nobody", "sandbox-secret"),
+            Err(ClientRefusal::Unknown)
+        );
+    }
+
+    #[test]
+    fn re_adding_a_revoked_client_does_not_revive_its_old_tokens() {
+        let mut state = state();
+        let token = state.issue_access_token("sandbox-client");
+        state.revoke_client("sandbox-client");
+        state.add_client("sandbox-client".into(), "sandbox-secret".into());
+        assert!(!state.access_token_is_valid(&token));
+        assert_eq!(
+            state.authenticate("sandbox-client", "sandbox-secret"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn huge_access_token_ttl_does_not_overflow() {
+        let mut state = State::new(SandboxConfig {
+            access_token_ttl: Duration::MAX,
+            ..SandboxConfig::default()
+        });
+        let token = state.issue_access_token("sandbox-client");
+        assert!(state.access_token_is_valid(&token));
+    }
+}

@@ -1,0 +1,66 @@
+//! Process-wide counters of what the broker did, read by the metrics emitter and by tests.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    hits: AtomicU64,
+    refreshes: AtomicU64,
+    guest_creations: AtomicU64,
+    credential_rotations: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// A point-in-time copy of the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    pub hits: u64,
+    pub refreshes: u64,
+    pub guest_creations: u64,
+    pub credential_rotations: u64,
+    pub retries: u64,
+}
+
+static METRICS: Metrics = Metrics {
+    hits: AtomicU64::new(0),
+    refreshes: AtomicU64::new(0),
+    guest_creations: AtomicU64::new(0),
+    credential_rotations: AtomicU64::new(0),
+    retries: AtomicU64::new(0),
+};
+
+pub fn metrics() -> &'static Metrics {
+    &METRICS
+}
+
+impl Metrics {
+    pub fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn refresh(&self) {
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn guest_created(&self) {
+        self.guest_creations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn credential_rotation(&self) {
+        self.credential_rotations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            hits: self.hits.load(Ordering::Relaxed),
+            refreshes: self.refreshes.load(Ordering::Relaxed),
+            guest_creations: self.guest_creations.load(Ordering::Relaxed),
+            credential_rotations: self.credential_rotations.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Logging setup and in-process counters.
+//!
+//! Logs never carry secrets, access tokens, guest tokens or raw CRM ids: the broker's own events
+//! only name hash prefixes and guest ids, and the crates that could print request or response
+//! contents (the AWS SDK, hyper, reqwest, rustls, the Lambda runtime, which logs raw events at
+//! TRACE) are capped at INFO whatever level is asked for.
+
+mod metrics;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+pub use metrics::{Metrics, MetricsSnapshot, metrics};
+
+/// Crates whose DEBUG/TRACE output can include payloads, headers or credentials.
+const CAPPED_CRATES: &[&str] = &[
+    "aws_config",
+    "aws_runtime",
+    "aws_sdk_dynamodb",
+    "aws_sdk_secretsmanager",
+    "aws_sdk_sts",
+    "aws_sigv4",
+    "aws_smithy_http_client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "h2",
+    "hyper",
+    "hyper_util",
+    "lambda_http",
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "reqwest",
+    "rustls",
+    "tower",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Log settings as Lambda's advanced logging controls give them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: LevelFilter,
+}
+
+impl LogSettings {
+    /// `AWS_LAMBDA_LOG_FORMAT` (`JSON` or text) and `AWS_LAMBDA_LOG_LEVEL`, falling back to
+    /// `RUST_LOG` as a plain level, then INFO.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let format = match lookup("AWS_LAMBDA_LOG_FORMAT") {
+            Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
+            _ => LogFormat::Text,
+        };
+        let level = lookup("AWS_LAMBDA_LOG_LEVEL")
+            .or_else(|| lookup("RUST_LOG"))
+            .and_then(|l| l.trim().parse::<LevelFilter>().ok())
+            .unwrap_or(LevelFilter::INFO);
+        Self { format, level }
+    }
+
+    /// The filter: the chosen level for everything, INFO at most for the capped crates.
+    pub fn filter(&self) -> EnvFilter {
+        let mut directives = self.level.to_string().to_lowercase();
+        let cap = self.level.min(LevelFilter::INFO).to_string().to_lowercase();
+        for krate in CAPPED_CRATES {
+            directives.push_str(&format!(",{krate}={cap}"));
+        }
+        EnvFilter::new(directives)
+    }
+}
+
+/// Installs the global subscriber writing to stdout (where Lambda collects logs).
+/// `with_time` is off on Lambda, which stamps every line itself.
+pub fn init(settings: LogSettings, with_time: bool) {
+    init_with_writer(settings, with_time, std::io::stdout);
+}
+
+pub fn init_with_writer<W>(settings: LogSettings, with_time: bool, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(settings.filter())
+        .with_target(false)
+        .with_writer(writer)
+        .with_ansi(false);
+    // A second init (tests, or a harness that already installed one) is harmless.
+    let _ = match (settings.format, with_time) {
+        (LogFormat::Json, true) => builder.json().flatten_event(true).try_init(),
+        (LogFormat::Json, false) => builder.json().flatten_event(true).without_time().try_init(),
+        (LogFormat::Text, true) => builder.try_init(),
+        (LogFormat::Text, false) => builder.without_time().try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_log_controls_are_honoured() {
+        let settings = LogSettings::from_lookup(|k| match k {
+            "AWS_LAMBDA_LOG_FORMAT" => Some("JSON".into()),
+            "AWS_LAMBDA_LOG_LEVEL" => Some("DEBUG".into()),
+            _ => None,
+        });
+        assert_eq!(
+            settings,
+            LogSettings {
+                format: LogFormat::Json,
+                level: LevelFilter::DEBUG
+            }
+        );
+    }
+
+    #[test]
+    fn payload_printing_crates_stay_at_info_even_at_trace() {
+        let settings = LogSettings {
+            format: LogFormat::Text,
+            level: LevelFilter::TRACE,
+        };
+        let filter = settings.filter().to_string();
+        assert!(filter.contains("lambda_runtime=info"));
+        assert!(filter.contains("aws_smithy_runtime=info"));
+        assert!(filter.contains("hyper=info"));
+    }
+}

@@ -2,6 +2,8 @@
 //! `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix.
 
 mod error;
+#[cfg(feature = "sandbox")]
+pub mod loopback;
 mod request;
 mod routes;
 

@@ -10,14 +10,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use guest_token_broker::api::{self, ApiRequest};
+use guest_token_broker::api::loopback;
+use guest_token_broker::app;
 use guest_token_broker::config::Config;
-use guest_token_broker::domain::{Broker, Deadline};
+use guest_token_broker::domain::Broker;
 use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
 use guest_token_broker::store::{MemoryStore, SessionStore};
 use guest_token_broker::telemetry::{self, LogSettings};
-use guest_token_broker::{app, http_server};
 use tokio::net::TcpListener;
 
 const DEFAULT_PORT: u16 = 9000;
@@ -100,19 +99,7 @@ async fn serve<S: SessionStore>(
     listener: TcpListener,
     address: &str,
 ) -> Result<(), Box<dyn Error>> {
-    let broker = Arc::new(broker);
-    let server = http_server::spawn(listener, move |request: http::Request<Bytes>| {
-        let broker = Arc::clone(&broker);
-        async move {
-            let (parts, body) = request.into_parts();
-            let request = ApiRequest {
-                method: &parts.method,
-                path: parts.uri.path(),
-                body: &body,
-            };
-            api::handle(&broker, request, Deadline::after(REQUEST_BUDGET)).await
-        }
-    });
+    let server = loopback::serve(Arc::new(broker), listener, REQUEST_BUDGET);
     println!("Listening on {address}");
     println!(
         "Try:\n  curl -sS -X POST {address}/guest-tokens -H 'content-type: application/json' -d '{{\"crmId\":\"CRM-987654\"}}'"

@@ -154,7 +154,7 @@ impl HttpEvent {
                 serde_json::to_value(out)
             }
         };
-        shaped.unwrap_or_else(|_| Value::Null)
+        shaped.unwrap_or(Value::Null)
     }
 }
 

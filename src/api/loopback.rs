@@ -1,0 +1,33 @@
+//! The API served over plain HTTP on a local socket: what `local` runs and what tests call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::TcpListener;
+
+use crate::domain::{Broker, Deadline};
+use crate::http_server::{self, ServerHandle};
+use crate::store::SessionStore;
+
+use super::{ApiRequest, handle};
+
+/// Serves `broker` on `listener`; each request gets `budget` as its deadline, like an invocation.
+pub fn serve<S: SessionStore>(
+    broker: Arc<Broker<S>>,
+    listener: TcpListener,
+    budget: Duration,
+) -> ServerHandle {
+    http_server::spawn(listener, move |request: http::Request<Bytes>| {
+        let broker = Arc::clone(&broker);
+        async move {
+            let (parts, body) = request.into_parts();
+            let request = ApiRequest {
+                method: &parts.method,
+                path: parts.uri.path(),
+                body: &body,
+            };
+            handle(&broker, request, Deadline::after(budget)).await
+        }
+    })
+}

@@ -1,0 +1,179 @@
+//! The request path end to end over HTTP: guest creation, stored-token hits, sliding-window
+//! refresh, placeholders left by the Python utility, and session deletion.
+
+use chrono::{DateTime, Duration as Span, Utc};
+use guest_token_broker::domain::{GuestId, GuestToken, SessionRecord};
+use guest_token_broker::sandbox::{ExpiresAtKey, SandboxConfig};
+use secrecy::SecretString;
+
+use crate::helpers::{Options, hash_of, spawn_app, spawn_app_with, upstream_calls};
+
+fn expires_at(reply: &crate::helpers::Reply) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(reply.body["expiresAt"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn a_first_request_creates_one_guest_named_from_the_hash_and_returns_its_token() {
+    let app = spawn_app().await;
+
+    let reply = app.post_token("CRM-987654").await;
+
+    assert_eq!(reply.status, 200);
+    let guests = app.sandbox.guests();
+    assert_eq!(guests.len(), 1);
+    let hash = hash_of("CRM-987654");
+    assert_eq!(guests[0].name, format!("crm_guest_{}", hash.prefix(12)));
+    assert_eq!(
+        guests[0].email,
+        format!("guest_{}@internal.corp", hash.prefix(8))
+    );
+    assert_eq!(
+        guests[0].custom_attributes,
+        serde_json::json!({"source_system": "crm_integration", "crm_id_hash": hash.as_str()})
+    );
+    assert_eq!(reply.body["guestId"], guests[0].id.as_str());
+    assert!(reply.body["token"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(reply.body["expiresAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(upstream_calls(&app.sandbox), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn a_repeated_request_returns_the_stored_token_with_no_upstream_call() {
+    let app = spawn_app().await;
+    let first = app.post_token("CRM-1").await;
+
+    let second = app.post_token("CRM-1").await;
+
+    assert_eq!(second.status, 200);
+    assert_eq!(second.body, first.body);
+    assert_eq!(upstream_calls(&app.sandbox), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn a_token_with_more_than_the_window_left_is_returned_as_stored() {
+    let app = spawn_app().await;
+    let first = app.post_token("CRM-1").await;
+    app.clock.set(expires_at(&first) - Span::seconds(301));
+
+    let second = app.post_token("CRM-1").await;
+
+    assert_eq!(second.body["token"], first.body["token"]);
+    assert_eq!(upstream_calls(&app.sandbox).2, 1);
+}
+
+#[tokio::test]
+async fn a_token_with_exactly_the_window_left_is_refreshed_for_the_same_guest() {
+    let app = spawn_app().await;
+    let first = app.post_token("CRM-1").await;
+    app.clock.set(expires_at(&first) - Span::seconds(300));
+
+    let second = app.post_token("CRM-1").await;
+
+    assert_ne!(second.body["token"], first.body["token"]);
+    assert_eq!(second.body["guestId"], first.body["guestId"]);
+    assert_eq!(upstream_calls(&app.sandbox), (1, 1, 2));
+}
+
+#[tokio::test]
+async fn a_token_with_less_than_the_window_left_is_refreshed_and_stored() {
+    let app = spawn_app().await;
+    let first = app.post_token("CRM-1").await;
+    app.clock.set(expires_at(&first) - Span::seconds(299));
+
+    let refreshed = app.post_token("CRM-1").await;
+    app.clock.set(Utc::now());
+    let again = app.post_token("CRM-1").await;
+
+    assert_ne!(refreshed.body["token"], first.body["token"]);
+    assert_eq!(
+        again.body["token"], refreshed.body["token"],
+        "the refreshed token was stored"
+    );
+    assert_eq!(upstream_calls(&app.sandbox), (1, 1, 2));
+}
+
+#[tokio::test]
+async fn a_placeholder_item_reuses_its_guest_and_gets_a_token() {
+    let app = spawn_app().await;
+    // What the Python utility stored right after creating a guest: empty token and expiry.
+    let guest = app.post_token("CRM-other").await.body["guestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.store.insert(SessionRecord {
+        crm_id_hash: hash_of("CRM-1"),
+        guest_id: GuestId::new(guest.clone()),
+        token: GuestToken::new(SecretString::from(""), ""),
+    });
+
+    let reply = app.post_token("CRM-1").await;
+
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["guestId"], guest.as_str());
+    assert_eq!(upstream_calls(&app.sandbox), (1, 1, 2), "no second guest");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_replaced_without_creating_a_guest() {
+    let app = spawn_app().await;
+    let first = app.post_token("CRM-1").await;
+    app.clock.set(expires_at(&first) + Span::seconds(1));
+
+    let second = app.post_token("CRM-1").await;
+
+    assert_eq!(second.status, 200);
+    assert_eq!(second.body["guestId"], first.body["guestId"]);
+    assert_eq!(app.sandbox.guests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_upstream_expiry_in_camel_case_is_accepted() {
+    let app = spawn_app_with(Options {
+        sandbox: SandboxConfig {
+            expires_at_key: ExpiresAtKey::CamelCase,
+            ..SandboxConfig::default()
+        },
+        ..Options::default()
+    })
+    .await;
+
+    let reply = app.post_token("CRM-1").await;
+
+    assert_eq!(reply.status, 200);
+    assert!(reply.body["expiresAt"].is_string());
+}
+
+#[tokio::test]
+async fn deleting_a_session_forgets_the_guest_and_is_idempotent() {
+    let app = spawn_app().await;
+    let first = app.post_token("CRM-1").await;
+
+    let deleted = app.delete_session("CRM-1").await;
+    let deleted_again = app.delete_session("CRM-1").await;
+    let after = app.post_token("CRM-1").await;
+
+    assert_eq!(deleted.status, 204);
+    assert_eq!(deleted_again.status, 204);
+    assert_eq!(deleted.header("cache-control"), Some("no-store"));
+    assert_ne!(
+        after.body["guestId"], first.body["guestId"],
+        "a new guest after the mapping was removed"
+    );
+    assert_eq!(app.sandbox.guests().len(), 2);
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_in_one_process_share_one_access_token_request() {
+    let app = spawn_app().await;
+
+    let replies = futures::future::join_all((0..8).map(|n| {
+        let app = &app;
+        async move { app.post_token(&format!("CRM-{n}")).await }
+    }))
+    .await;
+
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(upstream_calls(&app.sandbox).0, 1);
+}

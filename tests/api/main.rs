@@ -1,0 +1,11 @@
+//! Integration tests, compiled into one binary. They talk HTTP on loopback to real servers: the
+//! broker's own API server, the Genesys sandbox, moto (DynamoDB, Secrets Manager) and a Lambda
+//! Runtime API harness running the compiled binary.
+
+mod helpers;
+mod processes;
+
+mod api_contract;
+mod broker_flow;
+mod local_smoke;
+mod upstream_status;

@@ -42,21 +42,14 @@ pub async fn aws_sdk_config() -> SdkConfig {
 
 /// Whether the configuration needs AWS at all (`local` runs without it on its defaults).
 pub fn needs_aws(config: &Config) -> bool {
-    config.sessions_table.is_some()
-        || matches!(config.credentials, CredentialsConfig::SecretsManager { .. })
+    config.sessions_table.is_some() || matches!(config.credentials, CredentialsConfig::SecretsManager { .. })
 }
 
 /// The credential source; `aws` is only used (and only needed) for Secrets Manager.
-pub fn credential_source(
-    config: &Config,
-    aws: Option<&SdkConfig>,
-) -> Result<Arc<dyn CredentialSource>, InitError> {
+pub fn credential_source(config: &Config, aws: Option<&SdkConfig>) -> Result<Arc<dyn CredentialSource>, InitError> {
     Ok(match &config.credentials {
         CredentialsConfig::Environment(env) => Arc::new(env.clone()),
-        CredentialsConfig::SecretsManager {
-            secret_id,
-            cache_ttl,
-        } => {
+        CredentialsConfig::SecretsManager { secret_id, cache_ttl } => {
             let aws = aws.ok_or(InitError::AwsConfigMissing)?;
             Arc::new(SecretsManagerCredentials::new(
                 aws_sdk_secretsmanager::Client::new(aws),

@@ -29,10 +29,7 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 pub enum CredentialsConfig {
-    SecretsManager {
-        secret_id: String,
-        cache_ttl: Duration,
-    },
+    SecretsManager { secret_id: String, cache_ttl: Duration },
     Environment(EnvCredentials),
 }
 
@@ -52,11 +49,7 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         Ok(Self {
             genesys: genesys_endpoints(&get)?,
             sliding_window: Duration::from_secs(
@@ -64,9 +57,7 @@ impl Config {
             ),
             sessions_table: get("SESSIONS_TABLE"),
             session_retention: Duration::from_secs(
-                86_400
-                    * positive(&get, "SESSION_RETENTION_DAYS")?
-                        .unwrap_or(DEFAULT_SESSION_RETENTION_DAYS),
+                86_400 * positive(&get, "SESSION_RETENTION_DAYS")?.unwrap_or(DEFAULT_SESSION_RETENTION_DAYS),
             ),
             credentials: match get("GENESYS_CREDENTIALS_SECRET_ID") {
                 Some(secret_id) => CredentialsConfig::SecretsManager {
@@ -77,28 +68,21 @@ impl Config {
                 None => CredentialsConfig::Environment(EnvCredentials::from_lookup(&lookup)?),
             },
             retry: RetryPolicy {
-                attempt_timeout: positive(&get, "GENESYS_ATTEMPT_TIMEOUT_MS")?.map_or(
-                    RetryPolicy::default().attempt_timeout,
-                    Duration::from_millis,
-                ),
+                attempt_timeout: positive(&get, "GENESYS_ATTEMPT_TIMEOUT_MS")?
+                    .map_or(RetryPolicy::default().attempt_timeout, Duration::from_millis),
                 ..RetryPolicy::default()
             },
-            deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?
-                .map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
+            deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
         })
     }
 
     pub fn sessions_table_or_default(&self) -> &str {
-        self.sessions_table
-            .as_deref()
-            .unwrap_or(DEFAULT_SESSIONS_TABLE)
+        self.sessions_table.as_deref().unwrap_or(DEFAULT_SESSIONS_TABLE)
     }
 }
 
 /// Region table first, then `GENESYS_BASE_URL` / `GENESYS_LOGIN_URL` override each host.
-fn genesys_endpoints(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<GenesysEndpoints, ConfigError> {
+fn genesys_endpoints(get: &impl Fn(&str) -> Option<String>) -> Result<GenesysEndpoints, ConfigError> {
     let region = get("GENESYS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_owned());
     let mut endpoints = GenesysEndpoints::for_region(&region)?;
     if let Some(url) = url(get, "GENESYS_BASE_URL")? {
@@ -110,10 +94,7 @@ fn genesys_endpoints(
     Ok(endpoints)
 }
 
-fn url(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-) -> Result<Option<Url>, ConfigError> {
+fn url(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<Url>, ConfigError> {
     get(var)
         .map(|raw| match Url::parse(&raw) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
@@ -125,10 +106,7 @@ fn url(
         .transpose()
 }
 
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-) -> Result<Option<u64>, ConfigError> {
+fn number(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<u64>, ConfigError> {
     get(var)
         .map(|raw| {
             raw.parse::<u64>().map_err(|_| ConfigError::Invalid {
@@ -139,10 +117,7 @@ fn number(
         .transpose()
 }
 
-fn positive(
-    get: &impl Fn(&str) -> Option<String>,
-    var: &'static str,
-) -> Result<Option<u64>, ConfigError> {
+fn positive(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<u64>, ConfigError> {
     match number(get, var)? {
         Some(0) => Err(ConfigError::Invalid {
             var,
@@ -159,12 +134,8 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let mut map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        map.entry("GENESYS_CLIENT_ID".into())
-            .or_insert_with(|| "id".into());
+        let mut map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        map.entry("GENESYS_CLIENT_ID".into()).or_insert_with(|| "id".into());
         map.entry("GENESYS_CLIENT_SECRET".into())
             .or_insert_with(|| "secret".into());
         Config::from_lookup(|k| map.get(k).cloned())
@@ -175,38 +146,23 @@ mod tests {
         let config = load(&[]).unwrap();
         assert_eq!(config.sliding_window, Duration::from_secs(300));
         assert_eq!(config.sessions_table_or_default(), "GenesysGuestSessions");
-        assert_eq!(
-            config.genesys.api_base.as_str(),
-            "https://api.mypurecloud.com/"
-        );
-        assert_eq!(
-            config.genesys.login_base.as_str(),
-            "https://login.mypurecloud.com/"
-        );
+        assert_eq!(config.genesys.api_base.as_str(), "https://api.mypurecloud.com/");
+        assert_eq!(config.genesys.login_base.as_str(), "https://login.mypurecloud.com/");
         assert_eq!(config.session_retention, Duration::from_secs(30 * 86_400));
-        assert!(matches!(
-            config.credentials,
-            CredentialsConfig::Environment(_)
-        ));
+        assert!(matches!(config.credentials, CredentialsConfig::Environment(_)));
     }
 
     #[test]
     fn region_then_url_overrides_choose_the_hosts() {
         let config = load(&[("GENESYS_REGION", "eu-central-1")]).unwrap();
-        assert_eq!(
-            config.genesys.api_base.host_str(),
-            Some("api.mypurecloud.de")
-        );
+        assert_eq!(config.genesys.api_base.host_str(), Some("api.mypurecloud.de"));
         let config = load(&[
             ("GENESYS_REGION", "eu-central-1"),
             ("GENESYS_BASE_URL", "http://127.0.0.1:9999"),
         ])
         .unwrap();
         assert_eq!(config.genesys.api_base.as_str(), "http://127.0.0.1:9999/");
-        assert_eq!(
-            config.genesys.login_base.host_str(),
-            Some("login.mypurecloud.de")
-        );
+        assert_eq!(config.genesys.login_base.host_str(), Some("login.mypurecloud.de"));
         let config = load(&[("GENESYS_LOGIN_URL", "http://127.0.0.1:9998")]).unwrap();
         assert_eq!(config.genesys.login_base.as_str(), "http://127.0.0.1:9998/");
     }
@@ -215,13 +171,9 @@ mod tests {
     fn bad_values_name_the_variable() {
         let message = |vars: &[(&str, &str)]| load(vars).unwrap_err().to_string();
         assert!(message(&[("GENESYS_REGION", "nowhere")]).contains("ap-southeast-1"));
-        assert!(
-            message(&[("SLIDING_WINDOW_SECONDS", "five")]).starts_with("SLIDING_WINDOW_SECONDS")
-        );
+        assert!(message(&[("SLIDING_WINDOW_SECONDS", "five")]).starts_with("SLIDING_WINDOW_SECONDS"));
         assert!(message(&[("SESSION_RETENTION_DAYS", "0")]).contains("greater than zero"));
-        assert!(
-            message(&[("GENESYS_BASE_URL", "api.mypurecloud.com")]).starts_with("GENESYS_BASE_URL")
-        );
+        assert!(message(&[("GENESYS_BASE_URL", "api.mypurecloud.com")]).starts_with("GENESYS_BASE_URL"));
     }
 
     #[test]

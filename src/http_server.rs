@@ -78,11 +78,7 @@ where
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (shutdown, stop) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, handler, stop));
-    ServerHandle {
-        addr,
-        shutdown,
-        task,
-    }
+    ServerHandle { addr, shutdown, task }
 }
 
 async fn accept_loop<H, Fut>(listener: TcpListener, handler: H, mut stop: watch::Receiver<bool>)
@@ -150,10 +146,7 @@ fn log_connection_end(result: Result<(), hyper::Error>) {
     }
 }
 
-async fn serve_request<H, Fut>(
-    handler: H,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible>
+async fn serve_request<H, Fut>(handler: H, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible>
 where
     H: Fn(Request<Bytes>) -> Fut,
     Fut: Future<Output = Response<Bytes>>,
@@ -201,13 +194,7 @@ fn too_large() -> Response<Full<Bytes>> {
 }
 
 fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 fn plain(status: StatusCode, message: &'static str) -> Response<Full<Bytes>> {
@@ -226,9 +213,10 @@ mod tests {
 
     async fn echo_server() -> ServerHandle {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        spawn(listener, |req: Request<Bytes>| async move {
-            Response::new(req.into_body())
-        })
+        spawn(
+            listener,
+            |req: Request<Bytes>| async move { Response::new(req.into_body()) },
+        )
     }
 
     #[tokio::test]
@@ -326,9 +314,7 @@ mod tests {
     #[tokio::test]
     async fn wildcard_bind_reports_a_loopback_base_url() {
         let listener = TcpListener::bind("0.0.0.0:0").await.unwrap();
-        let server = spawn(listener, |_req: Request<Bytes>| async {
-            Response::new(Bytes::new())
-        });
+        let server = spawn(listener, |_req: Request<Bytes>| async { Response::new(Bytes::new()) });
         let port = server.local_addr().port();
         assert_eq!(server.base_url(), format!("http://127.0.0.1:{port}"));
         server.shutdown().await;

@@ -13,18 +13,14 @@ use guest_token_broker::{app, lambda};
 // fraction of a vCPU, so worker threads would only add start-up work.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    telemetry::init(
-        LogSettings::from_lookup(|name| std::env::var(name).ok()),
-        false,
-    );
+    telemetry::init(LogSettings::from_lookup(|name| std::env::var(name).ok()), false);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => return Err(init_failed("Runtime.ConfigurationError", &err).await),
     };
     let aws = app::aws_sdk_config().await;
     let store = app::dynamodb_store(&config, &aws);
-    let broker = match app::credential_source(&config, Some(&aws))
-        .and_then(|creds| app::broker(&config, store, creds))
+    let broker = match app::credential_source(&config, Some(&aws)).and_then(|creds| app::broker(&config, store, creds))
     {
         Ok(broker) => broker,
         Err(err) => return Err(init_failed("Runtime.InitError", &err).await),

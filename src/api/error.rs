@@ -28,10 +28,7 @@ pub enum ApiError {
     #[error("{0}")]
     UpstreamRejected(String),
     #[error("{message}")]
-    UpstreamUnavailable {
-        message: String,
-        retry_after: Duration,
-    },
+    UpstreamUnavailable { message: String, retry_after: Duration },
     #[error("{0}")]
     Configuration(String),
     #[error("internal error")]
@@ -76,9 +73,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Configuration(_) | Self::Internal | Self::WithCause { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::Configuration(_) | Self::Internal | Self::WithCause { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -181,12 +176,10 @@ impl From<GenesysError> for ApiError {
                 message: format!("Genesys Cloud is unavailable ({err}); retry shortly"),
                 retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
             },
-            GenesysError::Credentials(CredentialError::Unavailable(_)) => {
-                ApiError::UpstreamUnavailable {
-                    message: "Secrets Manager is unavailable; retry shortly".into(),
-                    retry_after: DEFAULT_RETRY_AFTER,
-                }
-            }
+            GenesysError::Credentials(CredentialError::Unavailable(_)) => ApiError::UpstreamUnavailable {
+                message: "Secrets Manager is unavailable; retry shortly".into(),
+                retry_after: DEFAULT_RETRY_AFTER,
+            },
             GenesysError::Credentials(creds) => ApiError::Configuration(creds.to_string()),
         };
         Self::caused(kind, err)

@@ -13,11 +13,7 @@ use crate::store::SessionStore;
 use super::{ApiRequest, handle};
 
 /// Serves `broker` on `listener`; each request gets `budget` as its deadline, like an invocation.
-pub fn serve<S: SessionStore>(
-    broker: Arc<Broker<S>>,
-    listener: TcpListener,
-    budget: Duration,
-) -> ServerHandle {
+pub fn serve<S: SessionStore>(broker: Arc<Broker<S>>, listener: TcpListener, budget: Duration) -> ServerHandle {
     http_server::spawn(listener, move |request: http::Request<Bytes>| {
         let broker = Arc::clone(&broker);
         async move {

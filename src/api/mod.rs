@@ -33,11 +33,7 @@ struct TokenBody<'a> {
 
 /// Answers one request, and logs it on one line: route, status, outcome, duration and the first
 /// 8 characters of the customer's hash (never the id itself).
-pub async fn handle<S: SessionStore>(
-    broker: &Broker<S>,
-    request: ApiRequest<'_>,
-    deadline: Deadline,
-) -> ApiResponse {
+pub async fn handle<S: SessionStore>(broker: &Broker<S>, request: ApiRequest<'_>, deadline: Deadline) -> ApiResponse {
     let started = Instant::now();
     let route = Route::resolve(request.method, request.path);
     let route_name = route.as_ref().map_or("unmatched", |route| route.name());
@@ -87,10 +83,7 @@ async fn serve<S: SessionStore>(
 }
 
 fn token_response(issued: &IssuedToken) -> Result<ApiResponse, ApiError> {
-    let expires_at = issued
-        .token
-        .expires_at_rfc3339()
-        .ok_or(ApiError::Internal)?;
+    let expires_at = issued.token.expires_at_rfc3339().ok_or(ApiError::Internal)?;
     let body = TokenBody {
         token: issued.token.secret().expose_secret(),
         expires_at,
@@ -104,10 +97,7 @@ pub(crate) fn json_response(status: StatusCode, body: &impl Serialize) -> ApiRes
     let mut response = Response::new(Bytes::from(bytes));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -26,21 +26,14 @@ impl ApiRequest<'_> {
         }
         let invalid = |message: &str| ApiError::InvalidRequest(message.to_owned());
         if self.body.is_empty() {
-            return Err(invalid(
-                "the body must be a JSON object with a crmId string",
-            ));
+            return Err(invalid("the body must be a JSON object with a crmId string"));
         }
-        let body: Value =
-            serde_json::from_slice(self.body).map_err(|_| invalid("the body is not valid JSON"))?;
+        let body: Value = serde_json::from_slice(self.body).map_err(|_| invalid("the body is not valid JSON"))?;
         let Value::Object(body) = body else {
-            return Err(invalid(
-                "the body must be a JSON object with a crmId string",
-            ));
+            return Err(invalid("the body must be a JSON object with a crmId string"));
         };
         match body.get("crmId") {
-            Some(Value::String(raw)) => {
-                CrmId::parse(raw).map_err(|err| ApiError::InvalidRequest(err.to_string()))
-            }
+            Some(Value::String(raw)) => CrmId::parse(raw).map_err(|err| ApiError::InvalidRequest(err.to_string())),
             Some(_) => Err(invalid("crmId must be a string")),
             None => Err(invalid("crmId is required")),
         }

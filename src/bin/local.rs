@@ -25,10 +25,7 @@ const REQUEST_BUDGET: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init(
-        LogSettings::from_lookup(|name| std::env::var(name).ok()),
-        true,
-    );
+    telemetry::init(LogSettings::from_lookup(|name| std::env::var(name).ok()), true);
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -94,11 +91,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-async fn serve<S: SessionStore>(
-    broker: Broker<S>,
-    listener: TcpListener,
-    address: &str,
-) -> Result<(), Box<dyn Error>> {
+async fn serve<S: SessionStore>(broker: Broker<S>, listener: TcpListener, address: &str) -> Result<(), Box<dyn Error>> {
     let server = loopback::serve(Arc::new(broker), listener, REQUEST_BUDGET);
     println!("Listening on {address}");
     println!(

@@ -21,11 +21,7 @@ impl EnvCredentials {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialError> {
         let mut credentials = Vec::new();
         for n in 1.. {
-            let suffix = if n == 1 {
-                String::new()
-            } else {
-                format!("_{n}")
-            };
+            let suffix = if n == 1 { String::new() } else { format!("_{n}") };
             let id_var = format!("GENESYS_CLIENT_ID{suffix}");
             let secret_var = format!("GENESYS_CLIENT_SECRET{suffix}");
             let id = lookup(&id_var).filter(|v| !v.trim().is_empty());
@@ -50,7 +46,8 @@ impl EnvCredentials {
         }
         if credentials.is_empty() {
             return Err(CredentialError::Malformed(
-                "no credentials: set GENESYS_CREDENTIALS_SECRET_ID, or GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET".into(),
+                "no credentials: set GENESYS_CREDENTIALS_SECRET_ID, or GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET"
+                    .into(),
             ));
         }
         Ok(Self::new(CredentialSet::new(credentials, None)?))
@@ -77,10 +74,7 @@ mod tests {
     use super::*;
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |key| map.get(key).cloned()
     }
 
@@ -95,11 +89,7 @@ mod tests {
         ]))
         .unwrap();
         let set = source.current().await.unwrap();
-        let ids: Vec<_> = set
-            .credentials()
-            .iter()
-            .map(|c| c.client_id.as_str())
-            .collect();
+        let ids: Vec<_> = set.credentials().iter().map(|c| c.client_id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(set.credentials()[1].client_secret.expose_secret(), "sb");
     }

@@ -41,19 +41,11 @@ pub struct CredentialSet {
 }
 
 impl CredentialSet {
-    pub fn new(
-        credentials: Vec<Credential>,
-        hash_key: Option<SecretSlice<u8>>,
-    ) -> Result<Self, CredentialError> {
+    pub fn new(credentials: Vec<Credential>, hash_key: Option<SecretSlice<u8>>) -> Result<Self, CredentialError> {
         if credentials.is_empty() {
-            return Err(CredentialError::Malformed(
-                "the credential list is empty".into(),
-            ));
+            return Err(CredentialError::Malformed("the credential list is empty".into()));
         }
-        Ok(Self {
-            credentials,
-            hash_key,
-        })
+        Ok(Self { credentials, hash_key })
     }
 
     pub fn credentials(&self) -> &[Credential] {
@@ -68,14 +60,9 @@ impl CredentialSet {
     pub fn same_clients(&self, other: &Self) -> bool {
         use secrecy::ExposeSecret;
         self.credentials.len() == other.credentials.len()
-            && self
-                .credentials
-                .iter()
-                .zip(&other.credentials)
-                .all(|(a, b)| {
-                    a.client_id == b.client_id
-                        && a.client_secret.expose_secret() == b.client_secret.expose_secret()
-                })
+            && self.credentials.iter().zip(&other.credentials).all(|(a, b)| {
+                a.client_id == b.client_id && a.client_secret.expose_secret() == b.client_secret.expose_secret()
+            })
     }
 }
 
@@ -102,8 +89,7 @@ pub enum CredentialError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-pub type CredentialFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Arc<CredentialSet>, CredentialError>> + Send + 'a>>;
+pub type CredentialFuture<'a> = Pin<Box<dyn Future<Output = Result<Arc<CredentialSet>, CredentialError>> + Send + 'a>>;
 
 /// Where the credential set comes from.
 pub trait CredentialSource: Send + Sync {

@@ -10,8 +10,7 @@ use super::{Credential, CredentialError, CredentialSet};
 
 pub fn parse_secret_document(text: &str) -> Result<CredentialSet, CredentialError> {
     let malformed = |problem: String| CredentialError::Malformed(format!("the secret {problem}"));
-    let document: Value =
-        serde_json::from_str(text).map_err(|_| malformed("is not valid JSON".into()))?;
+    let document: Value = serde_json::from_str(text).map_err(|_| malformed("is not valid JSON".into()))?;
     let Value::Object(document) = document else {
         return Err(malformed("is not a JSON object".into()));
     };
@@ -29,15 +28,11 @@ pub fn parse_secret_document(text: &str) -> Result<CredentialSet, CredentialErro
         .map(|(index, entry)| {
             let field = |name: &str| match entry.get(name) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-                Some(Value::String(_)) => Err(malformed(format!(
-                    "has an empty \"{name}\" in credentials[{index}]"
-                ))),
+                Some(Value::String(_)) => Err(malformed(format!("has an empty \"{name}\" in credentials[{index}]"))),
                 Some(_) => Err(malformed(format!(
                     "has a non-string \"{name}\" in credentials[{index}]"
                 ))),
-                None => Err(malformed(format!(
-                    "has no \"{name}\" in credentials[{index}]"
-                ))),
+                None => Err(malformed(format!("has no \"{name}\" in credentials[{index}]"))),
             };
             Ok(Credential {
                 client_id: field("client_id")?.trim().to_owned(),
@@ -47,13 +42,9 @@ pub fn parse_secret_document(text: &str) -> Result<CredentialSet, CredentialErro
         .collect::<Result<Vec<_>, CredentialError>>()?;
     let hash_key = match document.get("hash_key") {
         None | Some(Value::Null) => None,
-        Some(Value::String(key)) if !key.is_empty() => {
-            Some(SecretSlice::from(key.as_bytes().to_vec()))
-        }
+        Some(Value::String(key)) if !key.is_empty() => Some(SecretSlice::from(key.as_bytes().to_vec())),
         Some(_) => {
-            return Err(malformed(
-                "has a \"hash_key\" that is not a non-empty string".into(),
-            ));
+            return Err(malformed("has a \"hash_key\" that is not a non-empty string".into()));
         }
     };
     CredentialSet::new(credentials, hash_key)
@@ -85,10 +76,7 @@ mod tests {
         let cases = [
             ("not json sk-live-123", "is not valid JSON"),
             (r#"["sk-live-123"]"#, "is not a JSON object"),
-            (
-                r#"{"client_id":"sk-live-123"}"#,
-                "has no \"credentials\" list",
-            ),
+            (r#"{"client_id":"sk-live-123"}"#, "has no \"credentials\" list"),
             (r#"{"credentials":"sk-live-123"}"#, "is not a list"),
             (r#"{"credentials":[]}"#, "empty \"credentials\" list"),
             (
@@ -114,14 +102,8 @@ mod tests {
         ];
         for (text, expected) in cases {
             let message = problem(text);
-            assert!(
-                message.contains(expected),
-                "{message:?} should contain {expected:?}"
-            );
-            assert!(
-                !message.contains("sk-live-123"),
-                "{message:?} leaks a value"
-            );
+            assert!(message.contains(expected), "{message:?} should contain {expected:?}");
+            assert!(!message.contains("sk-live-123"), "{message:?} leaks a value");
         }
     }
 }

@@ -14,9 +14,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{
-    CredentialError, CredentialFuture, CredentialSet, CredentialSource, parse_secret_document,
-};
+use super::{CredentialError, CredentialFuture, CredentialSet, CredentialSource, parse_secret_document};
 
 /// Re-reads forced by refused credentials are spaced at least this far apart.
 pub const DEFAULT_MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
@@ -28,6 +26,7 @@ pub struct SecretsManagerCredentials {
     min_reload_interval: Duration,
     // An async mutex: concurrent callers on a cold or expired cache share one GetSecretValue.
     cache: Mutex<Option<Cached>>,
+    last_forced_reload: Mutex<Option<Instant>>,
 }
 
 struct Cached {
@@ -43,6 +42,7 @@ impl SecretsManagerCredentials {
             cache_ttl,
             min_reload_interval: DEFAULT_MIN_RELOAD_INTERVAL,
             cache: Mutex::new(None),
+            last_forced_reload: Mutex::new(None),
         }
     }
 
@@ -87,9 +87,7 @@ impl SecretsManagerCredentials {
             .await
             .map_err(|err| self.classify(err))?;
         let text = output.secret_string().ok_or_else(|| {
-            CredentialError::Malformed(
-                "the secret has no SecretString (binary secrets are not supported)".into(),
-            )
+            CredentialError::Malformed("the secret has no SecretString (binary secrets are not supported)".into())
         })?;
         let set = parse_secret_document(text)?;
         tracing::info!(
@@ -109,23 +107,17 @@ impl SecretsManagerCredentials {
             problem: problem.to_owned(),
         };
         match err.code() {
-            Some("ResourceNotFoundException") => {
-                inaccessible("it does not exist (or has no AWSCURRENT version)")
-            }
+            Some("ResourceNotFoundException") => inaccessible("it does not exist (or has no AWSCURRENT version)"),
             Some("AccessDeniedException") => {
                 inaccessible("access denied: the role needs secretsmanager:GetSecretValue on it")
             }
-            Some("DecryptionFailure") => {
-                inaccessible("it cannot be decrypted: the role needs kms:Decrypt on its key")
+            Some("DecryptionFailure") => inaccessible("it cannot be decrypted: the role needs kms:Decrypt on its key"),
+            Some("InvalidRequestException" | "InvalidParameterException") => {
+                inaccessible("Secrets Manager refused the request (is the secret scheduled for deletion?)")
             }
-            Some("InvalidRequestException" | "InvalidParameterException") => inaccessible(
-                "Secrets Manager refused the request (is the secret scheduled for deletion?)",
-            ),
-            Some(
-                "UnrecognizedClientException"
-                | "InvalidSignatureException"
-                | "ExpiredTokenException",
-            ) => inaccessible("the function's AWS credentials were refused"),
+            Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
+                inaccessible("the function's AWS credentials were refused")
+            }
             _ => CredentialError::Unavailable(Box::new(err)),
         }
     }
@@ -137,6 +129,13 @@ impl CredentialSource for SecretsManagerCredentials {
     }
 
     fn reload(&self) -> CredentialFuture<'_> {
-        Box::pin(self.load(self.min_reload_interval))
+        Box::pin(async move {
+            let mut last = self.last_forced_reload.lock().await;
+            if last.is_some_and(|at| at.elapsed() < self.min_reload_interval) {
+                return self.load(self.cache_ttl).await;
+            }
+            *last = Some(Instant::now());
+            self.load(Duration::ZERO).await
+        })
     }
 }

@@ -9,10 +9,7 @@ use tokio::sync::OnceCell;
 use crate::genesys::{GenesysClient, GenesysError, NewGuest};
 use crate::store::{SessionStore, StoreError};
 
-use super::{
-    Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken, Pseudonymiser, SessionRecord,
-    TokenFreshness,
-};
+use super::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken, Pseudonymiser, SessionRecord, TokenFreshness};
 
 /// Default sliding window: a stored token with less than this left is renewed.
 pub const DEFAULT_SLIDING_WINDOW: Duration = Duration::from_secs(300);
@@ -98,16 +95,10 @@ impl<S: SessionStore> Broker<S> {
     }
 
     /// A guest token for the customer, valid for more than the sliding window where possible.
-    pub async fn issue_token(
-        &self,
-        hash: &CrmIdHash,
-        deadline: Deadline,
-    ) -> Result<IssuedToken, BrokerError> {
+    pub async fn issue_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
         let session = self.store.get(hash).await?;
         let (stored_guest, stored_token) = match session {
-            Some(SessionRecord {
-                guest_id, token, ..
-            }) => (guest_id, token),
+            Some(SessionRecord { guest_id, token, .. }) => (guest_id, token),
             None => (None, None),
         };
         if let (Some(guest_id), Some(token)) = (&stored_guest, stored_token) {
@@ -126,11 +117,7 @@ impl<S: SessionStore> Broker<S> {
         };
         let token = self.genesys.issue_guest_token(&guest_id, deadline).await?;
         crate::telemetry::metrics().refresh();
-        if !self
-            .store
-            .put_token(hash, &guest_id, &token, self.clock.now())
-            .await?
-        {
+        if !self.store.put_token(hash, &guest_id, &token, self.clock.now()).await? {
             // Deleted or re-bound while we were upstream: the token is still valid for this guest,
             // so the caller gets it, but it is not stored against a session that is gone.
             tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest_id, "session changed during refresh; token not stored");
@@ -147,20 +134,12 @@ impl<S: SessionStore> Broker<S> {
         Ok(self.store.delete(hash).await?)
     }
 
-    async fn create_guest(
-        &self,
-        hash: &CrmIdHash,
-        deadline: Deadline,
-    ) -> Result<GuestId, BrokerError> {
+    async fn create_guest(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<GuestId, BrokerError> {
         let created = self
             .genesys
             .create_guest(&NewGuest::for_customer(hash), deadline)
             .await?;
-        let stored = match self
-            .store
-            .put_guest_if_absent(hash, &created, self.clock.now())
-            .await
-        {
+        let stored = match self.store.put_guest_if_absent(hash, &created, self.clock.now()).await {
             Ok(stored) => stored,
             Err(err) => {
                 // Upstream now has a guest no mapping points to; log enough to reconcile it.

@@ -155,8 +155,7 @@ mod tests {
     #[test]
     fn hmac_sha256_matches_rfc_4231_test_case_2() {
         let key = SecretSlice::from(b"Jefe".to_vec());
-        let hash = Pseudonymiser::HmacSha256(key)
-            .hash(&CrmId::parse("what do ya want for nothing?").unwrap());
+        let hash = Pseudonymiser::HmacSha256(key).hash(&CrmId::parse("what do ya want for nothing?").unwrap());
         assert_eq!(
             hash.as_str(),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"

@@ -49,10 +49,7 @@ impl GuestToken {
     /// `None` for the placeholders (empty token or empty expiry) that mean "no token yet".
     pub fn new(value: SecretString, expires_at_raw: impl Into<String>) -> Option<Self> {
         let expires_at_raw = expires_at_raw.into();
-        (!value.expose_secret().is_empty() && !expires_at_raw.is_empty()).then_some(Self {
-            value,
-            expires_at_raw,
-        })
+        (!value.expose_secret().is_empty() && !expires_at_raw.is_empty()).then_some(Self { value, expires_at_raw })
     }
 
     pub fn secret(&self) -> &SecretString {
@@ -152,19 +149,13 @@ mod tests {
     #[test]
     fn a_token_with_exactly_the_window_left_is_renewed() {
         let token = token_expiring("2024-12-15T14:30:00.000Z");
-        assert_eq!(
-            token.freshness(at(-300), WINDOW),
-            TokenFreshness::ExpiringSoon
-        );
+        assert_eq!(token.freshness(at(-300), WINDOW), TokenFreshness::ExpiringSoon);
     }
 
     #[test]
     fn a_token_with_less_than_the_window_left_is_renewed() {
         let token = token_expiring("2024-12-15T14:30:00.000Z");
-        assert_eq!(
-            token.freshness(at(-299), WINDOW),
-            TokenFreshness::ExpiringSoon
-        );
+        assert_eq!(token.freshness(at(-299), WINDOW), TokenFreshness::ExpiringSoon);
     }
 
     #[test]
@@ -173,26 +164,15 @@ mod tests {
         assert_eq!(token.freshness(at(0), WINDOW), TokenFreshness::Unusable);
         assert_eq!(token.freshness(at(1), WINDOW), TokenFreshness::Unusable);
         let garbled = token_expiring("next tuesday");
-        assert_eq!(
-            garbled.freshness(at(-9999), WINDOW),
-            TokenFreshness::Unusable
-        );
+        assert_eq!(garbled.freshness(at(-9999), WINDOW), TokenFreshness::Unusable);
     }
 
     #[test]
     fn expiry_is_read_with_offsets_and_as_utc_when_naive() {
+        assert_eq!(token_expiring("2024-12-15T15:30:00+01:00").expires_at(), Some(at(0)));
+        assert_eq!(token_expiring("2024-12-15T14:30:00.000").expires_at(), Some(at(0)));
         assert_eq!(
-            token_expiring("2024-12-15T15:30:00+01:00").expires_at(),
-            Some(at(0))
-        );
-        assert_eq!(
-            token_expiring("2024-12-15T14:30:00.000").expires_at(),
-            Some(at(0))
-        );
-        assert_eq!(
-            token_expiring("2024-12-15T14:30:00Z")
-                .expires_at_rfc3339()
-                .as_deref(),
+            token_expiring("2024-12-15T14:30:00Z").expires_at_rfc3339().as_deref(),
             Some("2024-12-15T14:30:00.000Z")
         );
     }
@@ -206,8 +186,7 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_the_token() {
-        let token =
-            GuestToken::new(SecretString::from("eyJsecret"), "2024-12-15T14:30:00Z").unwrap();
+        let token = GuestToken::new(SecretString::from("eyJsecret"), "2024-12-15T14:30:00Z").unwrap();
         assert!(!format!("{token:?}").contains("eyJsecret"));
     }
 }

@@ -10,10 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::credentials::{CredentialSet, CredentialSource};
 use crate::domain::{Deadline, GuestId, GuestToken};
 
-use super::guests::{
-    CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken,
-    NewGuest,
-};
+use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken, NewGuest};
 use super::oauth::{OAuth, deadline_passed};
 use super::retry::{Step, retry_after, transport_failure, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
@@ -62,22 +59,14 @@ impl GenesysClient {
         self.oauth.access_token(deadline).await.map(drop)
     }
 
-    pub async fn create_guest(
-        &self,
-        guest: &NewGuest,
-        deadline: Deadline,
-    ) -> Result<GuestId, GenesysError> {
+    pub async fn create_guest(&self, guest: &NewGuest, deadline: Deadline) -> Result<GuestId, GenesysError> {
         let created: CreatedGuest = self
             .post_json(Endpoint::CreateGuest, CREATE_GUEST_PATH, guest, deadline)
             .await?;
         created.into_guest_id().map_err(malformed)
     }
 
-    pub async fn issue_guest_token(
-        &self,
-        guest: &GuestId,
-        deadline: Deadline,
-    ) -> Result<GuestToken, GenesysError> {
+    pub async fn issue_guest_token(&self, guest: &GuestId, deadline: Deadline) -> Result<GuestToken, GenesysError> {
         let body = GuestTokenRequest {
             external_user_id: guest.as_str(),
         };

@@ -39,10 +39,7 @@ pub enum GenesysError {
     Rejected { endpoint: Endpoint, status: u16 },
     /// A 2xx whose body does not follow the contract.
     #[error("Genesys sent an unexpected response from {endpoint}: {problem}")]
-    Malformed {
-        endpoint: Endpoint,
-        problem: &'static str,
-    },
+    Malformed { endpoint: Endpoint, problem: &'static str },
     /// Transient trouble that outlasted the attempts or the deadline.
     #[error("{endpoint} is unavailable: {reason}")]
     Unavailable {

@@ -71,10 +71,10 @@ impl IssuedGuestToken {
     pub(crate) fn into_guest_token(self) -> Result<GuestToken, (Endpoint, &'static str)> {
         let token = GuestToken::new(SecretString::from(self.token), self.expires_at)
             .ok_or((Endpoint::GuestToken, "empty token or expires_at"))?;
-        token.expires_at().map(|_| token.clone()).ok_or((
-            Endpoint::GuestToken,
-            "expires_at is not an ISO 8601 timestamp",
-        ))
+        token
+            .expires_at()
+            .map(|_| token.clone())
+            .ok_or((Endpoint::GuestToken, "expires_at is not an ISO 8601 timestamp"))
     }
 }
 
@@ -84,9 +84,7 @@ mod tests {
 
     #[test]
     fn a_new_guest_is_named_from_the_hash_like_the_python_utility() {
-        let hash = CrmIdHash::from_stored(
-            "54e48adaffd9027bce4eef4ba19ca3b0e30dd91cdc082d25de52df256082c8e4".into(),
-        );
+        let hash = CrmIdHash::from_stored("54e48adaffd9027bce4eef4ba19ca3b0e30dd91cdc082d25de52df256082c8e4".into());
         let body = serde_json::to_value(NewGuest::for_customer(&hash)).unwrap();
         assert_eq!(
             body,
@@ -124,8 +122,7 @@ mod tests {
 
     #[test]
     fn token_responses_without_a_readable_expiry_are_refused() {
-        let issued: IssuedGuestToken =
-            serde_json::from_str(r#"{"token":"eyJ","expires_at":"soon"}"#).unwrap();
+        let issued: IssuedGuestToken = serde_json::from_str(r#"{"token":"eyJ","expires_at":"soon"}"#).unwrap();
         assert!(issued.into_guest_token().is_err());
     }
 }

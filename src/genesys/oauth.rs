@@ -95,10 +95,7 @@ impl OAuth {
     }
 
     /// A usable access token from the first credential Genesys accepts.
-    pub(crate) async fn access_token(
-        &self,
-        deadline: Deadline,
-    ) -> Result<AccessToken, GenesysError> {
+    pub(crate) async fn access_token(&self, deadline: Deadline) -> Result<AccessToken, GenesysError> {
         let set = self.source.current().await?;
         if let Some(token) = self.first_accepted(&set, deadline).await? {
             return Ok(token);
@@ -161,11 +158,7 @@ impl OAuth {
 
     /// The cached token of `credential`, or a new one; callers arriving meanwhile wait on the slot
     /// and share the result instead of sending their own request.
-    async fn token_for(
-        &self,
-        credential: &Credential,
-        deadline: Deadline,
-    ) -> Result<AccessToken, FetchError> {
+    async fn token_for(&self, credential: &Credential, deadline: Deadline) -> Result<AccessToken, FetchError> {
         let slot = self.slot(&credential.client_id);
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.usable_until) {
@@ -180,25 +173,15 @@ impl OAuth {
         Ok(token)
     }
 
-    async fn request_token(
-        &self,
-        credential: &Credential,
-        deadline: Deadline,
-    ) -> Step<AccessToken, FetchError> {
+    async fn request_token(&self, credential: &Credential, deadline: Deadline) -> Step<AccessToken, FetchError> {
         let Some(timeout) = self.retry.attempt_timeout(deadline) else {
             return Step::Fail(FetchError::Other(deadline_passed(Endpoint::OAuthToken)));
         };
         let sent = self
             .http
             .post(self.token_url.clone())
-            .basic_auth(
-                &credential.client_id,
-                Some(credential.client_secret.expose_secret()),
-            )
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
+            .basic_auth(&credential.client_id, Some(credential.client_secret.expose_secret()))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body("grant_type=client_credentials")
             .timeout(timeout)
             .send()
@@ -242,14 +225,10 @@ impl OAuth {
         let body: OAuthErrorBody = response.json().await.unwrap_or_default();
         match (status.as_u16(), body.error.as_str()) {
             (400 | 401, "invalid_client") => Step::Fail(FetchError::Refused),
-            (400, "invalid_request")
-                if body.description.to_ascii_lowercase().contains("rate limit") =>
-            {
-                Step::Retry {
-                    after: wait,
-                    reason: "rate limited (invalid_request: rate limit exceeded)".into(),
-                }
-            }
+            (400, "invalid_request") if body.description.to_ascii_lowercase().contains("rate limit") => Step::Retry {
+                after: wait,
+                reason: "rate limited (invalid_request: rate limit exceeded)".into(),
+            },
             (403, _) => Step::Fail(FetchError::Other(GenesysError::Forbidden {
                 endpoint: Endpoint::OAuthToken,
             })),
@@ -279,10 +258,7 @@ mod tests {
 
     #[test]
     fn tokens_are_dropped_shortly_before_they_expire() {
-        assert_eq!(
-            usable_for(Duration::from_secs(86_400)),
-            Duration::from_secs(86_340)
-        );
+        assert_eq!(usable_for(Duration::from_secs(86_400)), Duration::from_secs(86_340));
         assert_eq!(usable_for(Duration::from_secs(10)), Duration::from_secs(5));
         assert_eq!(usable_for(Duration::ZERO), Duration::ZERO);
     }

@@ -42,11 +42,7 @@ pub struct UnknownRegion {
 }
 
 fn valid_regions() -> String {
-    REGIONS
-        .iter()
-        .map(|(r, _)| *r)
-        .collect::<Vec<_>>()
-        .join(", ")
+    REGIONS.iter().map(|(r, _)| *r).collect::<Vec<_>>().join(", ")
 }
 
 impl GenesysEndpoints {
@@ -59,9 +55,7 @@ impl GenesysEndpoints {
             .ok_or_else(|| UnknownRegion {
                 region: region.to_owned(),
             })?;
-        let parse = |host: String| {
-            Url::parse(&host).unwrap_or_else(|_| unreachable!("region table holds valid hosts"))
-        };
+        let parse = |host: String| Url::parse(&host).unwrap_or_else(|_| unreachable!("region table holds valid hosts"));
         Ok(Self {
             api_base: parse(format!("https://api.{domain}")),
             login_base: parse(format!("https://login.{domain}")),
@@ -93,10 +87,7 @@ mod tests {
     fn every_region_maps_to_api_and_login_hosts() {
         for (region, domain) in REGIONS {
             let endpoints = GenesysEndpoints::for_region(region).unwrap();
-            assert_eq!(
-                endpoints.api_base.host_str(),
-                Some(format!("api.{domain}").as_str())
-            );
+            assert_eq!(endpoints.api_base.host_str(), Some(format!("api.{domain}").as_str()));
             assert_eq!(
                 endpoints.login_base.host_str(),
                 Some(format!("login.{domain}").as_str())

@@ -127,8 +127,7 @@ mod tests {
     fn backoff_grows_exponentially_and_stays_under_the_cap() {
         let policy = RetryPolicy::default();
         for attempt in 1..40 {
-            let ceiling = (Duration::from_millis(100) * 2u32.pow((attempt - 1).min(16)))
-                .min(Duration::from_secs(2));
+            let ceiling = (Duration::from_millis(100) * 2u32.pow((attempt - 1).min(16))).min(Duration::from_secs(2));
             assert!(policy.backoff(attempt) <= ceiling);
         }
     }

@@ -9,8 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use http::Method;
 use lambda_http::aws_lambda_events::alb::{AlbTargetGroupRequest, AlbTargetGroupResponse};
 use lambda_http::aws_lambda_events::apigw::{
-    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
-    ApiGatewayV2httpResponse,
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse,
 };
 use lambda_http::aws_lambda_events::encodings::Body;
 use serde_json::Value;
@@ -39,12 +38,7 @@ pub enum HttpEvent {
 impl Invocation {
     pub fn classify(payload: Value) -> Self {
         let has = |key: &str| payload.get(key).is_some();
-        let context_has = |key: &str| {
-            payload
-                .get("requestContext")
-                .and_then(|c| c.get(key))
-                .is_some()
-        };
+        let context_has = |key: &str| payload.get("requestContext").and_then(|c| c.get(key)).is_some();
         if payload.get("source").and_then(Value::as_str) == Some("aws.events")
             && payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
         {
@@ -57,9 +51,7 @@ impl Invocation {
         } else if has("httpMethod") && has("requestContext") {
             serde_json::from_value(payload).map(|e| HttpEvent::RestApi(Box::new(e)))
         } else if payload.is_object() {
-            return Self::Unsupported(
-                "a JSON object that is neither an HTTP event nor a scheduled event",
-            );
+            return Self::Unsupported("a JSON object that is neither an HTTP event nor a scheduled event");
         } else {
             return Self::Unsupported("not a JSON object");
         };
@@ -122,8 +114,7 @@ impl HttpEvent {
         let (parts, bytes) = response.into_parts();
         let status_code = i64::from(parts.status.as_u16());
         // Bodies are JSON text; an empty one (204) is sent as no body.
-        let body =
-            (!bytes.is_empty()).then(|| Body::Text(String::from_utf8_lossy(&bytes).into_owned()));
+        let body = (!bytes.is_empty()).then(|| Body::Text(String::from_utf8_lossy(&bytes).into_owned()));
         let shaped = match self {
             Self::RestApi(_) => {
                 let mut out = ApiGatewayProxyResponse::default();
@@ -164,9 +155,9 @@ fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, ApiError> {
         return Err(ApiError::PayloadTooLarge);
     }
     if base64 {
-        BASE64.decode(body).map_err(|_| {
-            ApiError::InvalidRequest("the body is marked base64 but is not valid base64".into())
-        })
+        BASE64
+            .decode(body)
+            .map_err(|_| ApiError::InvalidRequest("the body is marked base64 but is not valid base64".into()))
     } else {
         Ok(body.as_bytes().to_vec())
     }

@@ -58,8 +58,6 @@ pub async fn handle_event<S: SessionStore>(
 
 /// The Lambda deadline, less a margin in which the function still answers (503) before being killed.
 fn invocation_deadline(deadline: SystemTime, margin: Duration) -> Deadline {
-    let left = deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default();
+    let left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
     Deadline::after(left.saturating_sub(margin))
 }

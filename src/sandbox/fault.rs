@@ -62,9 +62,9 @@ impl Fault {
         let code = self.status?;
         // An out-of-range code is a test-author mistake; a 500 keeps the request path panic-free.
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = self.body.unwrap_or_else(
-            || json!({"status": status.as_u16(), "code": "fault", "message": "injected fault"}),
-        );
+        let body = self
+            .body
+            .unwrap_or_else(|| json!({"status": status.as_u16(), "code": "fault", "message": "injected fault"}));
         let mut response = reply::json(status, &body);
         if let Some(secs) = self.retry_after {
             response

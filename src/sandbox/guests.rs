@@ -49,11 +49,10 @@ pub(crate) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     if !authorized(state, req) {
         return reply::bad_credentials();
     }
-    let guest_id =
-        match json_object(req.body()).and_then(|body| required_string(&body, "externalUserId")) {
-            Ok(id) => id,
-            Err(message) => return reply::bad_request(&message),
-        };
+    let guest_id = match json_object(req.body()).and_then(|body| required_string(&body, "externalUserId")) {
+        Ok(id) => id,
+        Err(message) => return reply::bad_request(&message),
+    };
     if !state.guest_exists(&guest_id) {
         return reply::api_error(StatusCode::NOT_FOUND, "not.found", "guest not found");
     }
@@ -64,10 +63,7 @@ pub(crate) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     let mut response = Map::new();
     // Shaped like a JWT so clients that sniff the prefix see what they see upstream.
     response.insert("token".into(), format!("eyJ{}", random_token(48)).into());
-    response.insert(
-        state.expires_at_key.as_str().into(),
-        rfc3339_millis(expires_at).into(),
-    );
+    response.insert(state.expires_at_key.as_str().into(), rfc3339_millis(expires_at).into());
     reply::json(StatusCode::OK, &Value::Object(response))
 }
 

@@ -49,9 +49,7 @@ impl Sandbox {
         let listener = TcpListener::bind(addr).await?;
         let shared: Shared = Arc::new(Mutex::new(State::new(config)));
         let handler_state = shared.clone();
-        let server = http_server::spawn(listener, move |req| {
-            routes::handle(handler_state.clone(), req)
-        });
+        let server = http_server::spawn(listener, move |req| routes::handle(handler_state.clone(), req));
         Ok(Sandbox {
             shared,
             addr: server.local_addr(),
@@ -109,11 +107,7 @@ impl Sandbox {
     }
 
     pub async fn shutdown(self) {
-        let server = self
-            .server
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let server = self.server.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(server) = server {
             server.shutdown().await;
         }
@@ -157,12 +151,7 @@ mod tests {
         let sandbox = Sandbox::start(config).await.unwrap();
         assert_eq!(grant(&sandbox, "a", "1").await.status(), 200);
         assert_eq!(grant(&sandbox, "b", "2").await.status(), 200);
-        assert_eq!(
-            grant(&sandbox, "sandbox-client", "sandbox-secret")
-                .await
-                .status(),
-            401
-        );
+        assert_eq!(grant(&sandbox, "sandbox-client", "sandbox-secret").await.status(), 401);
         assert_eq!(sandbox.oauth_client_ids(), ["a", "b"]);
         sandbox.shutdown().await;
     }

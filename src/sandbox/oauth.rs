@@ -18,11 +18,7 @@ pub(crate) fn token(state: &mut State, req: &Request<Bytes>) -> Response<Bytes> 
         Ok(()) => {}
         Err(ClientRefusal::Unknown) => return invalid_client_unauthorized(),
         Err(ClientRefusal::Inactive) => {
-            return reply::oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_client",
-                Some("client is not active"),
-            );
+            return reply::oauth_error(StatusCode::BAD_REQUEST, "invalid_client", Some("client is not active"));
         }
     }
     match form_value(req.body(), "grant_type").as_deref() {
@@ -158,10 +154,7 @@ mod tests {
         grant(&sandbox, "sandbox-client", "wrong").await;
         grant(&sandbox, "sandbox-client", "sandbox-secret").await;
         grant(&sandbox, "second", "s3cret").await;
-        assert_eq!(
-            sandbox.oauth_client_ids(),
-            ["second", "sandbox-client", "second"]
-        );
+        assert_eq!(sandbox.oauth_client_ids(), ["second", "sandbox-client", "second"]);
         assert_eq!(sandbox.calls(Endpoint::OAuthToken), 4);
         sandbox.shutdown().await;
     }

@@ -7,10 +7,9 @@ use serde_json::json;
 pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -51,11 +50,7 @@ pub(crate) fn method_not_allowed() -> Response<Bytes> {
 }
 
 /// The login server's OAuth error shape.
-pub(crate) fn oauth_error(
-    status: StatusCode,
-    error: &str,
-    description: Option<&str>,
-) -> Response<Bytes> {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: Option<&str>) -> Response<Bytes> {
     let body = match description {
         Some(description) => json!({"error": error, "description": description}),
         None => json!({"error": error}),

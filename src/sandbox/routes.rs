@@ -27,13 +27,9 @@ impl Endpoint {
     }
 
     fn from_path(path: &str) -> Option<Endpoint> {
-        [
-            Endpoint::OAuthToken,
-            Endpoint::CreateGuest,
-            Endpoint::GuestToken,
-        ]
-        .into_iter()
-        .find(|endpoint| endpoint.path() == path)
+        [Endpoint::OAuthToken, Endpoint::CreateGuest, Endpoint::GuestToken]
+            .into_iter()
+            .find(|endpoint| endpoint.path() == path)
     }
 }
 

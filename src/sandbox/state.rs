@@ -69,13 +69,7 @@ impl State {
 
     /// Registers or re-registers a client; re-adding a revoked id reactivates it.
     pub(crate) fn add_client(&mut self, id: String, secret: String) {
-        self.clients.insert(
-            id,
-            Client {
-                secret,
-                active: true,
-            },
-        );
+        self.clients.insert(id, Client { secret, active: true });
     }
 
     pub(crate) fn revoke_client(&mut self, id: &str) {
@@ -168,10 +162,7 @@ mod tests {
 
     #[test]
     fn known_client_with_right_secret_is_authenticated() {
-        assert_eq!(
-            state().authenticate("sandbox-client", "sandbox-secret"),
-            Ok(())
-        );
+        assert_eq!(state().authenticate("sandbox-client", "sandbox-secret"), Ok(()));
     }
 
     #[test]
@@ -194,10 +185,7 @@ mod tests {
         state.revoke_client("sandbox-client");
         state.add_client("sandbox-client".into(), "sandbox-secret".into());
         assert!(!state.access_token_is_valid(&token));
-        assert_eq!(
-            state.authenticate("sandbox-client", "sandbox-secret"),
-            Ok(())
-        );
+        assert_eq!(state.authenticate("sandbox-client", "sandbox-secret"), Ok(()));
     }
 
     #[test]

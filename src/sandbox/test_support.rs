@@ -28,10 +28,7 @@ pub(crate) async fn access_token(sandbox: &Sandbox) -> String {
 
 pub(crate) async fn create_guest(sandbox: &Sandbox, token: &str, body: Value) -> reqwest::Response {
     reqwest::Client::new()
-        .post(format!(
-            "{}/api/v2/externalusers/guests",
-            sandbox.base_url()
-        ))
+        .post(format!("{}/api/v2/externalusers/guests", sandbox.base_url()))
         .bearer_auth(token)
         .json(&body)
         .send()
@@ -39,16 +36,9 @@ pub(crate) async fn create_guest(sandbox: &Sandbox, token: &str, body: Value) ->
         .unwrap()
 }
 
-pub(crate) async fn guest_token(
-    sandbox: &Sandbox,
-    token: &str,
-    guest_id: &str,
-) -> reqwest::Response {
+pub(crate) async fn guest_token(sandbox: &Sandbox, token: &str, guest_id: &str) -> reqwest::Response {
     reqwest::Client::new()
-        .post(format!(
-            "{}/api/v2/externalusers/guests/token",
-            sandbox.base_url()
-        ))
+        .post(format!("{}/api/v2/externalusers/guests/token", sandbox.base_url()))
         .bearer_auth(token)
         .json(&serde_json::json!({"externalUserId": guest_id}))
         .send()

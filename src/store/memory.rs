@@ -50,13 +50,11 @@ impl SessionStore for MemoryStore {
         _now: DateTime<Utc>,
     ) -> Result<GuestId, StoreError> {
         Ok(self.with(|sessions| {
-            let record = sessions
-                .entry(hash.clone())
-                .or_insert_with(|| SessionRecord {
-                    crm_id_hash: hash.clone(),
-                    guest_id: None,
-                    token: None,
-                });
+            let record = sessions.entry(hash.clone()).or_insert_with(|| SessionRecord {
+                crm_id_hash: hash.clone(),
+                guest_id: None,
+                token: None,
+            });
             record.guest_id.get_or_insert_with(|| guest.clone()).clone()
         }))
     }

@@ -31,10 +31,7 @@ pub enum StoreError {
 /// Sessions keyed by `crm_id_hash`. Every write keeps the guest id another writer stored first.
 pub trait SessionStore: Send + Sync + 'static {
     /// The stored session, if any: the one read a warm request costs.
-    fn get(
-        &self,
-        hash: &CrmIdHash,
-    ) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
+    fn get(&self, hash: &CrmIdHash) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
 
     /// Stores `guest` as the customer's guest unless one is stored already, and returns the guest
     /// in force afterwards (ours, or the one that won).

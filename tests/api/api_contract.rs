@@ -7,11 +7,7 @@ use crate::helpers::{TestApp, spawn_app, upstream_calls};
 
 fn assert_untouched(app: &TestApp) {
     assert_eq!(app.store.operations(), 0, "the store was reached");
-    assert_eq!(
-        upstream_calls(&app.sandbox),
-        (0, 0, 0),
-        "Genesys was reached"
-    );
+    assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0), "Genesys was reached");
 }
 
 #[tokio::test]
@@ -25,27 +21,16 @@ async fn bad_requests_are_400_and_reach_nothing() {
         ("missing crmId", "{}".into(), "crmId is required"),
         ("number", r#"{"crmId":12}"#.into(), "must be a string"),
         ("empty", r#"{"crmId":""}"#.into(), "must not be empty"),
-        (
-            "blank",
-            r#"{"crmId":" \u00a0 "}"#.into(),
-            "must not be blank",
-        ),
+        ("blank", r#"{"crmId":" \u00a0 "}"#.into(), "must not be blank"),
         ("too long", long, "at most 256"),
-        (
-            "control",
-            r#"{"crmId":"a\tb"}"#.into(),
-            "control characters",
-        ),
+        ("control", r#"{"crmId":"a\tb"}"#.into(), "control characters"),
     ];
     for (name, body, message) in cases {
         let reply = app.request(Method::POST, "/guest-tokens", body).await;
         assert_eq!(reply.status, 400, "{name}");
         assert_eq!(reply.error_code(), "invalid_request", "{name}");
         assert!(
-            reply.body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(message),
+            reply.body["error"]["message"].as_str().unwrap().contains(message),
             "{name}: {}",
             reply.body
         );
@@ -71,15 +56,10 @@ async fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
 
     let missing = app.request(Method::POST, "/tokens", "{}").await;
     let wrong = app.request(Method::GET, "/guest-tokens", "").await;
-    let wrong_delete = app
-        .request(Method::POST, "/prod/guest-sessions", "{}")
-        .await;
+    let wrong_delete = app.request(Method::POST, "/prod/guest-sessions", "{}").await;
 
     assert_eq!((missing.status, missing.error_code()), (404, "not_found"));
-    assert_eq!(
-        (wrong.status, wrong.error_code()),
-        (405, "method_not_allowed")
-    );
+    assert_eq!((wrong.status, wrong.error_code()), (405, "method_not_allowed"));
     assert_eq!(wrong.header("allow"), Some("POST"));
     assert_eq!(wrong_delete.header("allow"), Some("DELETE"));
     assert_untouched(&app);
@@ -107,12 +87,7 @@ async fn every_response_carries_no_store_and_json_bodies_say_so() {
         app.request(Method::PUT, "/guest-sessions", "").await,
     ];
     for reply in &replies {
-        assert_eq!(
-            reply.header("cache-control"),
-            Some("no-store"),
-            "{}",
-            reply.status
-        );
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{}", reply.status);
         if reply.status != 204 {
             assert_eq!(
                 reply.header("content-type"),
@@ -128,11 +103,7 @@ async fn every_response_carries_no_store_and_json_bodies_say_so() {
 async fn error_messages_never_echo_the_crm_id() {
     let app = spawn_app().await;
     let reply = app
-        .request(
-            Method::POST,
-            "/guest-tokens",
-            r#"{"crmId":"SECRET-ID\u0001"}"#,
-        )
+        .request(Method::POST, "/guest-tokens", r#"{"crmId":"SECRET-ID\u0001"}"#)
         .await;
     assert_eq!(reply.status, 400);
     assert!(!reply.body.to_string().contains("SECRET-ID"));

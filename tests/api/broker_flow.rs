@@ -25,10 +25,7 @@ async fn a_first_request_creates_one_guest_named_from_the_hash_and_returns_its_t
     assert_eq!(guests.len(), 1);
     let hash = hash_of("CRM-987654");
     assert_eq!(guests[0].name, format!("crm_guest_{}", hash.prefix(12)));
-    assert_eq!(
-        guests[0].email,
-        format!("guest_{}@internal.corp", hash.prefix(8))
-    );
+    assert_eq!(guests[0].email, format!("guest_{}@internal.corp", hash.prefix(8)));
     assert_eq!(
         guests[0].custom_attributes,
         serde_json::json!({"source_system": "crm_integration", "crm_id_hash": hash.as_str()})

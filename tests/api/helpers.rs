@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use guest_token_broker::api::loopback;
-use guest_token_broker::credentials::{Credential, CredentialSet, EnvCredentials};
+use guest_token_broker::credentials::{Credential, CredentialSet, CredentialSource, EnvCredentials};
 use guest_token_broker::domain::{Broker, CrmId, CrmIdHash, FixedClock, Pseudonymiser};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::http_server::ServerHandle;
 use guest_token_broker::sandbox::{Endpoint, Sandbox, SandboxConfig};
-use guest_token_broker::store::MemoryStore;
+use guest_token_broker::store::{MemoryStore, SessionStore};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -40,10 +40,10 @@ impl Default for Options {
     }
 }
 
-pub struct TestApp {
+pub struct TestApp<S = MemoryStore> {
     pub address: String,
     pub sandbox: Sandbox,
-    pub store: MemoryStore,
+    pub store: S,
     pub clock: FixedClock,
     pub http: reqwest::Client,
     _server: ServerHandle,
@@ -58,28 +58,24 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .credentials
         .clone()
         .unwrap_or_else(|| options.sandbox.clients.clone());
-    let sandbox = Sandbox::start(options.sandbox)
-        .await
-        .expect("sandbox starts");
+    spawn_app_on(options, MemoryStore::new(), Arc::new(credential_source(&credentials))).await
+}
+
+/// The API on any store and credential source (DynamoDB and Secrets Manager on moto, say).
+pub async fn spawn_app_on<S: SessionStore + Clone>(
+    options: Options,
+    store: S,
+    credentials: Arc<dyn CredentialSource>,
+) -> TestApp<S> {
+    let sandbox = Sandbox::start(options.sandbox).await.expect("sandbox starts");
     let base = options.genesys_url.unwrap_or_else(|| sandbox.base_url());
     let endpoints = GenesysEndpoints {
         api_base: base.parse().unwrap(),
         login_base: base.parse().unwrap(),
     };
-    let genesys = GenesysClient::new(
-        endpoints,
-        Arc::new(credential_source(&credentials)),
-        options.retry,
-    )
-    .unwrap();
-    let store = MemoryStore::new();
+    let genesys = GenesysClient::new(endpoints, credentials, options.retry).unwrap();
     let clock = FixedClock::at(Utc::now());
-    let broker = Broker::new(
-        store.clone(),
-        genesys,
-        Arc::new(clock.clone()),
-        options.window,
-    );
+    let broker = Broker::new(store.clone(), genesys, Arc::new(clock.clone()), options.window);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = loopback::serve(Arc::new(broker), listener, REQUEST_BUDGET);
     TestApp {
@@ -136,13 +132,8 @@ impl Reply {
     }
 }
 
-impl TestApp {
-    pub async fn request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> Reply {
+impl<S> TestApp<S> {
+    pub async fn request(&self, method: reqwest::Method, path: &str, body: impl Into<reqwest::Body>) -> Reply {
         let response = self
             .http
             .request(method, format!("{}{path}", self.address))
@@ -159,11 +150,7 @@ impl TestApp {
         } else {
             serde_json::from_slice(&bytes).expect("JSON body")
         };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, headers, body }
     }
 
     pub async fn post_token(&self, crm_id: &str) -> Reply {

@@ -1,36 +1,73 @@
 //! The README's first command: the `local` binary on its embedded defaults, driven with the very
 //! curl command it prints.
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::helpers::hash_of;
+use crate::moto::{aws_env, create_secret, create_sessions_table, credentials_document, dynamodb, unique};
 use crate::processes::{ChildProcess, run_shell};
 
 #[tokio::test]
 async fn local_serves_a_token_to_its_printed_curl_and_repeats_it_from_the_store() {
-    let mut local = ChildProcess::spawn(
-        env!("CARGO_BIN_EXE_local"),
-        &[("PORT", "0"), ("RUST_LOG", "info")],
-    );
+    let mut local = ChildProcess::spawn(env!("CARGO_BIN_EXE_local"), &[("PORT", "0"), ("RUST_LOG", "info")]);
     local.wait_for_line(|line| line.starts_with("Listening on http://127.0.0.1:"));
     let curl = local
         .wait_for_line(|line| line.trim_start().starts_with("curl "))
         .trim()
         .to_owned();
 
-    let first: serde_json::Value =
-        serde_json::from_str(&run_shell(&curl)).expect("JSON from the printed curl");
+    let first: serde_json::Value = serde_json::from_str(&run_shell(&curl)).expect("JSON from the printed curl");
     let second: serde_json::Value = serde_json::from_str(&run_shell(&curl)).unwrap();
 
     assert!(first["token"].as_str().is_some_and(|t| !t.is_empty()));
     assert_eq!(first, second);
-    let created =
-        local.wait_for_line(|line| line.contains("outcome=") && line.contains("status=200"));
+    let created = local.wait_for_line(|line| line.contains("outcome=") && line.contains("status=200"));
     assert!(
         created.contains("outcome=\"created\"") || created.contains("outcome=created"),
         "{created}"
     );
-    let repeated =
-        local.wait_for_line(|line| line.contains("outcome=") && line.contains("status=200"));
-    assert!(
-        repeated.contains("hit"),
-        "the repeat made no upstream call: {repeated}"
+    let repeated = local.wait_for_line(|line| line.contains("outcome=") && line.contains("status=200"));
+    assert!(repeated.contains("hit"), "the repeat made no upstream call: {repeated}");
+}
+
+#[tokio::test]
+async fn local_runs_on_dynamodb_and_secrets_manager_when_pointed_at_moto() {
+    let table = unique("sessions");
+    create_sessions_table(&table).await;
+    let secret = unique("genesys-credentials");
+    create_secret(&secret, &credentials_document(&[("sandbox-client", "sandbox-secret")])).await;
+    let mut env = aws_env();
+    env.extend([
+        ("SESSIONS_TABLE", table.clone()),
+        ("GENESYS_CREDENTIALS_SECRET_ID", secret),
+        ("PORT", "0".into()),
+    ]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let mut local = ChildProcess::spawn(env!("CARGO_BIN_EXE_local"), &env);
+    local.wait_for_line(|line| line == format!("Session store: DynamoDB table {table}"));
+    local.wait_for_line(|line| line.starts_with("Listening on"));
+    let curl = local
+        .wait_for_line(|line| line.trim_start().starts_with("curl "))
+        .trim()
+        .to_owned();
+    let reply: serde_json::Value = serde_json::from_str(&run_shell(&curl)).unwrap();
+
+    let item = dynamodb()
+        .await
+        .get_item()
+        .table_name(&table)
+        .key(
+            "crm_id_hash",
+            AttributeValue::S(hash_of("CRM-987654").as_str().to_owned()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the session was stored in DynamoDB");
+    assert_eq!(
+        item["genesys_guest_id"].as_s().unwrap(),
+        reply["guestId"].as_str().unwrap()
     );
 }

@@ -3,9 +3,12 @@
 //! Runtime API harness running the compiled binary.
 
 mod helpers;
+mod moto;
 mod processes;
 
 mod api_contract;
 mod broker_flow;
+mod dynamodb_store;
 mod local_smoke;
+mod secrets_manager;
 mod upstream_status;

@@ -76,11 +76,7 @@ impl Drop for ChildProcess {
 
 /// Runs a shell command line and returns its stdout; fails the test if it fails.
 pub fn run_shell(command: &str) -> String {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .output()
-        .expect("sh runs");
+    let output = Command::new("sh").arg("-c").arg(command).output().expect("sh runs");
     assert!(
         output.status.success(),
         "{command} failed: {}",

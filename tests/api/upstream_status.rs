@@ -77,12 +77,7 @@ async fn every_credential_refused_is_502_upstream_rejected_and_creates_nothing()
 
     assert_eq!(reply.status, 502);
     assert_eq!(reply.error_code(), "upstream_rejected");
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("credential")
-    );
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("credential"));
     assert_eq!(upstream_calls(&app.sandbox), (2, 0, 0));
 }
 
@@ -109,8 +104,7 @@ async fn a_rate_limited_token_endpoint_backs_off_without_rotating() {
     let app = spawn_app_with(two_clients()).await;
     app.sandbox.push_fault(
         Endpoint::OAuthToken,
-        Fault::status(400)
-            .body(json!({"error": "invalid_request", "description": "rate limit exceeded"})),
+        Fault::status(400).body(json!({"error": "invalid_request", "description": "rate limit exceeded"})),
     );
 
     let reply = app.post_token("CRM-1").await;
@@ -127,8 +121,7 @@ async fn a_rate_limited_token_endpoint_backs_off_without_rotating() {
 #[tokio::test]
 async fn a_passing_5xx_is_retried() {
     let app = spawn_app().await;
-    app.sandbox
-        .push_fault(Endpoint::CreateGuest, Fault::status(503));
+    app.sandbox.push_fault(Endpoint::CreateGuest, Fault::status(503));
 
     let reply = app.post_token("CRM-1").await;
 
@@ -141,8 +134,7 @@ async fn a_passing_5xx_is_retried() {
 async fn a_lasting_5xx_is_503_after_the_bounded_attempts_with_retry_after() {
     let app = spawn_app().await;
     for _ in 0..10 {
-        app.sandbox
-            .push_fault(Endpoint::GuestToken, Fault::status(500));
+        app.sandbox.push_fault(Endpoint::GuestToken, Fault::status(500));
     }
 
     let reply = app.post_token("CRM-1").await;
@@ -159,8 +151,7 @@ async fn a_lasting_5xx_is_503_after_the_bounded_attempts_with_retry_after() {
 #[tokio::test]
 async fn a_403_is_502_after_exactly_one_call_naming_the_missing_permission() {
     let app = spawn_app().await;
-    app.sandbox
-        .push_fault(Endpoint::CreateGuest, Fault::status(403));
+    app.sandbox.push_fault(Endpoint::CreateGuest, Fault::status(403));
 
     let reply = app.post_token("CRM-1").await;
 
@@ -209,11 +200,6 @@ async fn a_hanging_genesys_is_503_once_the_attempts_time_out() {
     let reply = app.post_token("CRM-1").await;
 
     assert_eq!(reply.status, 503);
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("timed out")
-    );
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("timed out"));
     assert_eq!(app.sandbox.calls(Endpoint::GuestToken), 4);
 }

@@ -9,11 +9,7 @@ use super::super::test_support::{access_token, create_guest, guest_token, start_
 use super::super::{ExpiresAtKey, GuestRecord, Sandbox, SandboxConfig};
 
 async fn new_guest_id(sandbox: &Sandbox, token: &str) -> String {
-    let response = create_guest(
-        sandbox,
-        token,
-        json!({"name": "Ada", "email": "ada@example.com"}),
-    );
+    let response = create_guest(sandbox, token, json!({"name": "Ada", "email": "ada@example.com"}));
     let body: Value = response.await.json().await.unwrap();
     body["id"].as_str().unwrap().to_owned()
 }
@@ -22,10 +18,7 @@ fn assert_about(expires_at: &str, ttl: Duration) {
     let parsed: DateTime<Utc> = DateTime::parse_from_rfc3339(expires_at).unwrap().into();
     let expected = Utc::now() + ttl;
     // Generous window: this checks the arithmetic, not the clock.
-    assert!(
-        (parsed - expected).num_seconds().abs() < 300,
-        "{expires_at}"
-    );
+    assert!((parsed - expected).num_seconds().abs() < 300, "{expires_at}");
     assert!(expires_at.ends_with('Z'));
     assert_eq!(expires_at.len(), "2024-12-15T14:30:00.000Z".len());
 }
@@ -69,10 +62,7 @@ async fn guest_token_for_a_created_guest_expires_about_ttl_from_now() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert!(body["token"].as_str().unwrap().starts_with("eyJ"));
-    assert_about(
-        body["expires_at"].as_str().unwrap(),
-        Duration::from_secs(3600),
-    );
+    assert_about(body["expires_at"].as_str().unwrap(), Duration::from_secs(3600));
     assert!(body.get("expiresAt").is_none());
     sandbox.shutdown().await;
 }
@@ -86,15 +76,8 @@ async fn camel_case_config_names_the_expiry_key_expires_at_in_camel_case() {
     let sandbox = Sandbox::start(config).await.unwrap();
     let token = access_token(&sandbox).await;
     let guest_id = new_guest_id(&sandbox, &token).await;
-    let body: Value = guest_token(&sandbox, &token, &guest_id)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_about(
-        body["expiresAt"].as_str().unwrap(),
-        Duration::from_secs(3600),
-    );
+    let body: Value = guest_token(&sandbox, &token, &guest_id).await.json().await.unwrap();
+    assert_about(body["expiresAt"].as_str().unwrap(), Duration::from_secs(3600));
     assert!(body.get("expires_at").is_none());
     sandbox.shutdown().await;
 }
@@ -105,15 +88,8 @@ async fn changed_guest_token_ttl_applies_to_later_tokens() {
     sandbox.set_guest_token_ttl(Duration::from_secs(60 * 60 * 24));
     let token = access_token(&sandbox).await;
     let guest_id = new_guest_id(&sandbox, &token).await;
-    let body: Value = guest_token(&sandbox, &token, &guest_id)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_about(
-        body["expires_at"].as_str().unwrap(),
-        Duration::from_secs(86_400),
-    );
+    let body: Value = guest_token(&sandbox, &token, &guest_id).await.json().await.unwrap();
+    assert_about(body["expires_at"].as_str().unwrap(), Duration::from_secs(86_400));
     sandbox.shutdown().await;
 }
 
@@ -176,10 +152,7 @@ async fn invalid_guest_bodies_are_refused_with_400_bad_request() {
         assert_eq!(body["code"], "bad.request");
     }
     let garbage = reqwest::Client::new()
-        .post(format!(
-            "{}/api/v2/externalusers/guests",
-            sandbox.base_url()
-        ))
+        .post(format!("{}/api/v2/externalusers/guests", sandbox.base_url()))
         .bearer_auth(&token)
         .body("{not json")
         .send()

@@ -15,18 +15,16 @@ where
         problem: problem.to_owned(),
     };
     match err.code() {
-        Some("ResourceNotFoundException") => {
-            misconfigured("it does not exist in this account and region")
-        }
+        Some("ResourceNotFoundException") => misconfigured("it does not exist in this account and region"),
         Some("AccessDeniedException") => {
             misconfigured("access denied: the role needs GetItem, UpdateItem and DeleteItem on it")
         }
-        Some(
-            "UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException",
-        ) => misconfigured("the function's AWS credentials were refused"),
-        Some("ValidationException") => misconfigured(
-            "DynamoDB rejected the request: its partition key must be crm_id_hash (string)",
-        ),
+        Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
+            misconfigured("the function's AWS credentials were refused")
+        }
+        Some("ValidationException") => {
+            misconfigured("DynamoDB rejected the request: its partition key must be crm_id_hash (string)")
+        }
         _ => StoreError::Unavailable(Box::new(err)),
     }
 }

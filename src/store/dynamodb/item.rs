@@ -16,24 +16,16 @@ pub(super) const UPDATED_AT: &str = "updated_at";
 pub(super) const TTL: &str = "ttl";
 
 /// A string attribute; absent or NULL reads as absent, any other type is malformed.
-fn string(
-    item: &HashMap<String, AttributeValue>,
-    name: &str,
-) -> Result<Option<String>, StoreError> {
+fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Option<String>, StoreError> {
     match item.get(name) {
         None | Some(AttributeValue::Null(_)) => Ok(None),
         Some(AttributeValue::S(value)) => Ok(Some(value.clone())),
-        Some(_) => Err(StoreError::Malformed(format!(
-            "attribute {name} is not a string"
-        ))),
+        Some(_) => Err(StoreError::Malformed(format!("attribute {name} is not a string"))),
     }
 }
 
-pub(super) fn to_record(
-    item: &HashMap<String, AttributeValue>,
-) -> Result<SessionRecord, StoreError> {
-    let hash =
-        string(item, HASH)?.ok_or_else(|| StoreError::Malformed(format!("item has no {HASH}")))?;
+pub(super) fn to_record(item: &HashMap<String, AttributeValue>) -> Result<SessionRecord, StoreError> {
+    let hash = string(item, HASH)?.ok_or_else(|| StoreError::Malformed(format!("item has no {HASH}")))?;
     let guest_id = string(item, GUEST_ID)?.and_then(GuestId::new);
     let token = match (string(item, TOKEN)?, string(item, EXPIRES_AT)?) {
         (Some(token), Some(expires_at)) => GuestToken::new(SecretString::from(token), expires_at),
@@ -65,10 +57,7 @@ mod tests {
         ]);
         let record = to_record(&item).unwrap();
         assert_eq!(record.guest_id.unwrap().as_str(), "g-1");
-        assert_eq!(
-            record.token.unwrap().expires_at_raw(),
-            "2024-12-15T14:30:00.000Z"
-        );
+        assert_eq!(record.token.unwrap().expires_at_raw(), "2024-12-15T14:30:00.000Z");
     }
 
     #[test]

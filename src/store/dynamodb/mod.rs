@@ -62,11 +62,7 @@ impl DynamoDbStore {
         err: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
     ) -> StoreError
     where
-        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         classify(err, &self.table)
     }
@@ -126,9 +122,7 @@ impl SessionStore for DynamoDbStore {
                     .map(item::to_record)
                     .transpose()?
                     .and_then(|record| record.guest_id)
-                    .ok_or_else(|| {
-                        StoreError::Malformed("condition failed but no guest id is stored".into())
-                    }),
+                    .ok_or_else(|| StoreError::Malformed("condition failed but no guest id is stored".into())),
                 _ => Err(self.fail(err)),
             },
         }
@@ -147,9 +141,7 @@ impl SessionStore for DynamoDbStore {
             .update_item()
             .table_name(&self.table)
             .key(item::HASH, Self::key(hash.as_str()))
-            .update_expression(
-                "SET #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl",
-            )
+            .update_expression("SET #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl")
             .condition_expression("#guest = :guest")
             .expression_attribute_names("#guest", item::GUEST_ID)
             .expression_attribute_names("#token", item::TOKEN)
@@ -157,14 +149,8 @@ impl SessionStore for DynamoDbStore {
             .expression_attribute_names("#updated", item::UPDATED_AT)
             .expression_attribute_names("#ttl", item::TTL)
             .expression_attribute_values(":guest", AttributeValue::S(guest.as_str().to_owned()))
-            .expression_attribute_values(
-                ":token",
-                AttributeValue::S(token.secret().expose_secret().to_owned()),
-            )
-            .expression_attribute_values(
-                ":expires",
-                AttributeValue::S(token.expires_at_raw().to_owned()),
-            )
+            .expression_attribute_values(":token", AttributeValue::S(token.secret().expose_secret().to_owned()))
+            .expression_attribute_values(":expires", AttributeValue::S(token.expires_at_raw().to_owned()))
             .expression_attribute_values(":updated", updated_at)
             .expression_attribute_values(":ttl", ttl)
             .send()

@@ -147,6 +147,10 @@ impl From<BrokerError> for ApiError {
         match err {
             BrokerError::Store(err) => err.into(),
             BrokerError::Upstream(err) => err.into(),
+            BrokerError::Contended(_) => ApiError::UpstreamUnavailable {
+                message: err.to_string(),
+                retry_after: DEFAULT_RETRY_AFTER,
+            },
         }
     }
 }

@@ -1,12 +1,13 @@
-//! The request path: pseudonymise the CRM id, read the session once, reuse or create the guest,
-//! hand out the stored token while it is outside the sliding window, else get and store a new one.
+//! The request path: read the session once, hand out a token with more than the sliding window
+//! left, else find or create the guest and renew the token, coordinating with other requests (in
+//! this instance or any other) through claims and leases in the session store.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
 
-use crate::genesys::{GenesysClient, GenesysError, NewGuest};
+use crate::genesys::{GenesysClient, GenesysError};
 use crate::store::{SessionStore, StoreError};
 
 use super::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken, Pseudonymiser, SessionRecord, TokenFreshness};
@@ -17,7 +18,7 @@ pub const DEFAULT_SLIDING_WINDOW: Duration = Duration::from_secs(300);
 /// How a token request was served, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// The stored token was outside the window: no upstream call.
+    /// A stored token: no upstream call.
     Hit,
     /// A new token for the stored guest.
     Refreshed,
@@ -48,12 +49,15 @@ pub enum BrokerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Upstream(#[from] GenesysError),
+    /// Another request holds the claim or lease and did not finish before our deadline.
+    #[error("another request is still {0}; retry shortly")]
+    Contended(&'static str),
 }
 
 pub struct Broker<S> {
-    store: S,
-    genesys: GenesysClient,
-    clock: Arc<dyn Clock>,
+    pub(super) store: S,
+    pub(super) genesys: GenesysClient,
+    pub(super) clock: Arc<dyn Clock>,
     window: Duration,
     /// Chosen on first use from the credential set (a `hash_key` there switches to HMAC) and kept:
     /// changing the key re-keys every customer, so it takes a new deployment.
@@ -94,39 +98,26 @@ impl<S: SessionStore> Broker<S> {
         Ok(pseudonymiser.hash(crm_id))
     }
 
-    /// A guest token for the customer, valid for more than the sliding window where possible.
+    /// A guest token for the customer, with more than the sliding window left where possible.
     pub async fn issue_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
-        let session = self.store.get(hash).await?;
-        let (stored_guest, stored_token) = match session {
-            Some(SessionRecord { guest_id, token, .. }) => (guest_id, token),
-            None => (None, None),
-        };
-        if let (Some(guest_id), Some(token)) = (&stored_guest, stored_token) {
-            if token.freshness(self.clock.now(), self.window) == TokenFreshness::Fresh {
-                crate::telemetry::metrics().hit();
-                return Ok(IssuedToken {
-                    token,
-                    guest_id: guest_id.clone(),
-                    outcome: Outcome::Hit,
-                });
+        let mut session = self
+            .store
+            .get(hash)
+            .await?
+            .unwrap_or_else(|| SessionRecord::empty(hash.clone()));
+        if let Some(hit) = self.fresh_token(&session) {
+            return Ok(hit);
+        }
+        if session.guest_id.is_none() {
+            match self.create_or_await_guest(hash, deadline).await? {
+                GuestResolution::Created(issued) => return Ok(issued),
+                GuestResolution::Found(found) => session = found,
+            }
+            if let Some(hit) = self.fresh_token(&session) {
+                return Ok(hit);
             }
         }
-        let (guest_id, outcome) = match stored_guest {
-            Some(guest_id) => (guest_id, Outcome::Refreshed),
-            None => (self.create_guest(hash, deadline).await?, Outcome::Created),
-        };
-        let token = self.genesys.issue_guest_token(&guest_id, deadline).await?;
-        crate::telemetry::metrics().refresh();
-        if !self.store.put_token(hash, &guest_id, &token, self.clock.now()).await? {
-            // Deleted or re-bound while we were upstream: the token is still valid for this guest,
-            // so the caller gets it, but it is not stored against a session that is gone.
-            tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest_id, "session changed during refresh; token not stored");
-        }
-        Ok(IssuedToken {
-            token,
-            guest_id,
-            outcome,
-        })
+        self.renew_token(hash, session, deadline).await
     }
 
     /// Removes the customer's stored mapping and token. Idempotent.
@@ -134,23 +125,30 @@ impl<S: SessionStore> Broker<S> {
         Ok(self.store.delete(hash).await?)
     }
 
-    async fn create_guest(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<GuestId, BrokerError> {
-        let created = self
-            .genesys
-            .create_guest(&NewGuest::for_customer(hash), deadline)
-            .await?;
-        let stored = match self.store.put_guest_if_absent(hash, &created, self.clock.now()).await {
-            Ok(stored) => stored,
-            Err(err) => {
-                // Upstream now has a guest no mapping points to; log enough to reconcile it.
-                tracing::error!(crm_id_hash = hash.prefix(8), guest_id = %created, error = %err, "created a guest but could not store its mapping");
-                return Err(err.into());
-            }
-        };
-        if stored != created {
-            tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %created, kept = %stored, "another request stored a guest first; ours is unused");
-        }
-        crate::telemetry::metrics().guest_created();
-        Ok(stored)
+    /// The stored token as a hit, when it has more than the window left.
+    pub(super) fn fresh_token(&self, session: &SessionRecord) -> Option<IssuedToken> {
+        let (guest_id, token) = (session.guest_id.as_ref()?, session.token.as_ref()?);
+        (self.freshness(token) == TokenFreshness::Fresh).then(|| self.hit(guest_id, token))
     }
+
+    pub(super) fn freshness(&self, token: &GuestToken) -> TokenFreshness {
+        token.freshness(self.clock.now(), self.window)
+    }
+
+    pub(super) fn hit(&self, guest_id: &GuestId, token: &GuestToken) -> IssuedToken {
+        crate::telemetry::metrics().hit();
+        IssuedToken {
+            token: token.clone(),
+            guest_id: guest_id.clone(),
+            outcome: Outcome::Hit,
+        }
+    }
+}
+
+/// How a customer without a stored guest got one.
+pub(super) enum GuestResolution {
+    /// This request created the guest and its first token.
+    Created(IssuedToken),
+    /// Another request did; its session as now stored.
+    Found(SessionRecord),
 }

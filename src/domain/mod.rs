@@ -3,6 +3,7 @@
 
 mod broker;
 mod clock;
+mod coordination;
 mod crm_id;
 mod deadline;
 mod session;

@@ -123,6 +123,28 @@ pub struct SessionRecord {
     pub crm_id_hash: CrmIdHash,
     pub guest_id: Option<GuestId>,
     pub token: Option<GuestToken>,
+    /// Until when a request (in any instance) holds the right to create this customer's guest.
+    pub guest_claim_until: Option<DateTime<Utc>>,
+    /// Until when a request holds the right to renew the stored token.
+    pub refresh_lease_until: Option<DateTime<Utc>>,
+}
+
+impl SessionRecord {
+    /// A customer with nothing stored.
+    pub fn empty(crm_id_hash: CrmIdHash) -> Self {
+        Self {
+            crm_id_hash,
+            guest_id: None,
+            token: None,
+            guest_claim_until: None,
+            refresh_lease_until: None,
+        }
+    }
+
+    /// Whether another request's claim on creating the guest is still running at `now`.
+    pub fn guest_claim_live(&self, now: DateTime<Utc>) -> bool {
+        self.guest_claim_until.is_some_and(|until| until > now)
+    }
 }
 
 #[cfg(test)]

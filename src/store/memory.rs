@@ -36,6 +36,14 @@ impl MemoryStore {
         self.operations.fetch_add(1, Ordering::SeqCst);
         f(&mut self.sessions.lock().unwrap_or_else(PoisonError::into_inner))
     }
+
+    fn with_record<T>(&self, hash: &CrmIdHash, f: impl FnOnce(&mut SessionRecord) -> T) -> T {
+        self.with(|sessions| {
+            f(sessions
+                .entry(hash.clone())
+                .or_insert_with(|| SessionRecord::empty(hash.clone())))
+        })
+    }
 }
 
 impl SessionStore for MemoryStore {
@@ -43,19 +51,62 @@ impl SessionStore for MemoryStore {
         Ok(self.with(|sessions| sessions.get(hash).cloned()))
     }
 
+    async fn claim_guest_creation(
+        &self,
+        hash: &CrmIdHash,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with_record(hash, |record| {
+            let free = record.guest_id.is_none() && !record.guest_claim_live(now);
+            if free {
+                record.guest_claim_until = Some(until);
+            }
+            free
+        }))
+    }
+
+    async fn release_guest_claim(&self, hash: &CrmIdHash) -> Result<(), StoreError> {
+        self.with(|sessions| sessions.get_mut(hash).map(|record| record.guest_claim_until = None));
+        Ok(())
+    }
+
     async fn put_guest_if_absent(
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
+        token: Option<&GuestToken>,
         _now: DateTime<Utc>,
     ) -> Result<GuestId, StoreError> {
-        Ok(self.with(|sessions| {
-            let record = sessions.entry(hash.clone()).or_insert_with(|| SessionRecord {
-                crm_id_hash: hash.clone(),
-                guest_id: None,
-                token: None,
-            });
-            record.guest_id.get_or_insert_with(|| guest.clone()).clone()
+        Ok(self.with_record(hash, |record| {
+            if let Some(stored) = &record.guest_id {
+                return stored.clone();
+            }
+            record.guest_id = Some(guest.clone());
+            record.token = token.cloned();
+            record.guest_claim_until = None;
+            guest.clone()
+        }))
+    }
+
+    async fn lease_token_refresh(
+        &self,
+        hash: &CrmIdHash,
+        guest: &GuestId,
+        seen_expires_at: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|sessions| match sessions.get_mut(hash) {
+            Some(record)
+                if record.guest_id.as_ref() == Some(guest)
+                    && record.token.as_ref().map_or("", GuestToken::expires_at_raw) == seen_expires_at
+                    && record.refresh_lease_until.is_none_or(|lease| lease <= now) =>
+            {
+                record.refresh_lease_until = Some(until);
+                true
+            }
+            _ => false,
         }))
     }
 
@@ -69,6 +120,7 @@ impl SessionStore for MemoryStore {
         Ok(self.with(|sessions| match sessions.get_mut(hash) {
             Some(record) if record.guest_id.as_ref() == Some(guest) => {
                 record.token = Some(token.clone());
+                record.refresh_lease_until = None;
                 true
             }
             _ => false,

@@ -29,21 +29,50 @@ pub enum StoreError {
 }
 
 /// Sessions keyed by `crm_id_hash`. Every write keeps the guest id another writer stored first.
+///
+/// Claims and leases coordinate requests across instances: a claim gives one request the right to
+/// create a customer's guest, a lease the right to renew its token, each until a time after which
+/// it may be taken over (its holder died or gave up).
 pub trait SessionStore: Send + Sync + 'static {
     /// The stored session, if any: the one read a warm request costs.
     fn get(&self, hash: &CrmIdHash) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
 
-    /// Stores `guest` as the customer's guest unless one is stored already, and returns the guest
-    /// in force afterwards (ours, or the one that won).
+    /// Takes the claim on creating the customer's guest until `until`; `false` when a guest is
+    /// stored or another live claim holds it.
+    fn claim_guest_creation(
+        &self,
+        hash: &CrmIdHash,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives a claim up early (the creation failed), so that waiting requests can take over.
+    fn release_guest_claim(&self, hash: &CrmIdHash) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores `guest`, with its first token when there is one, unless a guest is stored already,
+    /// and clears the claim. Returns the guest in force afterwards (ours, or the one stored first).
     fn put_guest_if_absent(
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
+        token: Option<&GuestToken>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<GuestId, StoreError>> + Send;
 
-    /// Stores `token` for `guest`, only while `guest` is still the stored guest; `false` when the
-    /// session was deleted or re-bound meanwhile (nothing is written then).
+    /// Takes the lease on renewing the stored token until `until`; `false` when the stored token
+    /// is no longer the one that expires at `seen_expires_at` (empty: none) or another live lease
+    /// holds it.
+    fn lease_token_refresh(
+        &self,
+        hash: &CrmIdHash,
+        guest: &GuestId,
+        seen_expires_at: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores `token` for `guest` and clears the lease, only while `guest` is still the stored
+    /// guest; `false` when the session was deleted or re-bound meanwhile (nothing is written then).
     fn put_token(
         &self,
         hash: &CrmIdHash,

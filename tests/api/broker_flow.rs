@@ -100,9 +100,9 @@ async fn a_placeholder_item_reuses_its_guest_and_gets_a_token() {
         .unwrap()
         .to_owned();
     app.store.insert(SessionRecord {
-        crm_id_hash: hash_of("CRM-1"),
         guest_id: GuestId::new(guest.clone()),
         token: GuestToken::new(SecretString::from(""), ""),
+        ..SessionRecord::empty(hash_of("CRM-1"))
     });
 
     let reply = app.post_token("CRM-1").await;

@@ -67,7 +67,10 @@ async fn an_item_round_trips_in_the_python_utilitys_shape_with_a_ttl() {
     let now = Utc::now();
 
     assert_eq!(
-        store.put_guest_if_absent(&hash, &guest("g-1"), now).await.unwrap(),
+        store
+            .put_guest_if_absent(&hash, &guest("g-1"), None, now)
+            .await
+            .unwrap(),
         guest("g-1")
     );
     assert!(
@@ -121,7 +124,7 @@ async fn an_item_written_here_is_read_by_the_python_utilitys_own_logic() {
     let hash = hash_of("CRM-1");
     let expires = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     store
-        .put_guest_if_absent(&hash, &guest("g-1"), Utc::now())
+        .put_guest_if_absent(&hash, &guest("g-1"), None, Utc::now())
         .await
         .unwrap();
     store
@@ -157,7 +160,7 @@ async fn placeholder_items_read_as_no_token_and_keep_their_guest() {
 
     let record = store.get(&hash).await.unwrap().unwrap();
     let kept = store
-        .put_guest_if_absent(&hash, &guest("g-2"), Utc::now())
+        .put_guest_if_absent(&hash, &guest("g-2"), None, Utc::now())
         .await
         .unwrap();
 
@@ -171,7 +174,7 @@ async fn a_new_mapping_writes_placeholders_the_python_utility_understands() {
     let hash = hash_of("CRM-1");
 
     store
-        .put_guest_if_absent(&hash, &guest("g-1"), Utc::now())
+        .put_guest_if_absent(&hash, &guest("g-1"), None, Utc::now())
         .await
         .unwrap();
 
@@ -193,7 +196,7 @@ async fn a_token_update_never_replaces_the_guest_nor_revives_a_deleted_session()
     let store = fresh_store().await;
     let hash = hash_of("CRM-1");
     store
-        .put_guest_if_absent(&hash, &guest("g-1"), Utc::now())
+        .put_guest_if_absent(&hash, &guest("g-1"), None, Utc::now())
         .await
         .unwrap();
 
@@ -215,7 +218,7 @@ async fn deleting_removes_the_item_and_deleting_again_is_fine() {
     let store = fresh_store().await;
     let hash = hash_of("CRM-1");
     store
-        .put_guest_if_absent(&hash, &guest("g-1"), Utc::now())
+        .put_guest_if_absent(&hash, &guest("g-1"), None, Utc::now())
         .await
         .unwrap();
 
@@ -235,7 +238,7 @@ async fn eight_concurrent_creators_store_exactly_one_guest_and_all_see_it() {
         let (store, hash) = (store.clone(), hash.clone());
         tasks.spawn(async move {
             store
-                .put_guest_if_absent(&hash, &guest(&format!("g-{n}")), Utc::now())
+                .put_guest_if_absent(&hash, &guest(&format!("g-{n}")), None, Utc::now())
                 .await
         });
     }

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use crate::domain::{CrmIdHash, GuestId, GuestToken, SessionRecord};
@@ -14,6 +15,26 @@ pub(super) const TOKEN: &str = "token";
 pub(super) const EXPIRES_AT: &str = "expires_at";
 pub(super) const UPDATED_AT: &str = "updated_at";
 pub(super) const TTL: &str = "ttl";
+pub(super) const GUEST_CLAIM_UNTIL: &str = "guest_claim_until";
+pub(super) const REFRESH_LEASE_UNTIL: &str = "refresh_lease_until";
+
+/// A point in time as stored: epoch milliseconds in a number attribute.
+pub(super) fn millis(at: DateTime<Utc>) -> AttributeValue {
+    AttributeValue::N(at.timestamp_millis().to_string())
+}
+
+fn instant(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(n)) => n
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_millis)
+            .map(Some)
+            .ok_or_else(|| StoreError::Malformed(format!("attribute {name} is not epoch milliseconds"))),
+        Some(_) => Err(StoreError::Malformed(format!("attribute {name} is not a number"))),
+    }
+}
 
 /// A string attribute; absent or NULL reads as absent, any other type is malformed.
 fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Option<String>, StoreError> {
@@ -35,6 +56,8 @@ pub(super) fn to_record(item: &HashMap<String, AttributeValue>) -> Result<Sessio
         crm_id_hash: CrmIdHash::from_stored(hash),
         guest_id,
         token,
+        guest_claim_until: instant(item, GUEST_CLAIM_UNTIL)?,
+        refresh_lease_until: instant(item, REFRESH_LEASE_UNTIL)?,
     })
 }
 

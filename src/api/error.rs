@@ -147,7 +147,7 @@ impl From<BrokerError> for ApiError {
         match err {
             BrokerError::Store(err) => err.into(),
             BrokerError::Upstream(err) => err.into(),
-            BrokerError::Contended(_) => ApiError::UpstreamUnavailable {
+            BrokerError::Contended(_) | BrokerError::DeadlineExceeded => ApiError::UpstreamUnavailable {
                 message: err.to_string(),
                 retry_after: DEFAULT_RETRY_AFTER,
             },

@@ -76,7 +76,7 @@ async fn serve<S: SessionStore>(
             Ok((token_response(&issued)?, issued.outcome.as_str()))
         }
         Route::ForgetSession => {
-            broker.forget(&hash).await?;
+            broker.forget(&hash, deadline).await?;
             Ok((empty_response(StatusCode::NO_CONTENT), "deleted"))
         }
     }

@@ -52,6 +52,17 @@ pub enum BrokerError {
     /// Another request holds the claim or lease and did not finish before our deadline.
     #[error("another request is still {0}; retry shortly")]
     Contended(&'static str),
+    #[error("the request deadline passed before an answer was ready; retry shortly")]
+    DeadlineExceeded,
+}
+
+async fn within<T>(
+    deadline: Deadline,
+    work: impl std::future::Future<Output = Result<T, BrokerError>>,
+) -> Result<T, BrokerError> {
+    tokio::time::timeout_at(deadline.instant(), work)
+        .await
+        .unwrap_or(Err(BrokerError::DeadlineExceeded))
 }
 
 pub struct Broker<S> {
@@ -99,7 +110,19 @@ impl<S: SessionStore> Broker<S> {
     }
 
     /// A guest token for the customer, with more than the sliding window left where possible.
+    ///
+    /// Every step already fits its waits inside `deadline`; the overall bound catches what no step
+    /// controls (a store call that hangs), so the caller always gets an answer in time.
     pub async fn issue_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
+        within(deadline, self.serve_token(hash, deadline)).await
+    }
+
+    /// Removes the customer's stored mapping and token. Idempotent.
+    pub async fn forget(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<(), BrokerError> {
+        within(deadline, async { Ok(self.store.delete(hash).await?) }).await
+    }
+
+    async fn serve_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
         let mut session = self
             .store
             .get(hash)
@@ -118,11 +141,6 @@ impl<S: SessionStore> Broker<S> {
             }
         }
         self.renew_token(hash, session, deadline).await
-    }
-
-    /// Removes the customer's stored mapping and token. Idempotent.
-    pub async fn forget(&self, hash: &CrmIdHash) -> Result<(), BrokerError> {
-        Ok(self.store.delete(hash).await?)
     }
 
     /// The stored token as a hit, when it has more than the window left.

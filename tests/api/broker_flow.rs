@@ -2,7 +2,7 @@
 //! refresh, placeholders left by the Python utility, and session deletion.
 
 use chrono::{DateTime, Duration as Span, Utc};
-use guest_token_broker::domain::{GuestId, GuestToken, SessionRecord};
+use guest_token_broker::domain::{Clock, GuestId, GuestToken, SessionRecord};
 use guest_token_broker::sandbox::{ExpiresAtKey, SandboxConfig};
 use secrecy::SecretString;
 
@@ -173,4 +173,103 @@ async fn concurrent_first_requests_in_one_process_share_one_access_token_request
 
     assert!(replies.iter().all(|r| r.status == 200));
     assert_eq!(upstream_calls(&app.sandbox).0, 1);
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_for_one_customer_create_one_guest() {
+    let app = spawn_app().await;
+
+    let replies = futures::future::join_all((0..8).map(|_| app.post_token("CRM-new"))).await;
+
+    assert!(
+        replies.iter().all(|r| r.status == 200),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert_eq!(app.sandbox.guests().len(), 1);
+    assert!(replies.iter().all(|r| r.body["guestId"] == replies[0].body["guestId"]));
+}
+
+#[tokio::test]
+async fn concurrent_requests_inside_the_window_renew_the_token_once() {
+    let app = spawn_app().await;
+    let first = app.post_token("CRM-1").await;
+    app.clock.set(expires_at(&first) - Span::seconds(100));
+
+    let replies = futures::future::join_all((0..8).map(|_| app.post_token("CRM-1"))).await;
+
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(upstream_calls(&app.sandbox).2, 2, "one renewal");
+    let renewed = replies
+        .iter()
+        .filter(|r| r.body["token"] != first.body["token"])
+        .count();
+    assert_eq!(renewed, 1, "the others got the still-valid token at once");
+}
+
+#[tokio::test]
+async fn concurrent_requests_for_an_expired_token_wait_for_one_renewal() {
+    let app = spawn_app().await;
+    let first = app.post_token("CRM-1").await;
+    app.clock.set(expires_at(&first) + Span::seconds(1));
+    // Tokens are minted on the real clock: the renewed one must outlive the moved test clock.
+    app.sandbox.set_guest_token_ttl(std::time::Duration::from_secs(7200));
+
+    let replies = futures::future::join_all((0..8).map(|_| app.post_token("CRM-1"))).await;
+
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(upstream_calls(&app.sandbox).2, 2, "one renewal");
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.body["token"] == replies[0].body["token"] && r.body["token"] != first.body["token"])
+    );
+}
+
+#[tokio::test]
+async fn a_guest_claim_left_by_a_dead_request_is_taken_over_once_it_expires() {
+    let app = spawn_app().await;
+    let now = app.clock.now();
+    app.store.insert(SessionRecord {
+        guest_claim_until: Some(now + Span::seconds(5)),
+        ..SessionRecord::empty(hash_of("CRM-1"))
+    });
+
+    let waiting = app.post_token("CRM-1");
+    let expire_claim = async {
+        // Once the waiter is polling, move past the claim; it notices on its next read.
+        while app.store.operations() < 3 {
+            tokio::task::yield_now().await;
+        }
+        app.clock.set(now + Span::seconds(6));
+    };
+    let (reply, ()) = tokio::join!(waiting, expire_claim);
+
+    assert_eq!(reply.status, 200);
+    assert_eq!(app.sandbox.guests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_live_claim_that_outlasts_the_deadline_is_503_not_a_second_guest() {
+    let app = spawn_app_with(Options {
+        budget: std::time::Duration::from_millis(500),
+        ..Options::default()
+    })
+    .await;
+    app.store.insert(SessionRecord {
+        guest_claim_until: Some(Utc::now() + Span::seconds(60)),
+        ..SessionRecord::empty(hash_of("CRM-1"))
+    });
+
+    let reply = app.post_token("CRM-1").await;
+
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.error_code(), "upstream_unavailable");
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("creating this customer's guest")
+    );
+    assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0));
 }

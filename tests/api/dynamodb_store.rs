@@ -11,7 +11,7 @@ use guest_token_broker::domain::{GuestId, GuestToken};
 use guest_token_broker::store::{DynamoDbStore, SessionStore, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::helpers::{Options, credential_source, hash_of, spawn_app_on, upstream_calls};
+use crate::helpers::{Options, credential_source, hash_of, pair, spawn_app_on, upstream_calls};
 use crate::moto::{create_sessions_table, dynamodb, moto, unique};
 use crate::processes::run_shell;
 
@@ -260,10 +260,7 @@ async fn a_missing_table_is_a_configuration_error_naming_the_table() {
     let app = spawn_app_on(
         Options::default(),
         store,
-        Arc::new(credential_source(&[crate::helpers::pair(
-            "sandbox-client",
-            "sandbox-secret",
-        )])),
+        Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")])),
     )
     .await;
     let reply = app.post_token("CRM-1").await;
@@ -293,10 +290,7 @@ async fn an_unreachable_dynamodb_is_503_and_nothing_is_created_upstream() {
     let app = spawn_app_on(
         Options::default(),
         store,
-        Arc::new(credential_source(&[crate::helpers::pair(
-            "sandbox-client",
-            "sandbox-secret",
-        )])),
+        Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")])),
     )
     .await;
 
@@ -305,5 +299,40 @@ async fn an_unreachable_dynamodb_is_503_and_nothing_is_created_upstream() {
     assert_eq!(reply.status, 503);
     assert_eq!(reply.error_code(), "upstream_unavailable");
     assert!(reply.header("retry-after").is_some());
+    assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn a_hanging_dynamodb_is_503_within_the_deadline() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let _hang = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let config = crate::moto::sdk_config()
+        .await
+        .into_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), "Sessions", RETENTION);
+    let options = Options {
+        budget: Duration::from_millis(300),
+        ..Options::default()
+    };
+    let app = spawn_app_on(
+        options,
+        store,
+        Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")])),
+    )
+    .await;
+
+    let reply = app.post_token("CRM-1").await;
+
+    assert_eq!(reply.status, 503);
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("deadline"));
     assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0));
 }

@@ -16,14 +16,14 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-pub const REQUEST_BUDGET: Duration = Duration::from_secs(10);
-
 pub struct Options {
     pub sandbox: SandboxConfig,
     /// `None`: the sandbox's own clients, in order.
     pub credentials: Option<Vec<(String, String)>>,
     pub retry: RetryPolicy,
     pub window: Duration,
+    /// Each request's deadline, as an invocation's remaining time.
+    pub budget: Duration,
     /// Point Genesys somewhere other than the sandbox (e.g. a closed port).
     pub genesys_url: Option<String>,
 }
@@ -35,6 +35,7 @@ impl Default for Options {
             credentials: None,
             retry: RetryPolicy::default(),
             window: Duration::from_secs(300),
+            budget: Duration::from_secs(10),
             genesys_url: None,
         }
     }
@@ -77,7 +78,7 @@ pub async fn spawn_app_on<S: SessionStore + Clone>(
     let clock = FixedClock::at(Utc::now());
     let broker = Broker::new(store.clone(), genesys, Arc::new(clock.clone()), options.window);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = loopback::serve(Arc::new(broker), listener, REQUEST_BUDGET);
+    let server = loopback::serve(Arc::new(broker), listener, options.budget);
     TestApp {
         address: server.base_url(),
         sandbox,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::config::{Config, CredentialsConfig};
+use crate::config::{Config, ConfigError, CredentialsConfig};
 use crate::credentials::{CredentialSource, SecretsManagerCredentials};
 use crate::domain::{Broker, SystemClock};
 use crate::genesys::GenesysClient;
@@ -19,6 +19,8 @@ const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] ConfigError),
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
     #[error("GENESYS_CREDENTIALS_SECRET_ID is set but no AWS configuration was loaded")]
@@ -80,4 +82,14 @@ pub fn broker<S: SessionStore>(
         Arc::new(SystemClock),
         config.sliding_window,
     ))
+}
+
+/// Everything the Lambda binary needs, built once at init: configuration from the environment,
+/// the AWS clients, the credential source and the broker on DynamoDB.
+pub async fn lambda_broker() -> Result<(Config, Broker<DynamoDbStore>), InitError> {
+    let config = Config::from_env()?;
+    let aws = aws_sdk_config().await;
+    let credentials = credential_source(&config, Some(&aws))?;
+    let broker = broker(&config, dynamodb_store(&config, &aws), credentials)?;
+    Ok((config, broker))
 }

@@ -93,10 +93,16 @@ impl ApiError {
     /// Logs the error with its whole cause chain, once; returns the outcome word for the request line.
     pub(crate) fn log(&self) -> &'static str {
         let mut chain = self.to_string();
+        let mut last = chain.clone();
         let mut source = self.source();
         while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
+            // A wrapper often says what its cause says; print each distinct link once.
+            let text = cause.to_string();
+            if text != last {
+                chain.push_str(": ");
+                chain.push_str(&text);
+            }
+            last = text;
             source = cause.source();
         }
         if self.status().is_server_error() {

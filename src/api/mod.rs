@@ -54,7 +54,7 @@ pub async fn handle<S: SessionStore>(broker: &Broker<S>, request: ApiRequest<'_>
         status = response.status().as_u16(),
         outcome,
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        crm_id_hash = hash_prefix,
+        crm_id_hash = (!hash_prefix.is_empty()).then_some(hash_prefix.as_str()),
         "request"
     );
     response

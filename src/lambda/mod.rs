@@ -6,7 +6,7 @@ mod init_error;
 mod warmup;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -26,7 +26,7 @@ pub async fn run<S: SessionStore>(
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let broker = Arc::clone(&broker);
         async move {
-            let deadline = invocation_deadline(event.context.deadline(), deadline_margin);
+            let deadline = invocation_deadline(event.context.deadline, deadline_margin);
             handle_event(&broker, event.payload, deadline).await
         }
     }))
@@ -56,8 +56,36 @@ pub async fn handle_event<S: SessionStore>(
     }
 }
 
-/// The Lambda deadline, less a margin in which the function still answers (503) before being killed.
-fn invocation_deadline(deadline: SystemTime, margin: Duration) -> Deadline {
-    let left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+/// Anything below this (2001-01-01 in epoch milliseconds) is not an epoch time.
+const EARLIEST_EPOCH_MS: u64 = 978_307_200_000;
+
+/// The invocation deadline, less a margin in which the function still answers (503) before being
+/// killed. Lambda sends epoch milliseconds; `cargo lambda watch` sends the milliseconds left, which
+/// read as an epoch time would put every deadline in 1970.
+fn invocation_deadline(deadline_ms: u64, margin: Duration) -> Deadline {
+    let left = if deadline_ms < EARLIEST_EPOCH_MS {
+        Duration::from_millis(deadline_ms)
+    } else {
+        (UNIX_EPOCH + Duration::from_millis(deadline_ms))
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+    };
     Deadline::after(left.saturating_sub(margin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_deadlines_and_time_left_both_give_the_time_left() {
+        let in_ten_seconds = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64 + 10_000;
+        for deadline in [in_ten_seconds, 10_000] {
+            let left = invocation_deadline(deadline, Duration::from_millis(500)).remaining();
+            assert!(
+                left > Duration::from_secs(9) && left <= Duration::from_millis(9_500),
+                "{left:?}"
+            );
+        }
+    }
 }

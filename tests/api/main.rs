@@ -5,10 +5,14 @@
 mod helpers;
 mod moto;
 mod processes;
+mod runtime_harness;
 
 mod api_contract;
 mod broker_flow;
 mod dynamodb_store;
+mod hostile_input;
+mod lambda_runtime;
 mod local_smoke;
 mod secrets_manager;
+mod store_contract;
 mod upstream_status;

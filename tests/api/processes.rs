@@ -1,9 +1,9 @@
 //! Child processes for tests: started with a clean environment for what they read, their stdout
 //! collected line by line, killed when dropped.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 /// How long a test waits for a line before failing (a poll with a deadline, not a sleep).
@@ -18,24 +18,30 @@ pub struct ChildProcess {
 impl ChildProcess {
     pub fn spawn(program: &str, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(program);
-        for (name, value) in env {
-            command.env(name, value);
-        }
+        command.envs(env.iter().copied());
+        Self::start(program, command, Stdio::inherit())
+    }
+
+    /// Like [`ChildProcess::spawn`], but the child sees only `env` (nothing of the test's own
+    /// environment), and its stderr is collected along with its stdout, into the same lines.
+    pub fn spawn_isolated(program: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(program);
+        command.env_clear().envs(env.iter().copied());
+        Self::start(program, command, Stdio::piped())
+    }
+
+    fn start(program: &str, mut command: Command, stderr: Stdio) -> Self {
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .stdin(Stdio::null())
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {program}: {err}"));
-        let stdout = child.stdout.take().unwrap();
         let (sender, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        forward_lines(child.stdout.take().unwrap(), sender.clone());
+        if let Some(stderr) = child.stderr.take() {
+            forward_lines(stderr, sender);
+        }
         Self {
             child,
             lines,
@@ -65,6 +71,57 @@ impl ChildProcess {
             }
         }
     }
+
+    /// Every line read so far (by `wait_for_line`, `wait_for_exit` or `kill`).
+    pub fn lines(&self) -> &[String] {
+        &self.seen
+    }
+
+    /// Reads the rest of the output until the process closes it, then reaps it; fails the test
+    /// if the output is still open after the deadline.
+    pub fn wait_for_exit(&mut self) -> ExitStatus {
+        self.read_until_closed();
+        self.child.wait().expect("the process can be waited for")
+    }
+
+    /// Kills the process and reads everything it printed before dying (see [`ChildProcess::lines`]).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.read_until_closed();
+    }
+
+    fn read_until_closed(&mut self) {
+        let deadline = Instant::now() + LINE_DEADLINE;
+        loop {
+            match self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "the process still had its output open after {LINE_DEADLINE:?}; it printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+/// Sends each line of `output` (lossily decoded, so no line is dropped for bad UTF-8) until it closes.
+fn forward_lines(output: impl Read + Send + 'static, sender: Sender<String>) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(output);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).is_ok_and(|read| read > 0) {
+            let text = String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_owned();
+            if sender.send(text).is_err() {
+                break;
+            }
+            line.clear();
+        }
+    });
 }
 
 impl Drop for ChildProcess {

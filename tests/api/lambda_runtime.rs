@@ -1,0 +1,703 @@
+//! The compiled Lambda binary, driven through the Runtime API harness as Lambda drives it: every
+//! sample event in `events/`, the other HTTP front ends, payloads it does not serve, configuration
+//! errors at init, and what its logs may and may not contain.
+//!
+//! The tests run on the multi-threaded runtime because waiting for a process to exit blocks the
+//! test's own thread, while the harness and the sandbox must keep answering the process.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use guest_token_broker::http_server::{self, ServerHandle};
+use guest_token_broker::sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::helpers::{hash_of, pair, upstream_calls};
+use crate::moto::dynamodb;
+use crate::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeHarness};
+
+const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+/// The customer of the sample events.
+const SAMPLE_CRM_ID: &str = "CRM-987654";
+
+/// One function instance on a harness, with the sandbox as Genesys and moto as AWS.
+struct Deployment {
+    function: LambdaFunction,
+    harness: RuntimeHarness,
+    sandbox: Sandbox,
+    table: String,
+}
+
+impl Deployment {
+    /// On the sandbox's default client, which goes into the credentials secret.
+    async fn start() -> Self {
+        let config = SandboxConfig::default();
+        let clients = config.clients.clone();
+        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+        let url = sandbox.base_url();
+        Self::start_on(sandbox, &clients, &url, &[]).await
+    }
+
+    /// `clients` go into the credentials secret; `env` comes on top of the rest.
+    async fn start_on(
+        sandbox: Sandbox,
+        clients: &[(String, String)],
+        genesys_url: &str,
+        env: &[(&'static str, &str)],
+    ) -> Self {
+        let clients: Vec<(&str, &str)> = clients
+            .iter()
+            .map(|(id, secret)| (id.as_str(), secret.as_str()))
+            .collect();
+        let backends = Backends::create(genesys_url, &clients).await;
+        let mut vars = backends.env;
+        vars.extend(env.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        let harness = RuntimeHarness::start().await;
+        let function = LambdaFunction::start(&harness, &vars);
+        Self {
+            function,
+            harness,
+            sandbox,
+            table: backends.table,
+        }
+    }
+
+    async fn invoke(&self, event: Value) -> Outcome {
+        self.harness.invoke(event).await
+    }
+
+    /// The guest id stored for the customer, if a session exists.
+    async fn stored_guest(&self, crm_id: &str) -> Option<String> {
+        let item = dynamodb()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("crm_id_hash", AttributeValue::S(hash_of(crm_id).as_str().to_owned()))
+            .send()
+            .await
+            .expect("moto answers")
+            .item?;
+        Some(item["genesys_guest_id"].as_s().expect("a guest id string").clone())
+    }
+}
+
+fn sample_event(name: &str) -> Value {
+    let path = format!("{EVENTS_DIR}/{name}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path} is not JSON: {err}"))
+}
+
+/// The sample HTTP API event with another body.
+fn http_api_post(body: &str) -> Value {
+    let mut event = sample_event("http-api-post-guest-tokens.json");
+    event["body"] = body.into();
+    event
+}
+
+/// The sample REST API event with another body, base64-encoded as the sample's is.
+fn rest_api_post(body: &str) -> Value {
+    let mut event = sample_event("rest-api-post-guest-tokens.json");
+    event["body"] = BASE64.encode(body).into();
+    event
+}
+
+fn crm_body(crm_id: &str) -> String {
+    json!({ "crmId": crm_id }).to_string()
+}
+
+/// The response's `body` string, parsed.
+#[track_caller]
+fn body_of(response: &Value) -> Value {
+    let body = response["body"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no body string in {response}"));
+    serde_json::from_str(body).unwrap_or_else(|err| panic!("the body is not JSON ({err}): {body}"))
+}
+
+/// A `{token, expiresAt, guestId}` body, and nothing else in it.
+#[track_caller]
+fn assert_token_body(body: &Value) {
+    let keys: BTreeSet<&str> = body
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["expiresAt", "guestId", "token"]), "{body}");
+    assert!(body["token"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(body["guestId"].as_str().is_some_and(|g| !g.is_empty()), "{body}");
+    let expires_at = body["expiresAt"].as_str().expect("expiresAt string");
+    assert!(chrono::DateTime::parse_from_rfc3339(expires_at).is_ok(), "{body}");
+}
+
+/// The HTTP API (payload 2.0) response shape: single-value headers.
+#[track_caller]
+fn assert_http_api_response(response: &Value, status: u16) {
+    assert_eq!(response["statusCode"], status, "{response}");
+    assert_eq!(response["headers"]["cache-control"], "no-store", "{response}");
+    assert_eq!(response["isBase64Encoded"], false, "{response}");
+}
+
+/// The REST API (v1 proxy) response shape: multi-value headers only, so API Gateway merges nothing twice.
+#[track_caller]
+fn assert_rest_api_response(response: &Value, status: u16) {
+    assert_eq!(response["statusCode"], status, "{response}");
+    assert_eq!(
+        response["multiValueHeaders"]["cache-control"],
+        json!(["no-store"]),
+        "{response}"
+    );
+    assert!(
+        response["headers"].as_object().is_none_or(|h| h.is_empty()),
+        "{response}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_sample_event_gets_its_expected_result() {
+    // In this order: the REST API call repeats the HTTP API call's customer, the warm-up comes
+    // between two requests, the delete removes that customer's session.
+    let order = [
+        "http-api-post-guest-tokens.json",
+        "rest-api-post-guest-tokens.json",
+        "scheduled-warm-up.json",
+        "delete-guest-sessions.json",
+        "malformed-request.json",
+    ];
+    let files: BTreeSet<String> = std::fs::read_dir(EVENTS_DIR)
+        .expect("events/ exists")
+        .map(|entry| {
+            entry
+                .expect("a readable entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let expected: BTreeSet<String> = order.iter().map(|name| (*name).to_owned()).collect();
+    assert_eq!(
+        files, expected,
+        "every file in events/ needs its expectation here, and the reverse"
+    );
+    let deployment = Deployment::start().await;
+    let [http_api, rest_api, warm_up, delete, malformed] = order.map(sample_event);
+
+    let first = deployment.invoke(http_api).await.response();
+    assert_http_api_response(&first, 200);
+    let issued = body_of(&first);
+    assert_token_body(&issued);
+    assert_eq!(
+        deployment.stored_guest(SAMPLE_CRM_ID).await.as_deref(),
+        issued["guestId"].as_str()
+    );
+
+    let again = deployment.invoke(rest_api).await.response();
+    assert_rest_api_response(&again, 200);
+    assert_eq!(
+        body_of(&again),
+        issued,
+        "the same customer gets the same token and guest"
+    );
+
+    let warmed = deployment.invoke(warm_up).await.response();
+    assert_eq!(
+        warmed,
+        json!({"warmed": true, "credentials": "ok", "accessToken": "ok", "store": "ok"})
+    );
+
+    let deleted = deployment.invoke(delete).await.response();
+    assert_rest_api_response(&deleted, 204);
+    assert!(deleted.get("body").is_none_or(Value::is_null), "{deleted}");
+    assert_eq!(deployment.stored_guest(SAMPLE_CRM_ID).await, None);
+
+    let refused = deployment.invoke(malformed).await.response();
+    assert_http_api_response(&refused, 400);
+    assert_eq!(body_of(&refused)["error"]["code"], "invalid_request", "{refused}");
+
+    assert_eq!(deployment.sandbox.guests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_up_creates_no_guest_and_leaves_an_access_token_cached() {
+    let deployment = Deployment::start().await;
+
+    let warmed = deployment
+        .invoke(sample_event("scheduled-warm-up.json"))
+        .await
+        .response();
+
+    assert_eq!(warmed["warmed"], true, "{warmed}");
+    assert!(deployment.sandbox.guests().is_empty());
+    assert_eq!(upstream_calls(&deployment.sandbox), (1, 0, 0));
+
+    let issued = deployment
+        .invoke(sample_event("http-api-post-guest-tokens.json"))
+        .await
+        .response();
+
+    assert_http_api_response(&issued, 200);
+    assert_eq!(
+        upstream_calls(&deployment.sandbox),
+        (1, 1, 1),
+        "the request used the access token the warm-up cached"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alb_event_and_a_function_url_event_are_served() {
+    let deployment = Deployment::start().await;
+    let alb = |multi_value: bool| {
+        let mut event = json!({
+            "requestContext": {
+                "elb": {
+                    "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/guest-token-broker/0123456789abcdef"
+                }
+            },
+            "httpMethod": "POST",
+            "path": "/guest-tokens",
+            "queryStringParameters": {},
+            "body": crm_body("CRM-ALB-1"),
+            "isBase64Encoded": false
+        });
+        let headers = [
+            ("content-type", "application/json"),
+            ("host", "internal-broker-1234567890.us-east-1.elb.amazonaws.com"),
+            ("x-amzn-trace-id", "Root=1-69244a45-7a8b9c0d1e2f3a4b5c6d7e8f"),
+            ("x-forwarded-for", "10.0.1.25"),
+            ("x-forwarded-port", "443"),
+            ("x-forwarded-proto", "https"),
+        ];
+        if multi_value {
+            event["multiValueHeaders"] = headers.iter().map(|(k, v)| ((*k).to_owned(), json!([v]))).collect();
+            event["multiValueQueryStringParameters"] = json!({});
+        } else {
+            event["headers"] = headers.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+        }
+        event
+    };
+    let function_url = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/guest-tokens",
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/json",
+            "host": "xyz.lambda-url.us-east-1.on.aws",
+            "x-amzn-trace-id": "Root=1-69244a46-8b9c0d1e2f3a4b5c6d7e8f9a",
+            "x-forwarded-for": "203.0.113.10",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "xyz",
+            "authorizer": {
+                "iam": {
+                    "accessKey": "ASIAEXAMPLEACCESSKEY",
+                    "accountId": "123456789012",
+                    "callerId": "AROAEXAMPLEROLEID01:crm-backend",
+                    "cognitoIdentity": null,
+                    "principalOrgId": null,
+                    "userArn": "arn:aws:sts::123456789012:assumed-role/crm-backend/crm-backend",
+                    "userId": "AROAEXAMPLEROLEID01:crm-backend"
+                }
+            },
+            "domainName": "xyz.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "xyz",
+            "http": {
+                "method": "POST",
+                "path": "/guest-tokens",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.10",
+                "userAgent": "curl/8.5.0"
+            },
+            "requestId": "0d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "24/Nov/2025:12:00:05 +0000",
+            "timeEpoch": 1763985605000_u64
+        },
+        "body": crm_body("CRM-URL-1"),
+        "isBase64Encoded": false
+    });
+
+    let from_alb = deployment.invoke(alb(false)).await.response();
+    let from_alb_multi_value = deployment.invoke(alb(true)).await.response();
+    let from_url = deployment.invoke(function_url).await.response();
+
+    assert_eq!(from_alb["statusCode"], 200, "{from_alb}");
+    assert_eq!(from_alb["statusDescription"], "200 OK", "{from_alb}");
+    assert_eq!(from_alb["headers"]["cache-control"], "no-store", "{from_alb}");
+    assert_token_body(&body_of(&from_alb));
+    assert_eq!(
+        from_alb_multi_value["statusDescription"], "200 OK",
+        "{from_alb_multi_value}"
+    );
+    assert_eq!(
+        from_alb_multi_value["multiValueHeaders"]["cache-control"],
+        json!(["no-store"]),
+        "a target group with multi-value headers on gets them back: {from_alb_multi_value}"
+    );
+    assert_eq!(body_of(&from_alb_multi_value), body_of(&from_alb));
+    assert_http_api_response(&from_url, 200);
+    assert_token_body(&body_of(&from_url));
+    assert_eq!(deployment.sandbox.guests().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_claims_base64_but_is_not_is_400_not_a_crash() {
+    let deployment = Deployment::start().await;
+    let not_base64 = "{\"crmId\": \"CRM-1\"} is not base64!";
+    let mut rest_api = sample_event("rest-api-post-guest-tokens.json");
+    rest_api["body"] = not_base64.into();
+    let mut http_api = http_api_post(not_base64);
+    http_api["isBase64Encoded"] = true.into();
+
+    let from_rest_api = deployment.invoke(rest_api).await.response();
+    let from_http_api = deployment.invoke(http_api).await.response();
+    let afterwards = deployment.invoke(http_api_post(&crm_body("CRM-1"))).await.response();
+
+    assert_rest_api_response(&from_rest_api, 400);
+    assert_http_api_response(&from_http_api, 400);
+    for refused in [&from_rest_api, &from_http_api] {
+        let error = &body_of(refused)["error"];
+        assert_eq!(error["code"], "invalid_request", "{refused}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| m.contains("base64")),
+            "{refused}"
+        );
+    }
+    assert_http_api_response(&afterwards, 200);
+    assert_eq!(deployment.sandbox.guests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsupported_payload_gets_an_error_result_and_the_function_keeps_serving() {
+    let deployment = Deployment::start().await;
+    let payloads = [
+        (json!({"hello": "world"}), "neither an HTTP event nor a scheduled event"),
+        (json!([1, 2]), "not a JSON object"),
+        (json!("warm up, please"), "not a JSON object"),
+        (
+            json!({"requestContext": {"http": {"path": "/guest-tokens"}}}),
+            "missing or mistyped fields",
+        ),
+        (
+            json!({"source": "aws.events", "detail-type": "Object Created", "detail": {}}),
+            "neither an HTTP event nor a scheduled event",
+        ),
+    ];
+
+    for (payload, what) in payloads {
+        let Outcome::Error(error) = deployment.invoke(payload.clone()).await else {
+            panic!("{payload} got a response instead of an error result");
+        };
+        assert_eq!(error.error_type, "UnsupportedEvent", "{payload}: {error:?}");
+        assert!(error.error_message.contains(what), "{payload}: {error:?}");
+        assert!(error.header_error_type.is_some(), "{payload}: {error:?}");
+    }
+    let afterwards = deployment
+        .invoke(sample_event("http-api-post-guest-tokens.json"))
+        .await
+        .response();
+
+    assert_http_api_response(&afterwards, 200);
+    assert_eq!(deployment.sandbox.guests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_configuration_is_reported_as_an_init_error_saying_what_to_fix() {
+    // (the variables set besides the Lambda ones, what the message must say)
+    type Case = (&'static [(&'static str, &'static str)], &'static [&'static str]);
+    let cases: [Case; 3] = [
+        (
+            &[
+                ("GENESYS_REGION", "atlantis-1"),
+                ("GENESYS_CREDENTIALS_SECRET_ID", "genesys"),
+            ],
+            &["GENESYS_REGION", "atlantis-1", "eu-central-1"],
+        ),
+        (
+            &[
+                ("SLIDING_WINDOW_SECONDS", "soon"),
+                ("GENESYS_CREDENTIALS_SECRET_ID", "genesys"),
+            ],
+            &["SLIDING_WINDOW_SECONDS", "whole number"],
+        ),
+        (&[], &["GENESYS_CREDENTIALS_SECRET_ID", "GENESYS_CLIENT_ID"]),
+    ];
+    for (env, expected) in cases {
+        let harness = RuntimeHarness::start().await;
+        let env: Vec<(&str, String)> = env.iter().map(|(name, value)| (*name, (*value).to_owned())).collect();
+        let mut function = LambdaFunction::start(&harness, &env);
+
+        let error = harness.init_error().await;
+        let status = function.wait_for_exit();
+
+        let error = error.unwrap_or_else(|| panic!("no init error for {env:?}; it printed {:#?}", function.lines()));
+        assert_eq!(error.error_type, "Runtime.ConfigurationError", "{error:?}");
+        assert_eq!(error.header_error_type.as_deref(), Some("Runtime.ConfigurationError"));
+        for words in expected {
+            assert!(error.error_message.contains(words), "{env:?}: {error:?}");
+        }
+        assert!(!status.success(), "{env:?}: {status}");
+        assert_eq!(
+            harness.next_polls(),
+            0,
+            "a function that failed its init never asks for events"
+        );
+        assert!(
+            function.lines().iter().any(|line| line.contains(expected[0])),
+            "the log says it too: {:#?}",
+            function.lines()
+        );
+    }
+}
+
+/// A pass-through to the sandbox that remembers every credential that crossed it: the values of
+/// Authorization headers (Basic client credentials, bearer access tokens) and the access and guest
+/// tokens in response bodies. The function cannot print what it never saw, and it saw all of these.
+struct RecordingProxy {
+    url: String,
+    /// (where it was seen: `authorization`, `access_token` or `token`, the value)
+    seen: Arc<Mutex<Vec<(&'static str, String)>>>,
+    _server: ServerHandle,
+}
+
+impl RecordingProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&seen);
+        let client = reqwest::Client::new();
+        let server = http_server::spawn(listener, move |request: http::Request<Bytes>| {
+            let (client, upstream, recorded) = (client.clone(), upstream.clone(), Arc::clone(&recorded));
+            async move {
+                let (parts, body) = request.into_parts();
+                let mut forwarded = client
+                    .request(parts.method, format!("{upstream}{}", parts.uri))
+                    .body(body);
+                for (name, value) in &parts.headers {
+                    if name == http::header::AUTHORIZATION {
+                        let credential = value.to_str().unwrap_or_default().split_once(' ');
+                        let credential = credential.map(|(_, c)| ("authorization", c.to_owned()));
+                        recorded.lock().unwrap().extend(credential);
+                    }
+                    if name == http::header::AUTHORIZATION || name == http::header::CONTENT_TYPE {
+                        forwarded = forwarded.header(name, value);
+                    }
+                }
+                let Ok(response) = forwarded.send().await else {
+                    let mut unreachable = http::Response::new(Bytes::new());
+                    *unreachable.status_mut() = http::StatusCode::BAD_GATEWAY;
+                    return unreachable;
+                };
+                let mut reply = http::Response::builder().status(response.status());
+                for name in [http::header::CONTENT_TYPE, http::header::RETRY_AFTER] {
+                    if let Some(value) = response.headers().get(&name) {
+                        reply = reply.header(name, value);
+                    }
+                }
+                let body = response.bytes().await.unwrap_or_default();
+                if let Ok(json) = serde_json::from_slice::<Value>(&body) {
+                    let tokens = ["access_token", "token"].map(|key| Some((key, json[key].as_str()?.to_owned())));
+                    recorded.lock().unwrap().extend(tokens.into_iter().flatten());
+                }
+                reply.body(body).unwrap()
+            }
+        });
+        Self {
+            url: server.base_url(),
+            seen,
+            _server: server,
+        }
+    }
+
+    /// Every value seen, after checking that each kind was seen at least once.
+    fn seen(&self) -> Vec<String> {
+        let seen = self.seen.lock().unwrap().clone();
+        for kind in ["authorization", "access_token", "token"] {
+            assert!(
+                seen.iter().any(|(k, _)| *k == kind),
+                "the proxy saw no {kind}: {seen:?}"
+            );
+        }
+        seen.into_iter().map(|(_, value)| value).collect()
+    }
+}
+
+const RETIRED_CLIENT: (&str, &str) = ("retired-client", "retired-S3CRET-1111");
+const CURRENT_CLIENT: (&str, &str) = ("current-client", "current-S3CRET-2222");
+/// Every raw CRM id below starts with this, so no log line may contain it.
+const CRM_PREFIX: &str = "CRM-SECRET-";
+
+/// What a run through every path printed, and what it must not have printed.
+struct LoggedRun {
+    lines: Vec<String>,
+    forbidden: Vec<String>,
+    hash_prefix: String,
+}
+
+/// Runs one function with `log_env` through success (created, hit, refreshed), upstream faults
+/// (503, 429 with Retry-After, 403), a revoked credential rotated away from, bad input, a delete
+/// and a warm-up; then stops it and gathers what it printed and every value it must not print.
+async fn run_every_path(log_env: &[(&'static str, &str)]) -> LoggedRun {
+    let clients = vec![
+        pair(RETIRED_CLIENT.0, RETIRED_CLIENT.1),
+        pair(CURRENT_CLIENT.0, CURRENT_CLIENT.1),
+    ];
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: clients.clone(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    sandbox.revoke_client(RETIRED_CLIENT.0);
+    let proxy = RecordingProxy::start(sandbox.base_url()).await;
+    let mut deployment = Deployment::start_on(sandbox, &clients, &proxy.url, log_env).await;
+    let crm = |n: &str| format!("{CRM_PREFIX}{n}");
+    let post = |crm_id: &str| http_api_post(&crm_body(crm_id));
+    let mut responses = Vec::new();
+    let mut expect_status = async |event: Value, status: u16| {
+        let response = deployment.invoke(event).await.response();
+        assert_eq!(response["statusCode"], status, "{response}");
+        responses.push(response);
+    };
+
+    // Created, through a rotation away from the revoked client; then hit, through both front ends.
+    expect_status(post(&crm("4242")), 200).await;
+    expect_status(post(&crm("4242")), 200).await;
+    expect_status(rest_api_post(&crm_body(&crm("4242"))), 200).await;
+    // A token with 200 s left is inside the 300 s window: the next request refreshes it.
+    deployment.sandbox.set_guest_token_ttl(Duration::from_secs(200));
+    expect_status(post(&crm("5151")), 200).await;
+    expect_status(post(&crm("5151")), 200).await;
+    deployment.sandbox.set_guest_token_ttl(Duration::from_secs(3600));
+    // Transient upstream trouble, retried through.
+    deployment.sandbox.push_fault(Endpoint::CreateGuest, Fault::status(503));
+    deployment
+        .sandbox
+        .push_fault(Endpoint::GuestToken, Fault::status(429).retry_after(1));
+    expect_status(post(&crm("6363")), 200).await;
+    // A missing scope.
+    deployment.sandbox.push_fault(Endpoint::CreateGuest, Fault::status(403));
+    expect_status(post(&crm("7070")), 502).await;
+    // Bad input, carrying raw ids.
+    expect_status(http_api_post(&format!("{{\"crmId\": \"{}\"", crm("8080"))), 400).await;
+    expect_status(post(&crm("90\u{7}90")), 400).await;
+    let mut forget = sample_event("delete-guest-sessions.json");
+    forget["body"] = crm_body(&crm("4242")).into();
+    expect_status(forget, 204).await;
+    let warmed = deployment
+        .invoke(sample_event("scheduled-warm-up.json"))
+        .await
+        .response();
+    assert_eq!(warmed["warmed"], true, "{warmed}");
+
+    let lines = deployment.function.stop();
+    let mut forbidden = proxy.seen();
+    forbidden.extend(
+        responses
+            .iter()
+            .filter_map(|response| serde_json::from_str::<Value>(response["body"].as_str()?).ok())
+            .filter_map(|body| body["token"].as_str().map(str::to_owned)),
+    );
+    for (id, secret) in [RETIRED_CLIENT, CURRENT_CLIENT] {
+        forbidden.push(secret.to_owned());
+        forbidden.push(BASE64.encode(format!("{id}:{secret}")));
+    }
+    forbidden.push(CRM_PREFIX.to_owned());
+    forbidden.push(BASE64.encode(crm_body(&crm("4242"))));
+    for n in ["4242", "5151", "6363", "7070"] {
+        forbidden.push(hash_of(&crm(n)).as_str().to_owned());
+    }
+    LoggedRun {
+        lines,
+        forbidden,
+        hash_prefix: hash_of(&crm("4242")).prefix(8).to_owned(),
+    }
+}
+
+impl LoggedRun {
+    #[track_caller]
+    fn assert_nothing_forbidden(&self) {
+        for line in &self.lines {
+            for secret in &self.forbidden {
+                assert!(
+                    !line.contains(secret.as_str()),
+                    "a log line contains {secret:?}:\n{line}"
+                );
+            }
+        }
+    }
+
+    /// A request line: route, status and outcome on one line, whatever the format.
+    #[track_caller]
+    fn assert_request_line(&self, route: &str, status: u16, outcome: &str) {
+        let found = self.lines.iter().any(|line| {
+            line.contains(route)
+                && (line.contains(&format!("status={status}")) || line.contains(&format!("\"status\":{status}")))
+                && (line.contains(&format!("outcome=\"{outcome}\""))
+                    || line.contains(&format!("outcome={outcome}"))
+                    || line.contains(&format!("\"outcome\":\"{outcome}\"")))
+        });
+        assert!(
+            found,
+            "no {route} {status} {outcome} line in:\n{}",
+            self.lines.join("\n")
+        );
+    }
+
+    #[track_caller]
+    fn assert_logged(&self, words: &str) {
+        assert!(
+            self.lines.iter().any(|line| line.contains(words)),
+            "nothing logged {words:?}:\n{}",
+            self.lines.join("\n")
+        );
+    }
+
+    /// The lines that must be there, so that the test fails if logging were simply off.
+    #[track_caller]
+    fn assert_every_path_logged(&self) {
+        let route = "POST /guest-tokens";
+        for (status, outcome) in [
+            (200, "created"),
+            (200, "hit"),
+            (200, "refreshed"),
+            (502, "failed"),
+            (400, "rejected"),
+        ] {
+            self.assert_request_line(route, status, outcome);
+        }
+        self.assert_request_line("DELETE /guest-sessions", 204, "deleted");
+        self.assert_logged(&self.hash_prefix);
+        self.assert_logged("request rejected");
+        self.assert_logged("retrying Genesys call");
+        self.assert_logged("rotating to the next credential");
+        self.assert_logged("warm-up");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn debug_logs_never_contain_secrets_tokens_or_crm_ids() {
+    let text = run_every_path(&[("AWS_LAMBDA_LOG_LEVEL", "TRACE")]).await;
+    text.assert_every_path_logged();
+    text.assert_nothing_forbidden();
+
+    let json = run_every_path(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("AWS_LAMBDA_LOG_FORMAT", "JSON")]).await;
+    json.assert_every_path_logged();
+    json.assert_nothing_forbidden();
+    for line in &json.lines {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok_and(|v| v.is_object()),
+            "not a JSON log line: {line}"
+        );
+    }
+}

@@ -13,6 +13,7 @@ mod dynamodb_store;
 mod hostile_input;
 mod lambda_runtime;
 mod local_smoke;
+mod openapi_conformance;
 mod secrets_manager;
 mod store_contract;
 mod upstream_status;

@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -18,123 +17,12 @@ use guest_token_broker::sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+use crate::deployment::{
+    Deployment, EVENTS_DIR, SAMPLE_CRM_ID, assert_token_body, body_of, crm_body, http_api_post, rest_api_post,
+    sample_event,
+};
 use crate::helpers::{hash_of, pair, upstream_calls};
-use crate::moto::dynamodb;
-use crate::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeHarness};
-
-const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
-/// The customer of the sample events.
-const SAMPLE_CRM_ID: &str = "CRM-987654";
-
-/// One function instance on a harness, with the sandbox as Genesys and moto as AWS.
-struct Deployment {
-    function: LambdaFunction,
-    harness: RuntimeHarness,
-    sandbox: Sandbox,
-    table: String,
-}
-
-impl Deployment {
-    /// On the sandbox's default client, which goes into the credentials secret.
-    async fn start() -> Self {
-        let config = SandboxConfig::default();
-        let clients = config.clients.clone();
-        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
-        let url = sandbox.base_url();
-        Self::start_on(sandbox, &clients, &url, &[]).await
-    }
-
-    /// `clients` go into the credentials secret; `env` comes on top of the rest.
-    async fn start_on(
-        sandbox: Sandbox,
-        clients: &[(String, String)],
-        genesys_url: &str,
-        env: &[(&'static str, &str)],
-    ) -> Self {
-        let clients: Vec<(&str, &str)> = clients
-            .iter()
-            .map(|(id, secret)| (id.as_str(), secret.as_str()))
-            .collect();
-        let backends = Backends::create(genesys_url, &clients).await;
-        let mut vars = backends.env;
-        vars.extend(env.iter().map(|(name, value)| (*name, (*value).to_owned())));
-        let harness = RuntimeHarness::start().await;
-        let function = LambdaFunction::start(&harness, &vars);
-        Self {
-            function,
-            harness,
-            sandbox,
-            table: backends.table,
-        }
-    }
-
-    async fn invoke(&self, event: Value) -> Outcome {
-        self.harness.invoke(event).await
-    }
-
-    /// The guest id stored for the customer, if a session exists.
-    async fn stored_guest(&self, crm_id: &str) -> Option<String> {
-        let item = dynamodb()
-            .await
-            .get_item()
-            .table_name(&self.table)
-            .key("crm_id_hash", AttributeValue::S(hash_of(crm_id).as_str().to_owned()))
-            .send()
-            .await
-            .expect("moto answers")
-            .item?;
-        Some(item["genesys_guest_id"].as_s().expect("a guest id string").clone())
-    }
-}
-
-fn sample_event(name: &str) -> Value {
-    let path = format!("{EVENTS_DIR}/{name}");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
-    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path} is not JSON: {err}"))
-}
-
-/// The sample HTTP API event with another body.
-fn http_api_post(body: &str) -> Value {
-    let mut event = sample_event("http-api-post-guest-tokens.json");
-    event["body"] = body.into();
-    event
-}
-
-/// The sample REST API event with another body, base64-encoded as the sample's is.
-fn rest_api_post(body: &str) -> Value {
-    let mut event = sample_event("rest-api-post-guest-tokens.json");
-    event["body"] = BASE64.encode(body).into();
-    event
-}
-
-fn crm_body(crm_id: &str) -> String {
-    json!({ "crmId": crm_id }).to_string()
-}
-
-/// The response's `body` string, parsed.
-#[track_caller]
-fn body_of(response: &Value) -> Value {
-    let body = response["body"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no body string in {response}"));
-    serde_json::from_str(body).unwrap_or_else(|err| panic!("the body is not JSON ({err}): {body}"))
-}
-
-/// A `{token, expiresAt, guestId}` body, and nothing else in it.
-#[track_caller]
-fn assert_token_body(body: &Value) {
-    let keys: BTreeSet<&str> = body
-        .as_object()
-        .expect("an object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(keys, BTreeSet::from(["expiresAt", "guestId", "token"]), "{body}");
-    assert!(body["token"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-    assert!(body["guestId"].as_str().is_some_and(|g| !g.is_empty()), "{body}");
-    let expires_at = body["expiresAt"].as_str().expect("expiresAt string");
-    assert!(chrono::DateTime::parse_from_rfc3339(expires_at).is_ok(), "{body}");
-}
+use crate::runtime_harness::{LambdaFunction, Outcome, RuntimeHarness};
 
 /// The HTTP API (payload 2.0) response shape: single-value headers.
 #[track_caller]

@@ -2,6 +2,7 @@
 //! broker's own API server, the Genesys sandbox, moto (DynamoDB, Secrets Manager) and a Lambda
 //! Runtime API harness running the compiled binary.
 
+mod deployment;
 mod helpers;
 mod moto;
 mod processes;
@@ -10,6 +11,7 @@ mod runtime_harness;
 mod api_contract;
 mod broker_flow;
 mod dynamodb_store;
+mod fault_suite;
 mod hostile_input;
 mod lambda_runtime;
 mod local_smoke;

@@ -1,0 +1,142 @@
+//! One deployment of the compiled function for runtime-level tests: the binary on the Runtime API
+//! harness, with the Genesys sandbox as Genesys and moto as AWS, plus the sample events.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+use crate::helpers::hash_of;
+use crate::moto::dynamodb;
+use crate::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeHarness};
+
+pub const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+/// The customer of the sample events.
+pub const SAMPLE_CRM_ID: &str = "CRM-987654";
+
+/// One function instance on a harness, with the sandbox as Genesys and moto as AWS.
+pub struct Deployment {
+    pub function: LambdaFunction,
+    pub harness: RuntimeHarness,
+    pub sandbox: Sandbox,
+    pub table: String,
+    pub secret: String,
+    /// What every instance of this deployment runs with.
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Deployment {
+    /// On the sandbox's default client, which goes into the credentials secret.
+    pub async fn start() -> Self {
+        let config = SandboxConfig::default();
+        let clients = config.clients.clone();
+        let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+        let url = sandbox.base_url();
+        Self::start_on(sandbox, &clients, &url, &[]).await
+    }
+
+    /// `clients` go into the credentials secret; `env` comes on top of the rest.
+    pub async fn start_on(
+        sandbox: Sandbox,
+        clients: &[(String, String)],
+        genesys_url: &str,
+        env: &[(&'static str, &str)],
+    ) -> Self {
+        let clients: Vec<(&str, &str)> = clients
+            .iter()
+            .map(|(id, secret)| (id.as_str(), secret.as_str()))
+            .collect();
+        let backends = Backends::create(genesys_url, &clients).await;
+        let mut vars = backends.env;
+        vars.extend(env.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        let harness = RuntimeHarness::start().await;
+        let function = LambdaFunction::start(&harness, &vars);
+        let secret = vars
+            .iter()
+            .find(|(name, _)| *name == "GENESYS_CREDENTIALS_SECRET_ID")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        Self {
+            function,
+            harness,
+            sandbox,
+            table: backends.table,
+            secret,
+            env: vars,
+        }
+    }
+
+    /// Another instance of the same function, polling the same harness (Lambda scaling out).
+    pub fn start_instance(&self) -> LambdaFunction {
+        LambdaFunction::start(&self.harness, &self.env)
+    }
+
+    pub async fn invoke(&self, event: Value) -> Outcome {
+        self.harness.invoke(event).await
+    }
+
+    /// The guest id stored for the customer, if a session exists.
+    pub async fn stored_guest(&self, crm_id: &str) -> Option<String> {
+        let item = dynamodb()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("crm_id_hash", AttributeValue::S(hash_of(crm_id).as_str().to_owned()))
+            .send()
+            .await
+            .expect("moto answers")
+            .item?;
+        Some(item["genesys_guest_id"].as_s().expect("a guest id string").clone())
+    }
+}
+
+pub fn sample_event(name: &str) -> Value {
+    let path = format!("{EVENTS_DIR}/{name}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path} is not JSON: {err}"))
+}
+
+/// The sample HTTP API event with another body.
+pub fn http_api_post(body: &str) -> Value {
+    let mut event = sample_event("http-api-post-guest-tokens.json");
+    event["body"] = body.into();
+    event
+}
+
+/// The sample REST API event with another body, base64-encoded as the sample's is.
+pub fn rest_api_post(body: &str) -> Value {
+    let mut event = sample_event("rest-api-post-guest-tokens.json");
+    event["body"] = BASE64.encode(body).into();
+    event
+}
+
+pub fn crm_body(crm_id: &str) -> String {
+    json!({ "crmId": crm_id }).to_string()
+}
+
+/// The response's `body` string, parsed.
+#[track_caller]
+pub fn body_of(response: &Value) -> Value {
+    let body = response["body"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no body string in {response}"));
+    serde_json::from_str(body).unwrap_or_else(|err| panic!("the body is not JSON ({err}): {body}"))
+}
+
+/// A `{token, expiresAt, guestId}` body, and nothing else in it.
+#[track_caller]
+pub fn assert_token_body(body: &Value) {
+    let keys: BTreeSet<&str> = body
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["expiresAt", "guestId", "token"]), "{body}");
+    assert!(body["token"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
+    assert!(body["guestId"].as_str().is_some_and(|g| !g.is_empty()), "{body}");
+    let expires_at = body["expiresAt"].as_str().expect("expiresAt string");
+    assert!(chrono::DateTime::parse_from_rfc3339(expires_at).is_ok(), "{body}");
+}

@@ -25,6 +25,8 @@ pub struct Config {
     pub credentials: CredentialsConfig,
     pub retry: RetryPolicy,
     pub deadline_margin: Duration,
+    /// Read the credential set and open the DynamoDB connection during Lambda init.
+    pub prime_at_init: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +75,7 @@ impl Config {
                 ..RetryPolicy::default()
             },
             deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
+            prime_at_init: flag(&get, "PRIME_AT_INIT")?.unwrap_or(true),
         })
     }
 
@@ -113,6 +116,19 @@ fn number(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Op
                 var,
                 problem: "must be a whole number".into(),
             })
+        })
+        .transpose()
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<bool>, ConfigError> {
+    get(var)
+        .map(|raw| match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(ConfigError::Invalid {
+                var,
+                problem: "must be true or false".into(),
+            }),
         })
         .transpose()
 }
@@ -174,6 +190,7 @@ mod tests {
         assert!(message(&[("SLIDING_WINDOW_SECONDS", "five")]).starts_with("SLIDING_WINDOW_SECONDS"));
         assert!(message(&[("SESSION_RETENTION_DAYS", "0")]).contains("greater than zero"));
         assert!(message(&[("GENESYS_BASE_URL", "api.mypurecloud.com")]).starts_with("GENESYS_BASE_URL"));
+        assert!(message(&[("PRIME_AT_INIT", "maybe")]).contains("true or false"));
     }
 
     #[test]

@@ -23,6 +23,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if config.prime_at_init {
+        lambda::prime(&broker).await;
+    }
     match lambda::run(Arc::new(broker), config.deadline_margin).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -96,17 +96,32 @@ impl<S: SessionStore> Broker<S> {
 
     /// The customer's `crm_id_hash`.
     pub async fn pseudonymise(&self, crm_id: &CrmId) -> Result<CrmIdHash, BrokerError> {
-        let pseudonymiser = self
-            .pseudonymiser
+        Ok(self.pseudonymiser().await?.hash(crm_id))
+    }
+
+    /// Does at init what the first request would otherwise do: reads the credential set (for the
+    /// pseudonymisation key) and opens the store's connection. Creates nothing anywhere.
+    pub async fn prime(&self) -> Result<(), BrokerError> {
+        let (pseudonymiser, store) = tokio::join!(self.pseudonymiser(), self.store.ping());
+        pseudonymiser?;
+        Ok(store?)
+    }
+
+    /// Loads the credential set and the pseudonymisation key it may carry (warm-up).
+    pub async fn pseudonymise_key_loaded(&self) -> Result<(), BrokerError> {
+        self.pseudonymiser().await.map(drop)
+    }
+
+    async fn pseudonymiser(&self) -> Result<&Pseudonymiser, BrokerError> {
+        self.pseudonymiser
             .get_or_try_init(|| async {
                 let set = self.genesys.credential_set().await?;
-                Ok::<_, BrokerError>(match set.hash_key() {
+                Ok(match set.hash_key() {
                     Some(key) => Pseudonymiser::HmacSha256(key.clone()),
                     None => Pseudonymiser::Sha256,
                 })
             })
-            .await?;
-        Ok(pseudonymiser.hash(crm_id))
+            .await
     }
 
     /// A guest token for the customer, with more than the sliding window left where possible.

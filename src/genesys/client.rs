@@ -118,8 +118,10 @@ impl GenesysClient {
             .bearer_auth(token.bearer())
             .json(body)
             .timeout(timeout)
-            .send()
-            .await;
+            .send();
+        let started = std::time::Instant::now();
+        let sent = sent.await;
+        crate::telemetry::metrics().upstream_latency(started.elapsed());
         let response = match sent {
             Ok(response) => response,
             Err(err) => {

@@ -184,8 +184,10 @@ impl OAuth {
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body("grant_type=client_credentials")
             .timeout(timeout)
-            .send()
-            .await;
+            .send();
+        let started = std::time::Instant::now();
+        let sent = sent.await;
+        crate::telemetry::metrics().upstream_latency(started.elapsed());
         let response = match sent {
             Ok(response) => response,
             Err(err) => {

@@ -13,24 +13,38 @@ use serde_json::Value;
 
 use crate::domain::{Broker, Deadline};
 use crate::store::SessionStore;
+use crate::telemetry::EmfEmitter;
 
 pub use events::{HttpEvent, Invocation};
 pub use init_error::report_init_error;
 pub use warmup::{WarmUpReport, warm_up};
 
-/// Serves invocations until the Runtime API goes away.
+/// Serves invocations until the Runtime API goes away, writing one metrics record (EMF) after
+/// each.
 pub async fn run<S: SessionStore>(
     broker: Arc<Broker<S>>,
     deadline_margin: Duration,
 ) -> Result<(), lambda_runtime::Error> {
+    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let emf = Arc::new(EmfEmitter::new(function_name));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let broker = Arc::clone(&broker);
+        let (broker, emf) = (Arc::clone(&broker), Arc::clone(&emf));
         async move {
             let deadline = invocation_deadline(event.context.deadline, deadline_margin);
-            handle_event(&broker, event.payload, deadline).await
+            let result = handle_event(&broker, event.payload, deadline).await;
+            emf.emit();
+            result
         }
     }))
     .await
+}
+
+/// Init-time priming (credential set, DynamoDB connection); a failure is logged and left for the
+/// first request to report.
+pub async fn prime<S: SessionStore>(broker: &Broker<S>) {
+    if let Err(err) = broker.prime().await {
+        tracing::warn!(error = %err, "priming at init failed; the first request will retry");
+    }
 }
 
 /// Handles one invocation's payload; the error is the Lambda-level result for payloads this

@@ -1,6 +1,6 @@
-//! The scheduled warm-up: load the credential set, make sure an OAuth access token is cached and
-//! open the DynamoDB connection with one cheap read. It creates no guest and no guest token, and a
-//! failing step is reported and logged, never fatal.
+//! The scheduled warm-up: load the credential set (and with it the pseudonymisation key), make sure
+//! an OAuth access token is cached, and open the DynamoDB connection with one cheap read. It creates
+//! no guest and no guest token, and a failing step is reported and logged, never fatal.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -36,13 +36,13 @@ fn step<E: std::fmt::Display>(name: &str, result: Result<(), E>) -> String {
 pub async fn warm_up<S: SessionStore>(broker: &Broker<S>, deadline: Deadline) -> WarmUpReport {
     let genesys = broker.genesys();
     let (credentials, access_token, store) = tokio::join!(
-        genesys.credential_set(),
+        broker.pseudonymise_key_loaded(),
         genesys.ensure_access_token(deadline),
         broker.store().ping(),
     );
     let report = WarmUpReport {
         warmed: credentials.is_ok() && access_token.is_ok() && store.is_ok(),
-        credentials: step("credentials", credentials.map(drop)),
+        credentials: step("credentials", credentials),
         access_token: step("access token", access_token),
         store: step("store", store),
     };

@@ -1,14 +1,18 @@
-//! Process-wide counters of what the broker did, read by the metrics emitter and by tests.
+//! Process-wide counters of what the broker did, and the upstream latencies seen since they were
+//! last drained; read by the metrics emitter and by tests.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     hits: AtomicU64,
     refreshes: AtomicU64,
     guest_creations: AtomicU64,
     credential_rotations: AtomicU64,
     retries: AtomicU64,
+    upstream_latencies_ms: Mutex<Vec<f64>>,
 }
 
 /// A point-in-time copy of the counters.
@@ -21,12 +25,26 @@ pub struct MetricsSnapshot {
     pub retries: u64,
 }
 
+impl MetricsSnapshot {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            hits: self.hits - earlier.hits,
+            refreshes: self.refreshes - earlier.refreshes,
+            guest_creations: self.guest_creations - earlier.guest_creations,
+            credential_rotations: self.credential_rotations - earlier.credential_rotations,
+            retries: self.retries - earlier.retries,
+        }
+    }
+}
+
 static METRICS: Metrics = Metrics {
     hits: AtomicU64::new(0),
     refreshes: AtomicU64::new(0),
     guest_creations: AtomicU64::new(0),
     credential_rotations: AtomicU64::new(0),
     retries: AtomicU64::new(0),
+    upstream_latencies_ms: Mutex::new(Vec::new()),
 };
 
 pub fn metrics() -> &'static Metrics {
@@ -52,6 +70,24 @@ impl Metrics {
 
     pub fn retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One HTTP exchange with Genesys took `elapsed` (whatever its outcome).
+    pub fn upstream_latency(&self, elapsed: Duration) {
+        self.upstream_latencies_ms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(elapsed.as_secs_f64() * 1000.0);
+    }
+
+    /// The latencies recorded since the last call.
+    pub fn drain_upstream_latencies(&self) -> Vec<f64> {
+        std::mem::take(
+            &mut *self
+                .upstream_latencies_ms
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     pub fn snapshot(&self) -> MetricsSnapshot {

@@ -5,11 +5,13 @@
 //! contents (the AWS SDK, hyper, reqwest, rustls, the Lambda runtime, which logs raw events at
 //! TRACE) are capped at INFO whatever level is asked for.
 
+mod emf;
 mod metrics;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
+pub use emf::{EmfEmitter, NAMESPACE};
 pub use metrics::{Metrics, MetricsSnapshot, metrics};
 
 /// Crates whose DEBUG/TRACE output can include payloads, headers or credentials.

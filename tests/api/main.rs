@@ -2,6 +2,7 @@
 //! broker's own API server, the Genesys sandbox, moto (DynamoDB, Secrets Manager) and a Lambda
 //! Runtime API harness running the compiled binary.
 
+mod counting_proxy;
 mod deployment;
 mod helpers;
 mod moto;
@@ -13,6 +14,7 @@ mod broker_flow;
 mod dynamodb_store;
 mod fault_suite;
 mod hostile_input;
+mod hot_path;
 mod lambda_runtime;
 mod local_smoke;
 mod openapi_conformance;

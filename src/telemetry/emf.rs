@@ -1,0 +1,109 @@
+//! CloudWatch Embedded Metric Format: one JSON line per invocation on stdout, which CloudWatch
+//! Logs turns into metrics with no API call and no extra latency.
+
+use std::sync::Mutex;
+use std::sync::PoisonError;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
+
+use super::metrics::{MetricsSnapshot, metrics};
+
+pub const NAMESPACE: &str = "GuestTokenBroker";
+
+/// Turns what the process counted during one invocation into an EMF record.
+pub struct EmfEmitter {
+    function_name: String,
+    cold: AtomicBool,
+    last: Mutex<MetricsSnapshot>,
+}
+
+impl EmfEmitter {
+    pub fn new(function_name: impl Into<String>) -> Self {
+        Self {
+            function_name: function_name.into(),
+            cold: AtomicBool::new(true),
+            last: Mutex::new(metrics().snapshot()),
+        }
+    }
+
+    /// The record for everything counted since the previous one; the first is the cold start.
+    pub fn record(&self, timestamp_ms: i64) -> Value {
+        let now = metrics().snapshot();
+        let delta = {
+            let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+            let delta = now.since(&last);
+            *last = now;
+            delta
+        };
+        let cold = self.cold.swap(false, Ordering::Relaxed);
+        let latencies = metrics().drain_upstream_latencies();
+        let count = |name: &str| json!({"Name": name, "Unit": "Count"});
+        json!({
+            "_aws": {
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["FunctionName"]],
+                    "Metrics": [
+                        count("Hits"), count("Refreshes"), count("GuestCreations"),
+                        count("CredentialRotations"), count("Retries"), count("ColdStart"),
+                        {"Name": "UpstreamLatency", "Unit": "Milliseconds"},
+                    ],
+                }],
+            },
+            "FunctionName": self.function_name,
+            "Hits": delta.hits,
+            "Refreshes": delta.refreshes,
+            "GuestCreations": delta.guest_creations,
+            "CredentialRotations": delta.credential_rotations,
+            "Retries": delta.retries,
+            "ColdStart": u8::from(cold),
+            "UpstreamLatency": latencies,
+        })
+    }
+
+    /// Writes the record as one line on stdout, where the Lambda service collects it.
+    pub fn emit(&self) {
+        println!("{}", self.record(chrono::Utc::now().timestamp_millis()));
+    }
+}
+
+impl std::fmt::Debug for EmfEmitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmfEmitter")
+            .field("function_name", &self.function_name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_declares_every_metric_and_only_the_first_is_cold() {
+        let emitter = EmfEmitter::new("fn");
+        metrics().upstream_latency(std::time::Duration::from_millis(12));
+        let first = emitter.record(1);
+        let second = emitter.record(2);
+
+        let declared: Vec<&str> = first["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        for name in &declared {
+            assert!(!first[*name].is_null(), "{name} has a value");
+        }
+        assert_eq!(first["ColdStart"], 1);
+        assert_eq!(second["ColdStart"], 0);
+        assert_eq!(first["FunctionName"], "fn");
+        assert!(first["UpstreamLatency"].as_array().unwrap().contains(&json!(12.0)));
+        assert!(
+            !second["UpstreamLatency"].as_array().unwrap().contains(&json!(12.0)),
+            "latencies are reported once"
+        );
+    }
+}

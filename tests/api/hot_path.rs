@@ -1,0 +1,109 @@
+//! What the hot path costs, counted rather than timed: AWS requests per warm hit through the real
+//! binary (a counting proxy in front of moto), what init primes, and the metrics records it writes.
+
+use std::time::{Duration, Instant};
+
+use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
+use serde_json::Value;
+
+use crate::counting_proxy::CountingProxy;
+use crate::deployment::{Deployment, crm_body, http_api_post};
+use crate::helpers::upstream_calls;
+use crate::moto::moto;
+
+async fn deploy_behind_proxy(env: &[(&'static str, &str)]) -> (Deployment, CountingProxy) {
+    let proxy = CountingProxy::start(&moto().endpoint).await;
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let url = sandbox.base_url();
+    let proxy_url = proxy.url();
+    let mut vars = vec![("AWS_ENDPOINT_URL", proxy_url.as_str())];
+    vars.extend_from_slice(env);
+    let deployment = Deployment::start_on(sandbox, &SandboxConfig::default().clients, &url, &vars).await;
+    (deployment, proxy)
+}
+
+async fn post(deployment: &Deployment, crm_id: &str) -> Value {
+    let response = deployment.invoke(http_api_post(&crm_body(crm_id))).await.response();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    response
+}
+
+/// Waits (a poll with a deadline) until the function has finished init and asks for work.
+async fn init_done(deployment: &Deployment) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while deployment.harness.next_polls() == 0 {
+        assert!(Instant::now() < deadline, "the function never finished init");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_warm_hit_costs_exactly_one_dynamodb_read_and_no_other_network_call() {
+    let (deployment, proxy) = deploy_behind_proxy(&[]).await;
+    post(&deployment, "CRM-1").await;
+    let genesys_before = upstream_calls(&deployment.sandbox);
+    proxy.clear();
+
+    for _ in 0..10 {
+        post(&deployment, "CRM-1").await;
+    }
+
+    assert_eq!(proxy.operations(), vec!["DynamoDB_20120810.GetItem"; 10]);
+    assert_eq!(
+        upstream_calls(&deployment.sandbox),
+        genesys_before,
+        "no Genesys call on a hit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_primes_the_secret_and_the_dynamodb_connection_unless_told_not_to() {
+    let (primed, primed_proxy) = deploy_behind_proxy(&[]).await;
+    let (lazy, lazy_proxy) = deploy_behind_proxy(&[("PRIME_AT_INIT", "false")]).await;
+
+    init_done(&primed).await;
+    init_done(&lazy).await;
+
+    let mut operations = primed_proxy.operations();
+    operations.sort();
+    assert_eq!(
+        operations,
+        ["DynamoDB_20120810.GetItem", "secretsmanager.GetSecretValue"]
+    );
+    assert!(lazy_proxy.operations().is_empty(), "{:?}", lazy_proxy.operations());
+    assert_eq!(
+        upstream_calls(&primed.sandbox),
+        (0, 0, 0),
+        "priming creates nothing upstream"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_invocation_writes_one_metrics_record_and_the_first_is_the_cold_start() {
+    let (mut deployment, _proxy) = deploy_behind_proxy(&[]).await;
+    post(&deployment, "CRM-1").await;
+    post(&deployment, "CRM-1").await;
+
+    let records: Vec<Value> = deployment
+        .function
+        .stop()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|record| record.get("_aws").is_some())
+        .collect();
+
+    assert_eq!(records.len(), 2, "{records:?}");
+    let (created, hit) = (&records[0], &records[1]);
+    assert_eq!(created["_aws"]["CloudWatchMetrics"][0]["Namespace"], "GuestTokenBroker");
+    assert_eq!(
+        (created["ColdStart"].as_u64(), created["GuestCreations"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        created["UpstreamLatency"].as_array().map(Vec::len),
+        Some(3),
+        "OAuth, guest, token"
+    );
+    assert_eq!((hit["ColdStart"].as_u64(), hit["Hits"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(hit["UpstreamLatency"], serde_json::json!([]));
+}

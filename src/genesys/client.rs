@@ -11,8 +11,8 @@ use crate::credentials::{CredentialSet, CredentialSource};
 use crate::domain::{Deadline, GuestId, GuestToken};
 
 use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken, NewGuest};
-use super::oauth::{OAuth, deadline_passed};
-use super::retry::{Step, retry_after, transport_failure, with_retries};
+use super::oauth::OAuth;
+use super::retry::{Step, retry_after, send_attempt, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
 /// A TCP connect that takes longer than this is treated as a failed attempt.
@@ -109,27 +109,10 @@ impl GenesysClient {
             Ok(token) => token,
             Err(err) => return Step::Fail(err),
         };
-        let Some(timeout) = self.retry.attempt_timeout(deadline) else {
-            return Step::Fail(deadline_passed(endpoint));
-        };
-        let sent = self
-            .http
-            .post(url.clone())
-            .bearer_auth(token.bearer())
-            .json(body)
-            .timeout(timeout)
-            .send();
-        let started = std::time::Instant::now();
-        let sent = sent.await;
-        crate::telemetry::metrics().upstream_latency(started.elapsed());
-        let response = match sent {
+        let request = self.http.post(url.clone()).bearer_auth(token.bearer()).json(body);
+        let response = match send_attempt(&self.retry, deadline, endpoint, request).await {
             Ok(response) => response,
-            Err(err) => {
-                return Step::Retry {
-                    after: None,
-                    reason: transport_failure(&err),
-                };
-            }
+            Err(step) => return step,
         };
         let status = response.status();
         match status.as_u16() {

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::credentials::{Credential, CredentialSet, CredentialSource};
 use crate::domain::Deadline;
 
-use super::retry::{Step, retry_after, transport_failure, with_retries};
+use super::retry::{Step, retry_after, send_attempt, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
 /// An access token is dropped this long before Genesys says it expires (or at half its life when
@@ -174,28 +174,15 @@ impl OAuth {
     }
 
     async fn request_token(&self, credential: &Credential, deadline: Deadline) -> Step<AccessToken, FetchError> {
-        let Some(timeout) = self.retry.attempt_timeout(deadline) else {
-            return Step::Fail(FetchError::Other(deadline_passed(Endpoint::OAuthToken)));
-        };
-        let sent = self
+        let request = self
             .http
             .post(self.token_url.clone())
             .basic_auth(&credential.client_id, Some(credential.client_secret.expose_secret()))
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .timeout(timeout)
-            .send();
-        let started = std::time::Instant::now();
-        let sent = sent.await;
-        crate::telemetry::metrics().upstream_latency(started.elapsed());
-        let response = match sent {
+            .body("grant_type=client_credentials");
+        let response = match send_attempt(&self.retry, deadline, Endpoint::OAuthToken, request).await {
             Ok(response) => response,
-            Err(err) => {
-                return Step::Retry {
-                    after: None,
-                    reason: transport_failure(&err),
-                };
-            }
+            Err(step) => return step,
         };
         let status = response.status();
         let wait = retry_after(&response);
@@ -244,14 +231,6 @@ impl OAuth {
 
 fn usable_for(expires_in: Duration) -> Duration {
     expires_in.saturating_sub(EXPIRY_MARGIN.min(expires_in / 2))
-}
-
-pub(crate) fn deadline_passed(endpoint: Endpoint) -> GenesysError {
-    GenesysError::Unavailable {
-        endpoint,
-        reason: "no time left before the request deadline".into(),
-        retry_after: None,
-    }
 }
 
 #[cfg(test)]

@@ -108,8 +108,35 @@ pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// Sends one attempt with the time the deadline leaves (at most the attempt timeout), timing it
+/// for the upstream-latency metric. No time left, or a transport failure, is the step to take.
+pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
+    policy: &RetryPolicy,
+    deadline: Deadline,
+    endpoint: Endpoint,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Step<T, E>> {
+    let Some(timeout) = policy.attempt_timeout(deadline) else {
+        return Err(Step::Fail(
+            GenesysError::Unavailable {
+                endpoint,
+                reason: "no time left before the request deadline".into(),
+                retry_after: None,
+            }
+            .into(),
+        ));
+    };
+    let started = std::time::Instant::now();
+    let sent = request.timeout(timeout).send().await;
+    crate::telemetry::metrics().upstream_latency(started.elapsed());
+    sent.map_err(|err| Step::Retry {
+        after: None,
+        reason: transport_failure(&err),
+    })
+}
+
 /// Retry classification of transport failures: all are transient.
-pub(crate) fn transport_failure(err: &reqwest::Error) -> String {
+fn transport_failure(err: &reqwest::Error) -> String {
     if err.is_timeout() {
         "timed out".into()
     } else if err.is_connect() {

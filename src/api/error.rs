@@ -1,7 +1,9 @@
 //! The one place where failures become HTTP responses: `{"error": {"code", "message"}}` with a
-//! stable code. Messages tell the caller what to fix and never carry secrets, tokens or CRM ids.
+//! stable code. Messages tell the caller what to fix and never carry secrets, tokens or CRM ids;
+//! the cause, kept for the log, never reaches the caller.
 
-use std::error::Error as _;
+use std::error::Error as StdError;
+use std::fmt;
 use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
@@ -14,33 +16,55 @@ use crate::store::StoreError;
 
 use super::{ApiResponse, json_response};
 
-/// What the API answers when it cannot serve a request.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("{0}")]
-    InvalidRequest(String),
-    #[error("no such resource: use POST /guest-tokens or DELETE /guest-sessions")]
+/// Retry-After sent with a 503 when upstream did not say.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The class of a failure: it decides the status, the stable code and the headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidRequest,
     NotFound,
-    #[error("method not allowed: use {allow}")]
     MethodNotAllowed { allow: &'static str },
-    #[error("the body is larger than 16 KiB")]
     PayloadTooLarge,
-    #[error("{0}")]
-    UpstreamRejected(String),
-    #[error("{message}")]
-    UpstreamUnavailable { message: String, retry_after: Duration },
-    #[error("{0}")]
-    Configuration(String),
-    #[error("internal error")]
+    UpstreamRejected,
+    UpstreamUnavailable { retry_after: Duration },
+    Configuration,
     Internal,
-    /// Keeps the cause for the log line; the caller sees only `message`.
-    #[error("{message}")]
-    WithCause {
-        #[source]
-        cause: Box<dyn std::error::Error + Send + Sync>,
-        message: String,
-        kind: Box<ApiError>,
-    },
+}
+
+impl ErrorKind {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidRequest => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UpstreamRejected => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Configuration | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UpstreamRejected => "upstream_rejected",
+            Self::UpstreamUnavailable { .. } => "upstream_unavailable",
+            Self::Configuration => "configuration_error",
+            Self::Internal => "internal_error",
+        }
+    }
+}
+
+/// What the API answers when it cannot serve a request.
+#[derive(Debug)]
+pub struct ApiError {
+    kind: ErrorKind,
+    message: String,
+    cause: Option<Box<dyn StdError + Send + Sync>>,
 }
 
 #[derive(Serialize)]
@@ -54,45 +78,61 @@ struct Body<'a> {
     message: &'a str,
 }
 
-/// Retry-After sent with a 503 when upstream did not say.
-const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
-
 impl ApiError {
-    fn kind(&self) -> &ApiError {
-        match self {
-            Self::WithCause { kind, .. } => kind.kind(),
-            other => other,
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            cause: None,
         }
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidRequest, message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            ErrorKind::NotFound,
+            "no such resource: use POST /guest-tokens or DELETE /guest-sessions",
+        )
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        Self::new(
+            ErrorKind::MethodNotAllowed { allow },
+            format!("method not allowed: use {allow}"),
+        )
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(ErrorKind::PayloadTooLarge, "the body is larger than 16 KiB")
+    }
+
+    pub fn internal() -> Self {
+        Self::new(ErrorKind::Internal, "internal error")
+    }
+
+    fn caused_by(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
+        self.cause = Some(Box::new(cause));
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
     }
 
     pub fn status(&self) -> StatusCode {
-        match self.kind() {
-            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UpstreamRejected(_) => StatusCode::BAD_GATEWAY,
-            Self::UpstreamUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Configuration(_) | Self::Internal | Self::WithCause { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.kind.status()
     }
 
     pub fn code(&self) -> &'static str {
-        match self.kind() {
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UpstreamRejected(_) => "upstream_rejected",
-            Self::UpstreamUnavailable { .. } => "upstream_unavailable",
-            Self::Configuration(_) => "configuration_error",
-            Self::Internal | Self::WithCause { .. } => "internal_error",
-        }
+        self.kind.code()
     }
 
     /// Logs the error with its whole cause chain, once; returns the outcome word for the request line.
     pub(crate) fn log(&self) -> &'static str {
-        let mut chain = self.to_string();
+        let mut chain = self.message.clone();
         let mut last = chain.clone();
         let mut source = self.source();
         while let Some(cause) = source {
@@ -115,22 +155,19 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> ApiResponse {
-        let message = self.to_string();
-        let mut response = json_response(
-            self.status(),
-            &Envelope {
-                error: Body {
-                    code: self.code(),
-                    message: &message,
-                },
+        let envelope = Envelope {
+            error: Body {
+                code: self.code(),
+                message: &self.message,
             },
-        );
+        };
+        let mut response = json_response(self.status(), &envelope);
         let headers = response.headers_mut();
-        match self.kind() {
-            Self::MethodNotAllowed { allow } => {
+        match self.kind {
+            ErrorKind::MethodNotAllowed { allow } => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
-            Self::UpstreamUnavailable { retry_after, .. } => {
+            ErrorKind::UpstreamUnavailable { retry_after } => {
                 let seconds = retry_after.as_secs_f64().ceil().max(1.0) as u64;
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
@@ -138,14 +175,27 @@ impl ApiError {
         }
         response
     }
+}
 
-    fn caused(kind: ApiError, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::WithCause {
-            message: kind.to_string(),
-            cause: Box::new(cause),
-            kind: Box::new(kind),
-        }
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
     }
+}
+
+impl StdError for ApiError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.cause.as_deref().map(|cause| cause as &(dyn StdError + 'static))
+    }
+}
+
+fn unavailable(message: impl Into<String>, retry_after: Option<Duration>) -> ApiError {
+    ApiError::new(
+        ErrorKind::UpstreamUnavailable {
+            retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+        },
+        message,
+    )
 }
 
 impl From<BrokerError> for ApiError {
@@ -153,46 +203,39 @@ impl From<BrokerError> for ApiError {
         match err {
             BrokerError::Store(err) => err.into(),
             BrokerError::Upstream(err) => err.into(),
-            BrokerError::Contended(_) | BrokerError::DeadlineExceeded => ApiError::UpstreamUnavailable {
-                message: err.to_string(),
-                retry_after: DEFAULT_RETRY_AFTER,
-            },
+            BrokerError::Contended(_) | BrokerError::DeadlineExceeded => unavailable(err.to_string(), None),
         }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        let kind = match &err {
-            StoreError::Unavailable(_) => ApiError::UpstreamUnavailable {
-                message: "the session store is unavailable; retry shortly".into(),
-                retry_after: DEFAULT_RETRY_AFTER,
-            },
-            StoreError::Misconfigured { .. } => ApiError::Configuration(err.to_string()),
-            StoreError::Malformed(_) => ApiError::Internal,
+        let error = match &err {
+            StoreError::Unavailable(_) => unavailable("the session store is unavailable; retry shortly", None),
+            StoreError::Misconfigured { .. } => ApiError::new(ErrorKind::Configuration, err.to_string()),
+            StoreError::Malformed(_) => ApiError::internal(),
         };
-        Self::caused(kind, err)
+        error.caused_by(err)
     }
 }
 
 impl From<GenesysError> for ApiError {
     fn from(err: GenesysError) -> Self {
-        let kind = match &err {
+        let error = match &err {
             GenesysError::CredentialsRefused
             | GenesysError::Forbidden { .. }
             | GenesysError::Rejected { .. }
-            | GenesysError::Malformed { .. } => ApiError::UpstreamRejected(err.to_string()),
-            GenesysError::Unavailable { retry_after, .. } => ApiError::UpstreamUnavailable {
-                message: format!("Genesys Cloud is unavailable ({err}); retry shortly"),
-                retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
-            },
-            GenesysError::Credentials(CredentialError::Unavailable(_)) => ApiError::UpstreamUnavailable {
-                message: "Secrets Manager is unavailable; retry shortly".into(),
-                retry_after: DEFAULT_RETRY_AFTER,
-            },
-            GenesysError::Credentials(creds) => ApiError::Configuration(creds.to_string()),
+            | GenesysError::Malformed { .. } => ApiError::new(ErrorKind::UpstreamRejected, err.to_string()),
+            GenesysError::Unavailable { retry_after, .. } => unavailable(
+                format!("Genesys Cloud is unavailable ({err}); retry shortly"),
+                *retry_after,
+            ),
+            GenesysError::Credentials(CredentialError::Unavailable(_)) => {
+                unavailable("Secrets Manager is unavailable; retry shortly", None)
+            }
+            GenesysError::Credentials(credentials) => ApiError::new(ErrorKind::Configuration, credentials.to_string()),
         };
-        Self::caused(kind, err)
+        error.caused_by(err)
     }
 }
 
@@ -207,17 +250,14 @@ mod tests {
     #[test]
     fn every_error_has_the_envelope_and_no_store_header() {
         let errors = [
-            ApiError::InvalidRequest("crmId is required".into()),
-            ApiError::NotFound,
-            ApiError::MethodNotAllowed { allow: "POST" },
-            ApiError::PayloadTooLarge,
-            ApiError::UpstreamRejected("x".into()),
-            ApiError::UpstreamUnavailable {
-                message: "x".into(),
-                retry_after: Duration::from_millis(1500),
-            },
-            ApiError::Configuration("x".into()),
-            ApiError::Internal,
+            ApiError::invalid_request("crmId is required"),
+            ApiError::not_found(),
+            ApiError::method_not_allowed("POST"),
+            ApiError::payload_too_large(),
+            ApiError::new(ErrorKind::UpstreamRejected, "x"),
+            unavailable("x", Some(Duration::from_millis(1500))),
+            ApiError::new(ErrorKind::Configuration, "x"),
+            ApiError::internal(),
         ];
         let expected = [
             (400, "invalid_request"),
@@ -241,13 +281,9 @@ mod tests {
 
     #[test]
     fn method_not_allowed_names_the_allowed_method_and_503_says_when_to_retry() {
-        let response = ApiError::MethodNotAllowed { allow: "DELETE" }.into_response();
+        let response = ApiError::method_not_allowed("DELETE").into_response();
         assert_eq!(response.headers()[header::ALLOW], "DELETE");
-        let response = ApiError::UpstreamUnavailable {
-            message: "x".into(),
-            retry_after: Duration::from_millis(1500),
-        }
-        .into_response();
+        let response = unavailable("x", Some(Duration::from_millis(1500))).into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
     }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::domain::{Broker, Deadline, IssuedToken};
 use crate::store::SessionStore;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorKind};
 pub use request::{ApiRequest, MAX_BODY_BYTES};
 pub use routes::Route;
 
@@ -83,7 +83,7 @@ async fn serve<S: SessionStore>(
 }
 
 fn token_response(issued: &IssuedToken) -> Result<ApiResponse, ApiError> {
-    let expires_at = issued.token.expires_at_rfc3339().ok_or(ApiError::Internal)?;
+    let expires_at = issued.token.expires_at_rfc3339().ok_or_else(ApiError::internal)?;
     let body = TokenBody {
         token: issued.token.secret().expose_secret(),
         expires_at,

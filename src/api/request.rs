@@ -22,9 +22,9 @@ impl ApiRequest<'_> {
     /// The `crmId` of a `{"crmId": "..."}` body. Other fields are ignored.
     pub fn crm_id(&self) -> Result<CrmId, ApiError> {
         if self.body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::payload_too_large());
         }
-        let invalid = |message: &str| ApiError::InvalidRequest(message.to_owned());
+        let invalid = ApiError::invalid_request;
         if self.body.is_empty() {
             return Err(invalid("the body must be a JSON object with a crmId string"));
         }
@@ -33,7 +33,7 @@ impl ApiRequest<'_> {
             return Err(invalid("the body must be a JSON object with a crmId string"));
         };
         match body.get("crmId") {
-            Some(Value::String(raw)) => CrmId::parse(raw).map_err(|err| ApiError::InvalidRequest(err.to_string())),
+            Some(Value::String(raw)) => CrmId::parse(raw).map_err(|err| ApiError::invalid_request(err.to_string())),
             Some(_) => Err(invalid("crmId must be a string")),
             None => Err(invalid("crmId is required")),
         }
@@ -43,6 +43,7 @@ impl ApiRequest<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ErrorKind;
 
     fn crm_id(body: &[u8]) -> Result<CrmId, ApiError> {
         ApiRequest {
@@ -72,18 +73,15 @@ mod tests {
             (br#"{"crmId":"a\u0000b"}"#, "control characters"),
         ];
         for (body, expected) in cases {
-            match crm_id(body) {
-                Err(ApiError::InvalidRequest(message)) => {
-                    assert!(message.contains(expected), "{message}")
-                }
-                other => panic!("{body:?} gave {other:?}"),
-            }
+            let err = crm_id(body).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+            assert!(err.to_string().contains(expected), "{err}");
         }
     }
 
     #[test]
     fn an_oversized_body_is_too_large_before_parsing() {
         let body = vec![b'x'; MAX_BODY_BYTES + 1];
-        assert!(matches!(crm_id(&body), Err(ApiError::PayloadTooLarge)));
+        assert_eq!(crm_id(&body).unwrap_err().kind(), ErrorKind::PayloadTooLarge);
     }
 }

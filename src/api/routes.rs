@@ -4,6 +4,8 @@
 use http::Method;
 
 use super::ApiError;
+#[cfg(test)]
+use super::ErrorKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -23,12 +25,12 @@ impl Route {
         let (route, allowed, allow) = match resource(path) {
             Some("guest-tokens") => (Self::IssueToken, Method::POST, "POST"),
             Some("guest-sessions") => (Self::ForgetSession, Method::DELETE, "DELETE"),
-            _ => return Err(ApiError::NotFound),
+            _ => return Err(ApiError::not_found()),
         };
         if *method == allowed {
             Ok(route)
         } else {
-            Err(ApiError::MethodNotAllowed { allow })
+            Err(ApiError::method_not_allowed(allow))
         }
     }
 }
@@ -78,7 +80,7 @@ mod tests {
             "/guest-token",
         ] {
             assert!(
-                matches!(Route::resolve(&Method::POST, path), Err(ApiError::NotFound)),
+                Route::resolve(&Method::POST, path).is_err_and(|e| e.kind() == ErrorKind::NotFound),
                 "{path}"
             );
         }
@@ -86,13 +88,13 @@ mod tests {
 
     #[test]
     fn a_wrong_method_is_refused_with_the_allowed_one() {
-        assert!(matches!(
-            Route::resolve(&Method::GET, "/guest-tokens"),
-            Err(ApiError::MethodNotAllowed { allow: "POST" })
-        ));
-        assert!(matches!(
-            Route::resolve(&Method::POST, "/guest-sessions"),
-            Err(ApiError::MethodNotAllowed { allow: "DELETE" })
-        ));
+        assert_eq!(
+            Route::resolve(&Method::GET, "/guest-tokens").unwrap_err().kind(),
+            ErrorKind::MethodNotAllowed { allow: "POST" }
+        );
+        assert_eq!(
+            Route::resolve(&Method::POST, "/guest-sessions").unwrap_err().kind(),
+            ErrorKind::MethodNotAllowed { allow: "DELETE" }
+        );
     }
 }

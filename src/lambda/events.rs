@@ -152,12 +152,12 @@ impl HttpEvent {
 fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, ApiError> {
     let body = body.unwrap_or_default();
     if body.len() > api::MAX_BODY_BYTES * 4 / 3 + 4 {
-        return Err(ApiError::PayloadTooLarge);
+        return Err(ApiError::payload_too_large());
     }
     if base64 {
         BASE64
             .decode(body)
-            .map_err(|_| ApiError::InvalidRequest("the body is marked base64 but is not valid base64".into()))
+            .map_err(|_| ApiError::invalid_request("the body is marked base64 but is not valid base64"))
     } else {
         Ok(body.as_bytes().to_vec())
     }

@@ -11,11 +11,22 @@ use super::ApiError;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// A request as any front end hands it over, body already decoded.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ApiRequest<'a> {
     pub method: &'a Method,
     pub path: &'a str,
     pub body: &'a [u8],
+}
+
+/// The body carries the raw CRM id: `Debug` shows only its length.
+impl std::fmt::Debug for ApiRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", self.method)
+            .field("path", &self.path)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl ApiRequest<'_> {
@@ -77,6 +88,16 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::InvalidRequest);
             assert!(err.to_string().contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_body() {
+        let request = ApiRequest {
+            method: &Method::POST,
+            path: "/guest-tokens",
+            body: br#"{"crmId":"CRM-PRIVATE-1"}"#,
+        };
+        assert!(!format!("{request:?}").contains("PRIVATE"));
     }
 
     #[test]

@@ -27,7 +27,6 @@ pub enum Invocation {
     Unsupported(&'static str),
 }
 
-#[derive(Debug)]
 pub enum HttpEvent {
     RestApi(Box<ApiGatewayProxyRequest>),
     /// HTTP API (payload 2.0) and function URLs.
@@ -59,6 +58,24 @@ impl Invocation {
             Self::Unsupported("an HTTP event with missing or mistyped fields"),
             Self::Http,
         )
+    }
+}
+
+/// Events carry the raw CRM id in their body: `Debug` shows the origin, method and path only.
+impl std::fmt::Debug for HttpEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let origin = match self {
+            Self::RestApi(_) => "RestApi",
+            Self::HttpApi(_) => "HttpApi",
+            Self::Alb(_) => "Alb",
+        };
+        let (method, path, body, _) = self.parts();
+        f.debug_struct("HttpEvent")
+            .field("origin", &origin)
+            .field("method", method)
+            .field("path", &path)
+            .field("body_chars", &body.map_or(0, str::len))
+            .finish()
     }
 }
 
@@ -160,5 +177,22 @@ fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, ApiError> {
             .map_err(|_| ApiError::invalid_request("the body is marked base64 but is not valid base64"))
     } else {
         Ok(body.as_bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_body() {
+        let event = serde_json::json!({
+            "version": "2.0", "rawPath": "/guest-tokens", "body": "{\"crmId\":\"CRM-PRIVATE-1\"}",
+            "isBase64Encoded": false,
+            "requestContext": {"http": {"method": "POST", "path": "/guest-tokens"}},
+        });
+        let invocation = Invocation::classify(event);
+        assert!(matches!(invocation, Invocation::Http(HttpEvent::HttpApi(_))));
+        assert!(!format!("{invocation:?}").contains("PRIVATE"));
     }
 }

@@ -57,8 +57,7 @@ fn broker_with_fresh_session() -> Broker<MemoryStore> {
         endpoints,
         Arc::new(EnvCredentials::new(credentials)),
         RetryPolicy::default(),
-    )
-    .expect("an HTTP client");
+    );
     let store = MemoryStore::new();
     store.insert(fresh_session());
     Broker::new(store, genesys, Arc::new(SystemClock), WINDOW)

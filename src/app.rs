@@ -21,8 +21,6 @@ const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 pub enum InitError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
-    #[error("cannot build the HTTP client: {0}")]
-    HttpClient(#[from] reqwest::Error),
     #[error("GENESYS_CREDENTIALS_SECRET_ID is set but no AWS configuration was loaded")]
     AwsConfigMissing,
 }
@@ -75,7 +73,7 @@ pub fn broker<S: SessionStore>(
     store: S,
     credentials: Arc<dyn CredentialSource>,
 ) -> Result<Broker<S>, InitError> {
-    let genesys = GenesysClient::new(config.genesys.clone(), credentials, config.retry)?;
+    let genesys = GenesysClient::new(config.genesys.clone(), credentials, config.retry);
     Ok(Broker::new(
         store,
         genesys,

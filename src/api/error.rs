@@ -234,6 +234,7 @@ impl From<GenesysError> for ApiError {
                 unavailable("Secrets Manager is unavailable; retry shortly", None)
             }
             GenesysError::Credentials(credentials) => ApiError::new(ErrorKind::Configuration, credentials.to_string()),
+            GenesysError::Client(_) => ApiError::internal(),
         };
         error.caused_by(err)
     }

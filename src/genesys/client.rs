@@ -11,38 +11,29 @@ use crate::credentials::{CredentialSet, CredentialSource};
 use crate::domain::{Deadline, GuestId, GuestToken};
 
 use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken, NewGuest};
+use super::http::LazyHttp;
 use super::oauth::OAuth;
 use super::retry::{Step, retry_after, send_attempt, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
-/// A TCP connect that takes longer than this is treated as a failed attempt.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// Built once at init; its connection pool and access-token cache live across invocations.
 pub struct GenesysClient {
-    http: reqwest::Client,
+    http: LazyHttp,
     endpoints: GenesysEndpoints,
     oauth: OAuth,
     retry: RetryPolicy,
 }
 
 impl GenesysClient {
-    pub fn new(
-        endpoints: GenesysEndpoints,
-        credentials: Arc<dyn CredentialSource>,
-        retry: RetryPolicy,
-    ) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("guest-token-broker/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+    pub fn new(endpoints: GenesysEndpoints, credentials: Arc<dyn CredentialSource>, retry: RetryPolicy) -> Self {
+        let http = LazyHttp::default();
         let oauth = OAuth::new(http.clone(), &endpoints, credentials, retry);
-        Ok(Self {
+        Self {
             http,
             endpoints,
             oauth,
             retry,
-        })
+        }
     }
 
     pub fn endpoints(&self) -> &GenesysEndpoints {
@@ -109,7 +100,11 @@ impl GenesysClient {
             Ok(token) => token,
             Err(err) => return Step::Fail(err),
         };
-        let request = self.http.post(url.clone()).bearer_auth(token.bearer()).json(body);
+        let http = match self.http.client().await {
+            Ok(http) => http,
+            Err(err) => return Step::Fail(err),
+        };
+        let request = http.post(url.clone()).bearer_auth(token.bearer()).json(body);
         let response = match send_attempt(&self.retry, deadline, endpoint, request).await {
             Ok(response) => response,
             Err(step) => return step,

@@ -49,4 +49,7 @@ pub enum GenesysError {
     },
     #[error(transparent)]
     Credentials(#[from] CredentialError),
+    /// The HTTP client could not be built (its TLS setup failed).
+    #[error("cannot build the HTTP client for Genesys: {0}")]
+    Client(String),
 }

@@ -4,6 +4,7 @@
 mod client;
 mod error;
 mod guests;
+mod http;
 mod oauth;
 mod regions;
 mod retry;

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use crate::credentials::{Credential, CredentialSet, CredentialSource};
 use crate::domain::Deadline;
 
+use super::http::LazyHttp;
 use super::retry::{Step, retry_after, send_attempt, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
@@ -38,7 +39,7 @@ impl AccessToken {
 type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
 
 pub(crate) struct OAuth {
-    http: reqwest::Client,
+    http: LazyHttp,
     token_url: url::Url,
     source: Arc<dyn CredentialSource>,
     retry: RetryPolicy,
@@ -75,7 +76,7 @@ struct OAuthErrorBody {
 
 impl OAuth {
     pub(crate) fn new(
-        http: reqwest::Client,
+        http: LazyHttp,
         endpoints: &GenesysEndpoints,
         source: Arc<dyn CredentialSource>,
         retry: RetryPolicy,
@@ -174,8 +175,11 @@ impl OAuth {
     }
 
     async fn request_token(&self, credential: &Credential, deadline: Deadline) -> Step<AccessToken, FetchError> {
-        let request = self
-            .http
+        let http = match self.http.client().await {
+            Ok(http) => http,
+            Err(err) => return Step::Fail(err.into()),
+        };
+        let request = http
             .post(self.token_url.clone())
             .basic_auth(&credential.client_id, Some(credential.client_secret.expose_secret()))
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")

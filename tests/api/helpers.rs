@@ -74,7 +74,7 @@ pub async fn spawn_app_on<S: SessionStore + Clone>(
         api_base: base.parse().unwrap(),
         login_base: base.parse().unwrap(),
     };
-    let genesys = GenesysClient::new(endpoints, credentials, options.retry).unwrap();
+    let genesys = GenesysClient::new(endpoints, credentials, options.retry);
     let clock = FixedClock::at(Utc::now());
     let broker = Broker::new(store.clone(), genesys, Arc::new(clock.clone()), options.window);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

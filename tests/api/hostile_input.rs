@@ -168,7 +168,7 @@ fn world() -> World {
         login_base: url,
     };
     let credentials = Arc::new(credential_source(&SandboxConfig::default().clients));
-    let genesys = GenesysClient::new(endpoints, credentials, RetryPolicy::default()).unwrap();
+    let genesys = GenesysClient::new(endpoints, credentials, RetryPolicy::default());
     let store = MemoryStore::new();
     let broker = Broker::new(store.clone(), genesys, Arc::new(SystemClock), Duration::from_secs(300));
     World {

@@ -5,6 +5,7 @@ happens when the test process that started it exits, however it exits. A missing
 error (exit 3), never a silent skip.
 """
 
+import logging
 import sys
 
 try:
@@ -12,6 +13,9 @@ try:
 except ImportError:
     print("moto is not installed: run pip install 'moto[server]' (the test command does)", file=sys.stderr)
     sys.exit(3)
+
+# One log line per request served would drown the test output.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()

@@ -22,6 +22,8 @@
 // The test modules carry helpers this bench does not use.
 #![allow(dead_code)]
 
+#[path = "../tests/api/counting_proxy.rs"]
+mod counting_proxy;
 #[path = "../tests/api/moto.rs"]
 mod moto;
 #[path = "../tests/api/processes.rs"]
@@ -34,10 +36,11 @@ use std::time::{Duration, Instant};
 use guest_token_broker::sandbox::{Endpoint, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
+use crate::counting_proxy::CountingProxy;
 use crate::processes::ChildProcess;
+use crate::runtime_harness::lambda_env;
 use crate::runtime_harness::{Backends, Outcome, RuntimeHarness};
 use crate::stats::Samples;
-use crate::timed_proxy::TimedProxy;
 
 const SAMPLE_EVENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events/http-api-post-guest-tokens.json");
 const PYTHON_BOOTSTRAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/python_reference/bootstrap");
@@ -215,7 +218,7 @@ impl Instance {
 
 /// The servers every measurement shares, and the environment a function gets.
 struct World {
-    proxy: TimedProxy,
+    proxy: CountingProxy,
     table: String,
     sandbox: Sandbox,
     /// AWS (through the proxy), table, secret and Genesys variables, as `Backends` sets them.
@@ -228,7 +231,7 @@ struct World {
 impl World {
     async fn start(function_env: &[(&'static str, String)]) -> Self {
         progress("starting moto, the timing proxy and the Genesys sandbox");
-        let proxy = TimedProxy::start(&moto::moto().endpoint).await;
+        let proxy = CountingProxy::start(&moto::moto().endpoint).await;
         let config = SandboxConfig::default();
         let clients: Vec<(&str, &str)> = config.clients.iter().map(|(i, s)| (i.as_str(), s.as_str())).collect();
         let sandbox = Sandbox::start(config.clone()).await.expect("the sandbox starts");
@@ -390,25 +393,6 @@ async fn time_trivial_invocations(harness: &RuntimeHarness, subject: Subject) ->
     Samples::new(timed)
 }
 
-/// The variables Lambda gives every function (as `LambdaFunction::start` sets them).
-fn lambda_env(runtime_api: &str) -> Vec<(&'static str, String)> {
-    [
-        ("AWS_LAMBDA_RUNTIME_API", runtime_api),
-        ("AWS_LAMBDA_FUNCTION_NAME", runtime_harness::FUNCTION_NAME),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/guest-token-broker"),
-        (
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "2025/11/24/[$LATEST]0123456789abcdef0123456789abcdef",
-        ),
-    ]
-    .into_iter()
-    .map(|(name, value)| (name, value.to_owned()))
-    .collect()
-}
-
 #[track_caller]
 fn expect_hit(subject: Subject, outcome: &Outcome, lines: &[String]) {
     let ok = matches!(outcome, Outcome::Response(response) if response["statusCode"] == 200);
@@ -475,12 +459,12 @@ mod sdk_overhead {
     use aws_sdk_dynamodb::types::AttributeValue;
     use guest_token_broker::domain::{CrmId, Pseudonymiser};
 
+    use crate::counting_proxy::CountingProxy;
     use crate::stats::Samples;
-    use crate::timed_proxy::TimedProxy;
 
     const WARM_UP: usize = 20;
 
-    pub async fn measure(proxy: &TimedProxy, table: &str, calls: usize) -> Samples {
+    pub async fn measure(proxy: &CountingProxy, table: &str, calls: usize) -> Samples {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
@@ -568,98 +552,6 @@ mod stats {
         } else {
             format!("{ms:.1} ms")
         }
-    }
-}
-
-/// A forwarding proxy between the functions and moto that records each request's AWS operation
-/// (`X-Amz-Target`) and how long moto took to answer it: from the moment the request is read to
-/// the moment moto's answer is read, so loopback transit to and from the function is not in it.
-///
-/// The tests' `CountingProxy` records operations only (and its forwarding is private), so this is
-/// the same proxy with a duration per request.
-mod timed_proxy {
-    use std::sync::{Arc, Mutex, PoisonError};
-    use std::time::{Duration, Instant};
-
-    use bytes::Bytes;
-    use guest_token_broker::http_server::{self, ServerHandle};
-    use tokio::net::TcpListener;
-
-    #[derive(Debug, Clone)]
-    pub struct Record {
-        pub operation: String,
-        pub elapsed: Duration,
-    }
-
-    pub struct TimedProxy {
-        server: ServerHandle,
-        records: Arc<Mutex<Vec<Record>>>,
-    }
-
-    impl TimedProxy {
-        pub async fn start(target: &str) -> Self {
-            let records = Arc::new(Mutex::new(Vec::new()));
-            let (client, target, recorded) = (
-                reqwest::Client::new(),
-                target.trim_end_matches('/').to_owned(),
-                records.clone(),
-            );
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-            let server = http_server::spawn(listener, move |request: http::Request<Bytes>| {
-                let (client, target, recorded) = (client.clone(), target.clone(), recorded.clone());
-                async move {
-                    let operation = operation(&request);
-                    let started = Instant::now();
-                    let response = forward(&client, &target, request).await;
-                    let record = Record {
-                        operation,
-                        elapsed: started.elapsed(),
-                    };
-                    recorded.lock().unwrap_or_else(PoisonError::into_inner).push(record);
-                    response
-                }
-            });
-            Self { server, records }
-        }
-
-        pub fn url(&self) -> String {
-            self.server.base_url()
-        }
-
-        /// The requests answered since the last call, in order.
-        pub fn take(&self) -> Vec<Record> {
-            std::mem::take(&mut *self.records.lock().unwrap_or_else(PoisonError::into_inner))
-        }
-    }
-
-    fn operation(request: &http::Request<Bytes>) -> String {
-        request
-            .headers()
-            .get("x-amz-target")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("(no target)")
-            .to_owned()
-    }
-
-    async fn forward(client: &reqwest::Client, target: &str, request: http::Request<Bytes>) -> http::Response<Bytes> {
-        let (parts, body) = request.into_parts();
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let mut outgoing = client.request(parts.method, format!("{target}{path}")).body(body);
-        for (name, value) in &parts.headers {
-            if name != http::header::HOST {
-                outgoing = outgoing.header(name, value);
-            }
-        }
-        let answer = outgoing.send().await.expect("moto answers");
-        let mut response = http::Response::builder().status(answer.status());
-        for (name, value) in answer.headers() {
-            if name != http::header::TRANSFER_ENCODING && name != http::header::CONTENT_LENGTH {
-                response = response.header(name, value);
-            }
-        }
-        response
-            .body(answer.bytes().await.unwrap_or_default())
-            .expect("a response")
     }
 }
 
@@ -801,8 +693,8 @@ mod cold {
 mod warm {
     use std::time::Duration;
 
+    use crate::counting_proxy::Record;
     use crate::stats::Samples;
-    use crate::timed_proxy::Record;
 
     pub struct Hit {
         latency: Duration,

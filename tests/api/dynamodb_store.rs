@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
-use guest_token_broker::domain::{GuestId, GuestToken};
+use guest_token_broker::domain::{CrmIdHash, GuestId, GuestToken};
 use guest_token_broker::store::{DynamoDbStore, SessionStore, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -58,6 +58,19 @@ async fn put_raw(store: &DynamoDbStore, item: &[(&str, &str)]) {
         .send()
         .await
         .unwrap();
+}
+
+/// What the Python utility's own read logic makes of the item: the guest id, then the token it
+/// would return without a refresh (or `REFRESH`).
+fn python_utility_reads(store: &DynamoDbStore, hash: &CrmIdHash) -> Vec<String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/python_utility_read.py");
+    let command = format!(
+        "python3 {script} {} {} {}",
+        moto().endpoint,
+        store.table(),
+        hash.as_str()
+    );
+    run_shell(&command).lines().map(str::to_owned).collect()
 }
 
 #[tokio::test]
@@ -132,15 +145,7 @@ async fn an_item_written_here_is_read_by_the_python_utilitys_own_logic() {
         .await
         .unwrap();
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/python_utility_read.py");
-    let printed = run_shell(&format!(
-        "python3 {script} {} {} {}",
-        moto().endpoint,
-        store.table(),
-        hash.as_str()
-    ));
-
-    assert_eq!(printed.lines().collect::<Vec<_>>(), ["g-1", "eyJ-from-rust"]);
+    assert_eq!(python_utility_reads(&store, &hash), ["g-1", "eyJ-from-rust"]);
 }
 
 #[tokio::test]
@@ -181,14 +186,7 @@ async fn a_new_mapping_writes_placeholders_the_python_utility_understands() {
     let item = raw_item(&store, hash.as_str()).await.unwrap();
     assert_eq!(item["token"], s(""));
     assert_eq!(item["expires_at"], s(""));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/python_utility_read.py");
-    let printed = run_shell(&format!(
-        "python3 {script} {} {} {}",
-        moto().endpoint,
-        store.table(),
-        hash.as_str()
-    ));
-    assert_eq!(printed.lines().collect::<Vec<_>>(), ["g-1", "REFRESH"]);
+    assert_eq!(python_utility_reads(&store, &hash), ["g-1", "REFRESH"]);
 }
 
 #[tokio::test]

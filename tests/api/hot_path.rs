@@ -42,7 +42,7 @@ async fn a_warm_hit_costs_exactly_one_dynamodb_read_and_no_other_network_call() 
     let (deployment, proxy) = deploy_behind_proxy(&[]).await;
     post(&deployment, "CRM-1").await;
     let genesys_before = upstream_calls(&deployment.sandbox);
-    proxy.clear();
+    proxy.take();
 
     for _ in 0..10 {
         post(&deployment, "CRM-1").await;

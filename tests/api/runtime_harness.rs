@@ -273,6 +273,25 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The variables Lambda gives every function, for a Runtime API at `runtime_api`.
+pub fn lambda_env(runtime_api: &str) -> Vec<(&'static str, String)> {
+    [
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api),
+        ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/guest-token-broker"),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2025/11/24/[$LATEST]0123456789abcdef0123456789abcdef",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name, value.to_owned()))
+    .collect()
+}
+
 /// One instance of the compiled binary polling a harness, with the environment Lambda gives it
 /// and nothing of the test's own. Killed when dropped.
 pub struct LambdaFunction {
@@ -282,20 +301,9 @@ pub struct LambdaFunction {
 impl LambdaFunction {
     /// Starts the binary against `harness`; `env` comes on top of the Lambda variables (and wins).
     pub fn start(harness: &RuntimeHarness, env: &[(&str, String)]) -> Self {
-        let runtime_api = harness.runtime_api();
-        let mut vars: Vec<(&str, &str)> = vec![
-            ("AWS_LAMBDA_RUNTIME_API", &runtime_api),
-            ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
-            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/guest-token-broker"),
-            (
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2025/11/24/[$LATEST]0123456789abcdef0123456789abcdef",
-            ),
-        ];
-        vars.extend(env.iter().map(|(name, value)| (*name, value.as_str())));
+        let mut vars = lambda_env(&harness.runtime_api());
+        vars.extend(env.iter().map(|(name, value)| (*name, value.clone())));
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
         Self {
             process: ChildProcess::spawn_isolated(env!("CARGO_BIN_EXE_guest-token-broker"), &vars),
         }

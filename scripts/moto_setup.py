@@ -11,10 +11,11 @@ import os
 
 import boto3
 
+REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 TABLE = os.environ.get("SESSIONS_TABLE", "GenesysGuestSessions")
 SECRET = os.environ.get("GENESYS_CREDENTIALS_SECRET_ID", "genesys-credentials")
 
-dynamodb = boto3.client("dynamodb")
+dynamodb = boto3.client("dynamodb", region_name=REGION)
 if TABLE not in dynamodb.list_tables()["TableNames"]:
     dynamodb.create_table(
         TableName=TABLE,
@@ -27,7 +28,7 @@ if TABLE not in dynamodb.list_tables()["TableNames"]:
     )
 print(f"table {TABLE}")
 
-secrets = boto3.client("secretsmanager")
+secrets = boto3.client("secretsmanager", region_name=REGION)
 document = {"credentials": [{"client_id": "sandbox-client", "client_secret": "sandbox-secret"}]}
 try:
     secrets.create_secret(Name=SECRET, SecretString=json.dumps(document))

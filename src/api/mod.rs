@@ -53,7 +53,7 @@ pub async fn handle<S: SessionStore>(broker: &Broker<S>, request: ApiRequest<'_>
         route = route_name,
         status = response.status().as_u16(),
         outcome,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
         crm_id_hash = (!hash_prefix.is_empty()).then_some(hash_prefix.as_str()),
         "request"
     );

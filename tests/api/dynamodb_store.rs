@@ -265,12 +265,7 @@ async fn a_missing_table_is_a_configuration_error_naming_the_table() {
 
     assert_eq!(reply.status, 500);
     assert_eq!(reply.error_code(), "configuration_error");
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("NoSuchSessions")
-    );
+    assert!(reply.error_message().contains("NoSuchSessions"));
     assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0));
 }
 
@@ -331,6 +326,6 @@ async fn a_hanging_dynamodb_is_503_within_the_deadline() {
     let reply = app.post_token("CRM-1").await;
 
     assert_eq!(reply.status, 503);
-    assert!(reply.body["error"]["message"].as_str().unwrap().contains("deadline"));
+    assert!(reply.error_message().contains("deadline"));
     assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0));
 }

@@ -29,8 +29,4 @@ impl Deadline {
     pub fn allows(self, wait: Duration) -> bool {
         Instant::now() + wait < self.0
     }
-
-    pub fn has_passed(self) -> bool {
-        Instant::now() >= self.0
-    }
 }

@@ -36,10 +36,6 @@ impl GenesysClient {
         }
     }
 
-    pub fn endpoints(&self) -> &GenesysEndpoints {
-        &self.endpoints
-    }
-
     /// The credential set in force (it also carries the optional pseudonymisation key).
     pub async fn credential_set(&self) -> Result<Arc<CredentialSet>, GenesysError> {
         Ok(self.oauth.source().current().await?)

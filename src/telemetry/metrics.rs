@@ -38,6 +38,9 @@ impl MetricsSnapshot {
     }
 }
 
+/// EMF takes at most 100 values per metric in one record.
+pub const MAX_LATENCIES: usize = 100;
+
 static METRICS: Metrics = Metrics {
     hits: AtomicU64::new(0),
     refreshes: AtomicU64::new(0),
@@ -72,12 +75,16 @@ impl Metrics {
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// One HTTP exchange with Genesys took `elapsed` (whatever its outcome).
+    /// One HTTP exchange with Genesys took `elapsed` (whatever its outcome). Kept until drained,
+    /// at most [`MAX_LATENCIES`] of them, so a process that never drains (`local`) does not grow.
     pub fn upstream_latency(&self, elapsed: Duration) {
-        self.upstream_latencies_ms
+        let mut latencies = self
+            .upstream_latencies_ms
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(elapsed.as_secs_f64() * 1000.0);
+            .unwrap_or_else(PoisonError::into_inner);
+        if latencies.len() < MAX_LATENCIES {
+            latencies.push(elapsed.as_secs_f64() * 1000.0);
+        }
     }
 
     /// The latencies recorded since the last call.
@@ -98,5 +105,18 @@ impl Metrics {
             credential_rotations: self.credential_rotations.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undrained_latencies_stop_growing_at_what_one_record_can_carry() {
+        for _ in 0..MAX_LATENCIES * 3 {
+            metrics().upstream_latency(Duration::from_millis(1));
+        }
+        assert!(metrics().drain_upstream_latencies().len() <= MAX_LATENCIES);
     }
 }

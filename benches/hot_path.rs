@@ -20,7 +20,7 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use guest_token_broker::api::{self, ApiRequest};
-use guest_token_broker::credentials::{Credential, CredentialSet, EnvCredentials};
+use guest_token_broker::credentials::{Credential, CredentialSet, EnvCredentials, Pseudonyms};
 use guest_token_broker::domain::{
     Broker, CrmId, Deadline, GuestId, GuestToken, Pseudonymiser, SessionRecord, SystemClock,
 };
@@ -41,13 +41,10 @@ const BUDGET: Duration = Duration::from_secs(10);
 
 /// A broker on a memory store holding `CRM_ID`'s session with a token valid for another hour.
 fn broker_with_fresh_session() -> Broker<MemoryStore> {
-    let credentials = CredentialSet::new(
-        vec![Credential {
-            client_id: "bench-client".into(),
-            client_secret: SecretString::from("bench-secret"),
-        }],
-        None,
-    )
+    let credentials = CredentialSet::new(vec![Credential {
+        client_id: "bench-client".into(),
+        client_secret: SecretString::from("bench-secret"),
+    }])
     .expect("one credential");
     let endpoints = GenesysEndpoints {
         api_base: UNUSED_GENESYS_URL.parse().expect("a URL"),
@@ -60,7 +57,7 @@ fn broker_with_fresh_session() -> Broker<MemoryStore> {
     );
     let store = MemoryStore::new();
     store.insert(fresh_session());
-    Broker::new(store, genesys, Arc::new(SystemClock), WINDOW)
+    Broker::new(store, genesys, Pseudonyms::sha256(), Arc::new(SystemClock), WINDOW)
 }
 
 fn fresh_session() -> SessionRecord {

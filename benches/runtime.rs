@@ -2,8 +2,8 @@
 //! a Python 3 reference doing the same job with boto3 and requests (`bench/python_reference/`), on
 //! the same machine, in the same run, against the same servers:
 //!
-//! - moto (DynamoDB, Secrets Manager) behind a timing proxy that records each AWS request's
-//!   operation and how long moto took to answer it;
+//! - dynalite (DynamoDB) and moto (Secrets Manager) behind a timing proxy that records each AWS request's
+//!   operation and how long the emulator took to answer it;
 //! - the Genesys sandbox, whose call counters show any upstream call;
 //! - the tests' Lambda Runtime API harness (one per function process), or, to time init, a listener
 //!   that only notes when the first `GET …/invocation/next` arrives.
@@ -22,10 +22,12 @@
 // The test modules carry helpers this bench does not use.
 #![allow(dead_code)]
 
-#[path = "../tests/api/counting_proxy.rs"]
-mod counting_proxy;
-#[path = "../tests/api/moto.rs"]
-mod moto;
+#[path = "../tests/api/aws.rs"]
+mod aws;
+#[path = "../tests/api/aws_proxy.rs"]
+mod aws_proxy;
+#[path = "../tests/api/emulators.rs"]
+mod emulators;
 #[path = "../tests/api/processes.rs"]
 mod processes;
 #[path = "../tests/api/runtime_harness.rs"]
@@ -36,7 +38,7 @@ use std::time::{Duration, Instant};
 use guest_token_broker::sandbox::{Endpoint, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
-use crate::counting_proxy::CountingProxy;
+use crate::aws_proxy::AwsProxy;
 use crate::processes::ChildProcess;
 use crate::runtime_harness::lambda_env;
 use crate::runtime_harness::{Backends, Outcome, RuntimeHarness};
@@ -218,7 +220,7 @@ impl Instance {
 
 /// The servers every measurement shares, and the environment a function gets.
 struct World {
-    proxy: CountingProxy,
+    proxy: AwsProxy,
     table: String,
     sandbox: Sandbox,
     /// AWS (through the proxy), table, secret and Genesys variables, as `Backends` sets them.
@@ -230,16 +232,16 @@ struct World {
 
 impl World {
     async fn start(function_env: &[(&'static str, String)]) -> Self {
-        progress("starting moto, the timing proxy and the Genesys sandbox");
-        let proxy = CountingProxy::start(&moto::moto().endpoint).await;
+        progress("starting dynalite, moto, the timing proxy and the Genesys sandbox");
+        let proxy = AwsProxy::start().await;
         let config = SandboxConfig::default();
         let clients: Vec<(&str, &str)> = config.clients.iter().map(|(i, s)| (i.as_str(), s.as_str())).collect();
         let sandbox = Sandbox::start(config.clone()).await.expect("the sandbox starts");
         let backends = Backends::create(&sandbox.base_url(), &clients).await;
         let table = backends.table;
         let mut env = backends.env;
+        env.extend(proxy.env());
         env.extend([
-            ("AWS_ENDPOINT_URL", proxy.url()),
             // Lambda sets both; boto3 reads only this one.
             ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
         ]);
@@ -447,7 +449,7 @@ fn python_dir() -> String {
         .to_string()
 }
 
-/// What one DynamoDB GetItem costs outside moto: the broker's call, made with the same SDK from the
+/// What one DynamoDB GetItem costs outside the emulator: the broker's call, made with the same SDK from the
 /// bench process through the same proxy, timed by the caller minus the proxy's time. That is the
 /// SDK's own work (request building, SigV4 signing, response parsing), the loopback hops and the
 /// proxy's HTTP handling, all of which the own time per hit includes.
@@ -459,12 +461,12 @@ mod sdk_overhead {
     use aws_sdk_dynamodb::types::AttributeValue;
     use guest_token_broker::domain::{CrmId, Pseudonymiser};
 
-    use crate::counting_proxy::CountingProxy;
+    use crate::aws_proxy::AwsProxy;
     use crate::stats::Samples;
 
     const WARM_UP: usize = 20;
 
-    pub async fn measure(proxy: &CountingProxy, table: &str, calls: usize) -> Samples {
+    pub async fn measure(proxy: &AwsProxy, table: &str, calls: usize) -> Samples {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
@@ -482,13 +484,13 @@ mod sdk_overhead {
                 .send()
         };
         for _ in 0..WARM_UP {
-            get().await.expect("moto answers");
+            get().await.expect("dynalite answers");
         }
         proxy.take();
         let mut overheads = Vec::with_capacity(calls);
         for _ in 0..calls {
             let started = Instant::now();
-            let item = get().await.expect("moto answers").item;
+            let item = get().await.expect("dynalite answers").item;
             let elapsed = started.elapsed();
             assert!(item.is_some(), "the customer's session is stored");
             let at_proxy: Duration = proxy.take().iter().map(|record| record.elapsed).sum();
@@ -651,7 +653,7 @@ mod proc_fs {
     }
 }
 
-/// Cold starts: total time, and the AWS requests made on the way with moto's share of the time.
+/// Cold starts: total time, and the AWS requests made on the way with the emulators' share of the time.
 mod cold {
     use std::time::Duration;
 
@@ -689,11 +691,11 @@ mod cold {
     }
 }
 
-/// Warm hits: latency at the harness, AWS requests and moto's time per hit, the broker's own time.
+/// Warm hits: latency at the harness, AWS requests and the emulators' time per hit, the broker's own time.
 mod warm {
     use std::time::Duration;
 
-    use crate::counting_proxy::Record;
+    use crate::aws_proxy::Record;
     use crate::stats::Samples;
 
     pub struct Hit {
@@ -714,7 +716,7 @@ mod warm {
 
     pub struct Warm {
         pub latency: Samples,
-        /// Per hit: the time moto took for its AWS requests.
+        /// Per hit: the time the emulators took for its AWS requests.
         pub aws: Samples,
         /// Per hit: latency − AWS time − the median trivial invocation.
         pub own: Samples,
@@ -945,7 +947,7 @@ mod report {
                 met: yes(wb.own.median() < OWN_TIME_TARGET),
             },
             Row {
-                metric: "… of which one GetItem's SDK and loopback overhead, outside moto (median)".into(),
+                metric: "… of which one GetItem's SDK and loopback overhead, outside the emulator (median)".into(),
                 broker: ms(r.sdk_overhead.median()),
                 python: "—".into(),
                 ratio: "—".into(),
@@ -1020,7 +1022,7 @@ mod report {
             ("own time per hit, broker", &r.warm_broker.own),
             ("own time per hit, Python reference", &r.warm_python.own),
             (
-                "GetItem overhead outside moto, SDK from the bench process",
+                "GetItem overhead outside the emulator, SDK from the bench process",
                 &r.sdk_overhead,
             ),
         ] {
@@ -1046,7 +1048,7 @@ mod report {
 - Both functions run as Lambda runs them: a fresh process with only Lambda's variables, polling a
   Runtime API on loopback; the broker is the release binary (LTO, one codegen unit, stripped), the
   reference is `bench/python_reference/` (boto3 and requests, clients created at import) under its
-  own urllib Runtime API loop. AWS is moto behind a timing proxy, Genesys is the sandbox; all
+  own urllib Runtime API loop. AWS is dynalite (DynamoDB) and moto (Secrets Manager) behind a timing proxy, Genesys is the sandbox; all
   plain HTTP on loopback, so no TLS handshakes are in any figure.
 - Init: process start → the first `GET /runtime/invocation/next` arriving at a listener.
   Primed init also reads the credentials secret and makes one GetItem.
@@ -1054,7 +1056,7 @@ mod report {
   API event) for a customer whose stored token has more than the sliding window left.
 - Warm hits: one instance, after its cold start, answers the same request in sequence; latency is
   from queuing the invocation to receiving the answer at the harness. DynamoDB time is measured at
-  the proxy, from reading the function's request to reading moto's answer. The trivial invocation
+  the proxy, from reading the function's request to reading the emulator's answer. The trivial invocation
   is an empty JSON object, which both functions answer with an invocation error without any I/O; its
   median (harness queue, the `/next` long poll, the runtime loop, the error post) is what is
   subtracted, with the hit's own DynamoDB time, to give the own time.

@@ -6,8 +6,8 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::config::{Config, ConfigError, CredentialsConfig};
-use crate::credentials::{CredentialSource, SecretsManagerCredentials};
+use crate::config::{Config, ConfigError, CredentialsConfig, HashKeyConfig, PseudonymConfig};
+use crate::credentials::{CredentialSource, HashKeyField, HashKeySource, Pseudonyms, SecretsManagerCredentials};
 use crate::domain::{Broker, SystemClock};
 use crate::genesys::GenesysClient;
 use crate::store::{DynamoDbStore, SessionStore};
@@ -21,8 +21,8 @@ const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 pub enum InitError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
-    #[error("GENESYS_CREDENTIALS_SECRET_ID is set but no AWS configuration was loaded")]
-    AwsConfigMissing,
+    #[error("{0} is set but no AWS configuration was loaded")]
+    AwsConfigMissing(&'static str),
 }
 
 /// The shared AWS configuration: region and credentials from the standard chain, endpoints from
@@ -42,7 +42,15 @@ pub async fn aws_sdk_config() -> SdkConfig {
 
 /// Whether the configuration needs AWS at all (`local` runs without it on its defaults).
 pub fn needs_aws(config: &Config) -> bool {
-    config.sessions_table.is_some() || matches!(config.credentials, CredentialsConfig::SecretsManager { .. })
+    config.sessions_table.is_some()
+        || matches!(config.credentials, CredentialsConfig::SecretsManager { .. })
+        || matches!(
+            config.pseudonyms,
+            PseudonymConfig::HmacSha256 {
+                key: HashKeyConfig::SecretsManager { .. },
+                ..
+            }
+        )
 }
 
 /// The credential source; `aws` is only used (and only needed) for Secrets Manager.
@@ -50,12 +58,34 @@ pub fn credential_source(config: &Config, aws: Option<&SdkConfig>) -> Result<Arc
     Ok(match &config.credentials {
         CredentialsConfig::Environment(env) => Arc::new(env.clone()),
         CredentialsConfig::SecretsManager { secret_id, cache_ttl } => {
-            let aws = aws.ok_or(InitError::AwsConfigMissing)?;
-            Arc::new(SecretsManagerCredentials::new(
-                aws_sdk_secretsmanager::Client::new(aws),
-                secret_id,
-                *cache_ttl,
-            ))
+            let aws = aws.ok_or(InitError::AwsConfigMissing("GENESYS_CREDENTIALS_SECRET_ID"))?;
+            let hash_key = match config.pseudonyms {
+                PseudonymConfig::Sha256 => HashKeyField::Refused,
+                PseudonymConfig::HmacSha256 { .. } => HashKeyField::Ignored,
+            };
+            Arc::new(
+                SecretsManagerCredentials::new(aws_sdk_secretsmanager::Client::new(aws), secret_id, *cache_ttl)
+                    .with_hash_key_field(hash_key),
+            )
+        }
+    })
+}
+
+/// The pseudonymiser; `aws` is only used (and only needed) for a key in Secrets Manager.
+pub fn pseudonyms(config: &Config, aws: Option<&SdkConfig>) -> Result<Pseudonyms, InitError> {
+    Ok(match &config.pseudonyms {
+        PseudonymConfig::Sha256 => Pseudonyms::sha256(),
+        PseudonymConfig::HmacSha256 { key, check_every } => {
+            let source = match key {
+                HashKeyConfig::SecretsManager { secret_id } => HashKeySource::SecretsManager {
+                    client: aws_sdk_secretsmanager::Client::new(
+                        aws.ok_or(InitError::AwsConfigMissing("CRM_ID_HASH_KEY_SECRET_ID"))?,
+                    ),
+                    secret_id: secret_id.clone(),
+                },
+                HashKeyConfig::Environment(key) => HashKeySource::Fixed(key.clone()),
+            };
+            Pseudonyms::hmac(source, *check_every)
         }
     })
 }
@@ -72,14 +102,10 @@ pub fn broker<S: SessionStore>(
     config: &Config,
     store: S,
     credentials: Arc<dyn CredentialSource>,
-) -> Result<Broker<S>, InitError> {
+    pseudonyms: Pseudonyms,
+) -> Broker<S> {
     let genesys = GenesysClient::new(config.genesys.clone(), credentials, config.retry);
-    Ok(Broker::new(
-        store,
-        genesys,
-        Arc::new(SystemClock),
-        config.sliding_window,
-    ))
+    Broker::new(store, genesys, pseudonyms, Arc::new(SystemClock), config.sliding_window)
 }
 
 /// Everything the Lambda binary needs, built once at init: configuration from the environment,
@@ -88,6 +114,7 @@ pub async fn lambda_broker() -> Result<(Config, Broker<DynamoDbStore>), InitErro
     let config = Config::from_env()?;
     let aws = aws_sdk_config().await;
     let credentials = credential_source(&config, Some(&aws))?;
-    let broker = broker(&config, dynamodb_store(&config, &aws), credentials)?;
+    let pseudonyms = pseudonyms(&config, Some(&aws))?;
+    let broker = broker(&config, dynamodb_store(&config, &aws), credentials, pseudonyms);
     Ok((config, broker))
 }

@@ -25,8 +25,38 @@ pub struct Config {
     pub credentials: CredentialsConfig,
     pub retry: RetryPolicy,
     pub deadline_margin: Duration,
-    /// Read the credential set and open the DynamoDB connection during Lambda init.
+    /// Open the DynamoDB connection (and load an HMAC key) during Lambda init.
     pub prime_at_init: bool,
+    pub pseudonyms: PseudonymConfig,
+}
+
+/// How CRM ids become pseudonyms (`CRM_ID_HASH_MODE`). Chosen by configuration, never by what a
+/// secret happens to contain, so every instance hashes a customer the same way.
+#[derive(Debug, Clone)]
+pub enum PseudonymConfig {
+    /// Plain SHA-256, as the Python utility stored (the default).
+    Sha256,
+    /// HMAC-SHA256 with the key from `key`, compared with its source every `check_every`.
+    HmacSha256 { key: HashKeyConfig, check_every: Duration },
+}
+
+#[derive(Clone)]
+pub enum HashKeyConfig {
+    /// `CRM_ID_HASH_KEY_SECRET_ID`: the `hash_key` string of that secret's JSON.
+    SecretsManager { secret_id: String },
+    /// `CRM_ID_HASH_KEY`: the key itself, for local runs (a Lambda should use a secret).
+    Environment(secrecy::SecretSlice<u8>),
+}
+
+impl std::fmt::Debug for HashKeyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SecretsManager { secret_id } => {
+                f.debug_struct("SecretsManager").field("secret_id", secret_id).finish()
+            }
+            Self::Environment(_) => f.write_str("Environment(<redacted>)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -76,11 +106,52 @@ impl Config {
             },
             deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
             prime_at_init: flag(&get, "PRIME_AT_INIT")?.unwrap_or(true),
+            pseudonyms: pseudonym_config(&get)?,
         })
     }
 
     pub fn sessions_table_or_default(&self) -> &str {
         self.sessions_table.as_deref().unwrap_or(DEFAULT_SESSIONS_TABLE)
+    }
+}
+
+fn pseudonym_config(get: &impl Fn(&str) -> Option<String>) -> Result<PseudonymConfig, ConfigError> {
+    let invalid = |var, problem: &str| ConfigError::Invalid {
+        var,
+        problem: problem.to_owned(),
+    };
+    match get("CRM_ID_HASH_MODE").as_deref() {
+        None | Some("sha256") => {
+            if get("CRM_ID_HASH_KEY_SECRET_ID").is_some() || get("CRM_ID_HASH_KEY").is_some() {
+                return Err(invalid(
+                    "CRM_ID_HASH_MODE",
+                    "must be hmac-sha256 when a hash key is configured (a key with sha256 would be ignored)",
+                ));
+            }
+            Ok(PseudonymConfig::Sha256)
+        }
+        Some("hmac-sha256") => {
+            let key = match (get("CRM_ID_HASH_KEY_SECRET_ID"), get("CRM_ID_HASH_KEY")) {
+                (Some(secret_id), None) => HashKeyConfig::SecretsManager { secret_id },
+                (None, Some(key)) => HashKeyConfig::Environment(secrecy::SecretSlice::from(key.into_bytes())),
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "CRM_ID_HASH_KEY",
+                        "must not be set together with CRM_ID_HASH_KEY_SECRET_ID",
+                    ));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        "CRM_ID_HASH_KEY_SECRET_ID",
+                        "is required when CRM_ID_HASH_MODE is hmac-sha256",
+                    ));
+                }
+            };
+            let check_every = number(get, "CRM_ID_HASH_KEY_CHECK_SECONDS")?
+                .map_or(crate::credentials::DEFAULT_KEY_CHECK_INTERVAL, Duration::from_secs);
+            Ok(PseudonymConfig::HmacSha256 { key, check_every })
+        }
+        Some(_) => Err(invalid("CRM_ID_HASH_MODE", "must be sha256 or hmac-sha256")),
     }
 }
 
@@ -166,6 +237,29 @@ mod tests {
         assert_eq!(config.genesys.login_base.as_str(), "https://login.mypurecloud.com/");
         assert_eq!(config.session_retention, Duration::from_secs(30 * 86_400));
         assert!(matches!(config.credentials, CredentialsConfig::Environment(_)));
+        assert!(matches!(config.pseudonyms, PseudonymConfig::Sha256));
+    }
+
+    #[test]
+    fn the_hash_mode_is_explicit_and_hmac_needs_exactly_one_key_source() {
+        let config = load(&[
+            ("CRM_ID_HASH_MODE", "hmac-sha256"),
+            ("CRM_ID_HASH_KEY_SECRET_ID", "key-secret"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            config.pseudonyms,
+            PseudonymConfig::HmacSha256 { key: HashKeyConfig::SecretsManager { ref secret_id }, .. } if secret_id == "key-secret"
+        ));
+        let message = |vars: &[(&str, &str)]| load(vars).unwrap_err().to_string();
+        assert!(message(&[("CRM_ID_HASH_MODE", "hmac-sha256")]).starts_with("CRM_ID_HASH_KEY_SECRET_ID is required"));
+        assert!(message(&[("CRM_ID_HASH_MODE", "md5")]).contains("sha256 or hmac-sha256"));
+        assert!(message(&[("CRM_ID_HASH_KEY", "k")]).starts_with("CRM_ID_HASH_MODE must be hmac-sha256"));
+        let debug = format!(
+            "{:?}",
+            load(&[("CRM_ID_HASH_MODE", "hmac-sha256"), ("CRM_ID_HASH_KEY", "sk-key")]).unwrap()
+        );
+        assert!(!debug.contains("sk-key"), "{debug}");
     }
 
     #[test]

@@ -203,6 +203,7 @@ impl From<BrokerError> for ApiError {
         match err {
             BrokerError::Store(err) => err.into(),
             BrokerError::Upstream(err) => err.into(),
+            BrokerError::Pseudonym(err) => credentials_error(err),
             BrokerError::Contended(_) | BrokerError::DeadlineExceeded => unavailable(err.to_string(), None),
         }
     }
@@ -212,8 +213,11 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         let error = match &err {
             StoreError::Unavailable(_) => unavailable("the session store is unavailable; retry shortly", None),
-            StoreError::Misconfigured { .. } => ApiError::new(ErrorKind::Configuration, err.to_string()),
-            StoreError::Malformed(_) => ApiError::internal(),
+            StoreError::Misconfigured { .. } => ApiError::new(
+                ErrorKind::Configuration,
+                "the function is misconfigured: its session table cannot be used (the function's log says why)",
+            ),
+            StoreError::Malformed(_) | StoreError::Rejected(_) => ApiError::internal(),
         };
         error.caused_by(err)
     }
@@ -230,13 +234,31 @@ impl From<GenesysError> for ApiError {
                 format!("Genesys Cloud is unavailable ({err}); retry shortly"),
                 *retry_after,
             ),
-            GenesysError::Credentials(CredentialError::Unavailable(_)) => {
-                unavailable("Secrets Manager is unavailable; retry shortly", None)
-            }
-            GenesysError::Credentials(credentials) => ApiError::new(ErrorKind::Configuration, credentials.to_string()),
+            GenesysError::Credentials(_) => return credentials_error_ref(err),
             GenesysError::Client(_) => ApiError::internal(),
         };
         error.caused_by(err)
+    }
+}
+
+/// Secrets and keys: an outage is a 503; anything else is the operator's to fix. The message names
+/// the problem but no secret name or ARN (those are in the cause, which only the log shows).
+fn credentials_error(err: CredentialError) -> ApiError {
+    let error = match &err {
+        CredentialError::Unavailable(_) => unavailable("Secrets Manager is unavailable; retry shortly", None),
+        CredentialError::Malformed(problem) => ApiError::new(ErrorKind::Configuration, problem.clone()),
+        CredentialError::Inaccessible { .. } => ApiError::new(
+            ErrorKind::Configuration,
+            "the function is misconfigured: a secret it needs cannot be read (the function's log says which and why)",
+        ),
+    };
+    error.caused_by(err)
+}
+
+fn credentials_error_ref(err: GenesysError) -> ApiError {
+    match err {
+        GenesysError::Credentials(credentials) => credentials_error(credentials),
+        other => other.into(),
     }
 }
 
@@ -289,14 +311,28 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_table_is_a_configuration_error_naming_the_table() {
+    fn a_missing_table_is_a_configuration_error_whose_name_only_the_log_shows() {
         let err: ApiError = StoreError::Misconfigured {
             table: "GenesysGuestSessions".into(),
             problem: "it does not exist".into(),
         }
         .into();
         assert_eq!(err.code(), "configuration_error");
-        assert!(err.to_string().contains("GenesysGuestSessions"));
+        assert!(!err.to_string().contains("GenesysGuestSessions"));
+        let body = String::from_utf8(err.into_response().body().to_vec()).unwrap();
+        assert!(!body.contains("GenesysGuestSessions"), "{body}");
+    }
+
+    #[test]
+    fn an_unreadable_secret_is_a_configuration_error_whose_name_only_the_log_shows() {
+        let err: ApiError = GenesysError::Credentials(CredentialError::Inaccessible {
+            secret_id: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys".into(),
+            problem: "access denied".into(),
+        })
+        .into();
+        assert_eq!(err.code(), "configuration_error");
+        let body = String::from_utf8(err.into_response().body().to_vec()).unwrap();
+        assert!(!body.contains("arn:aws"), "{body}");
     }
 
     #[test]

@@ -59,6 +59,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         None
     };
     let credentials = app::credential_source(&config, aws.as_ref())?;
+    let pseudonyms = app::pseudonyms(&config, aws.as_ref())?;
     let port = match env("PORT") {
         Some(port) => port.parse().map_err(|_| "PORT must be a port number")?,
         None => DEFAULT_PORT,
@@ -69,7 +70,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         (Some(table), Some(aws)) => {
             println!("Session store: DynamoDB table {table}");
             serve(
-                app::broker(&config, app::dynamodb_store(&config, aws), credentials)?,
+                app::broker(&config, app::dynamodb_store(&config, aws), credentials, pseudonyms),
                 listener,
                 &address,
             )
@@ -78,7 +79,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         _ => {
             println!("Session store: in memory");
             serve(
-                app::broker(&config, MemoryStore::new(), credentials)?,
+                app::broker(&config, MemoryStore::new(), credentials, pseudonyms),
                 listener,
                 &address,
             )

@@ -50,7 +50,7 @@ impl EnvCredentials {
                     .into(),
             ));
         }
-        Ok(Self::new(CredentialSet::new(credentials, None)?))
+        Ok(Self::new(CredentialSet::new(credentials)?))
     }
 }
 

@@ -2,6 +2,7 @@
 //! (environment variables, or a Secrets Manager secret that can be rotated under a running process).
 
 mod env;
+mod hash_key;
 mod secret_document;
 mod secrets_manager;
 
@@ -10,10 +11,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use secrecy::{SecretSlice, SecretString};
+use secrecy::SecretString;
 
 pub use env::EnvCredentials;
-pub use secret_document::parse_secret_document;
+pub use hash_key::{DEFAULT_KEY_CHECK_INTERVAL, HashKeySource, Pseudonyms, parse_hash_key};
+pub use secret_document::{HashKeyField, parse_secret_document};
 pub use secrets_manager::SecretsManagerCredentials;
 
 /// One OAuth client: its id (not secret, safe to log) and its secret.
@@ -32,28 +34,22 @@ impl fmt::Debug for Credential {
     }
 }
 
-/// A non-empty list of credentials in order of preference, plus the optional pseudonymisation key
-/// that travels in the same secret.
-#[derive(Clone)]
+/// A non-empty list of credentials in order of preference.
+#[derive(Clone, Debug)]
 pub struct CredentialSet {
     credentials: Vec<Credential>,
-    hash_key: Option<SecretSlice<u8>>,
 }
 
 impl CredentialSet {
-    pub fn new(credentials: Vec<Credential>, hash_key: Option<SecretSlice<u8>>) -> Result<Self, CredentialError> {
+    pub fn new(credentials: Vec<Credential>) -> Result<Self, CredentialError> {
         if credentials.is_empty() {
             return Err(CredentialError::Malformed("the credential list is empty".into()));
         }
-        Ok(Self { credentials, hash_key })
+        Ok(Self { credentials })
     }
 
     pub fn credentials(&self) -> &[Credential] {
         &self.credentials
-    }
-
-    pub fn hash_key(&self) -> Option<&SecretSlice<u8>> {
-        self.hash_key.as_ref()
     }
 
     /// Whether two sets hold the same clients, so a re-read that changed nothing is not retried.
@@ -63,15 +59,6 @@ impl CredentialSet {
             && self.credentials.iter().zip(&other.credentials).all(|(a, b)| {
                 a.client_id == b.client_id && a.client_secret.expose_secret() == b.client_secret.expose_secret()
             })
-    }
-}
-
-impl fmt::Debug for CredentialSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CredentialSet")
-            .field("credentials", &self.credentials)
-            .field("hash_key", &self.hash_key.as_ref().map(|_| "<redacted>"))
-            .finish()
     }
 }
 

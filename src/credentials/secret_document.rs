@@ -1,14 +1,28 @@
 //! The Secrets Manager secret's JSON document:
-//! `{"credentials": [{"client_id": "...", "client_secret": "..."}, ...], "hash_key": "..."}`.
+//! `{"credentials": [{"client_id": "...", "client_secret": "..."}, ...]}`.
+//!
+//! A `hash_key` there was how an earlier version chose HMAC pseudonyms. The mode is configuration
+//! now (`CRM_ID_HASH_MODE`), so a `hash_key` in a secret read for SHA-256 pseudonyms is refused
+//! (fail closed) instead of being quietly ignored: the deployment that relied on it would
+//! otherwise hash every customer anew and hand each a second guest.
 //!
 //! Parsed by hand from a `serde_json::Value` so that no error message can ever quote a value.
 
-use secrecy::{SecretSlice, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 
 use super::{Credential, CredentialError, CredentialSet};
 
-pub fn parse_secret_document(text: &str) -> Result<CredentialSet, CredentialError> {
+/// What a `hash_key` in the credentials secret means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashKeyField {
+    /// HMAC pseudonyms: the key may live in this secret too (it is read from there separately).
+    Ignored,
+    /// SHA-256 pseudonyms: a key here is a deployment that expects HMAC; fail closed.
+    Refused,
+}
+
+pub fn parse_secret_document(text: &str, hash_key: HashKeyField) -> Result<CredentialSet, CredentialError> {
     let malformed = |problem: String| CredentialError::Malformed(format!("the secret {problem}"));
     let document: Value = serde_json::from_str(text).map_err(|_| malformed("is not valid JSON".into()))?;
     let Value::Object(document) = document else {
@@ -40,35 +54,45 @@ pub fn parse_secret_document(text: &str) -> Result<CredentialSet, CredentialErro
             })
         })
         .collect::<Result<Vec<_>, CredentialError>>()?;
-    let hash_key = match document.get("hash_key") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(key)) if !key.is_empty() => Some(SecretSlice::from(key.as_bytes().to_vec())),
-        Some(_) => {
-            return Err(malformed("has a \"hash_key\" that is not a non-empty string".into()));
-        }
-    };
-    CredentialSet::new(credentials, hash_key)
+    if hash_key == HashKeyField::Refused && document.get("hash_key").is_some_and(|key| !key.is_null()) {
+        return Err(malformed(
+            "has a \"hash_key\", which this deployment does not use (CRM_ID_HASH_MODE is sha256): set \
+             CRM_ID_HASH_MODE=hmac-sha256 and CRM_ID_HASH_KEY_SECRET_ID to keep the customers' pseudonyms"
+                .into(),
+        ));
+    }
+    CredentialSet::new(credentials)
 }
 
 #[cfg(test)]
 mod tests {
-    use secrecy::ExposeSecret;
-
     use super::*;
 
     fn problem(text: &str) -> String {
-        parse_secret_document(text).unwrap_err().to_string()
+        parse_secret_document(text, HashKeyField::Refused)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn a_well_formed_secret_gives_the_credentials_in_order() {
         let set = parse_secret_document(
             r#"{"credentials":[{"client_id":"a","client_secret":"sa"},{"client_id":"b","client_secret":"sb"}],"hash_key":"k"}"#,
+            HashKeyField::Ignored,
         )
         .unwrap();
         assert_eq!(set.credentials().len(), 2);
         assert_eq!(set.credentials()[1].client_id, "b");
-        assert_eq!(set.hash_key().unwrap().expose_secret(), b"k");
+    }
+
+    #[test]
+    fn a_hash_key_is_refused_where_pseudonyms_are_plain_sha256() {
+        let text = r#"{"credentials":[{"client_id":"a","client_secret":"s"}],"hash_key":"sk-live-123"}"#;
+        let message = problem(text);
+        assert!(message.contains("CRM_ID_HASH_MODE=hmac-sha256"), "{message}");
+        assert!(!message.contains("sk-live-123"), "{message}");
+        let null_key = r#"{"credentials":[{"client_id":"a","client_secret":"s"}],"hash_key":null}"#;
+        assert!(parse_secret_document(null_key, HashKeyField::Refused).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::{CredentialError, CredentialFuture, CredentialSet, CredentialSource, parse_secret_document};
+use super::{CredentialError, CredentialFuture, CredentialSet, CredentialSource, HashKeyField, parse_secret_document};
 
 /// Re-reads forced by refused credentials are spaced at least this far apart.
 pub const DEFAULT_MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
@@ -24,6 +24,7 @@ pub struct SecretsManagerCredentials {
     secret_id: String,
     cache_ttl: Duration,
     min_reload_interval: Duration,
+    hash_key: HashKeyField,
     // An async mutex: concurrent callers on a cold or expired cache share one GetSecretValue.
     cache: Mutex<Option<Cached>>,
     last_forced_reload: Mutex<Option<Instant>>,
@@ -41,9 +42,16 @@ impl SecretsManagerCredentials {
             secret_id: secret_id.into(),
             cache_ttl,
             min_reload_interval: DEFAULT_MIN_RELOAD_INTERVAL,
+            hash_key: HashKeyField::Refused,
             cache: Mutex::new(None),
             last_forced_reload: Mutex::new(None),
         }
+    }
+
+    /// What a `hash_key` in the secret means (refused unless pseudonyms are HMAC).
+    pub fn with_hash_key_field(mut self, hash_key: HashKeyField) -> Self {
+        self.hash_key = hash_key;
+        self
     }
 
     pub fn with_min_reload_interval(mut self, interval: Duration) -> Self {
@@ -89,7 +97,7 @@ impl SecretsManagerCredentials {
         let text = output.secret_string().ok_or_else(|| {
             CredentialError::Malformed("the secret has no SecretString (binary secrets are not supported)".into())
         })?;
-        let set = parse_secret_document(text)?;
+        let set = parse_secret_document(text, self.hash_key)?;
         tracing::info!(
             credentials = set.credentials().len(),
             "loaded the Genesys credential set from Secrets Manager"
@@ -102,24 +110,34 @@ impl SecretsManagerCredentials {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,
     {
-        let inaccessible = |problem: &str| CredentialError::Inaccessible {
-            secret_id: self.secret_id.clone(),
-            problem: problem.to_owned(),
-        };
-        match err.code() {
-            Some("ResourceNotFoundException") => inaccessible("it does not exist (or has no AWSCURRENT version)"),
-            Some("AccessDeniedException") => {
-                inaccessible("access denied: the role needs secretsmanager:GetSecretValue on it")
-            }
-            Some("DecryptionFailure") => inaccessible("it cannot be decrypted: the role needs kms:Decrypt on its key"),
-            Some("InvalidRequestException" | "InvalidParameterException") => {
-                inaccessible("Secrets Manager refused the request (is the secret scheduled for deletion?)")
-            }
-            Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
-                inaccessible("the function's AWS credentials were refused")
-            }
-            _ => CredentialError::Unavailable(Box::new(err)),
+        classify_secret_error(err, &self.secret_id)
+    }
+}
+
+/// Classification of a Secrets Manager failure for `secret_id`: what an operator must fix, or an
+/// outage worth retrying.
+pub(super) fn classify_secret_error<E, R>(err: SdkError<E, R>, secret_id: &str) -> CredentialError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let inaccessible = |problem: &str| CredentialError::Inaccessible {
+        secret_id: secret_id.to_owned(),
+        problem: problem.to_owned(),
+    };
+    match err.code() {
+        Some("ResourceNotFoundException") => inaccessible("it does not exist (or has no AWSCURRENT version)"),
+        Some("AccessDeniedException") => {
+            inaccessible("access denied: the role needs secretsmanager:GetSecretValue on it")
         }
+        Some("DecryptionFailure") => inaccessible("it cannot be decrypted: the role needs kms:Decrypt on its key"),
+        Some("InvalidRequestException" | "InvalidParameterException") => {
+            inaccessible("Secrets Manager refused the request (is the secret scheduled for deletion?)")
+        }
+        Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
+            inaccessible("the function's AWS credentials were refused")
+        }
+        _ => CredentialError::Unavailable(Box::new(err)),
     }
 }
 

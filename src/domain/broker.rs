@@ -5,12 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::OnceCell;
+use serde::Serialize;
 
+use crate::credentials::{CredentialError, Pseudonyms};
 use crate::genesys::{GenesysClient, GenesysError};
 use crate::store::{SessionStore, StoreError};
 
-use super::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken, Pseudonymiser, SessionRecord, TokenFreshness};
+use super::coordination::UnstoredGuests;
+use super::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken, TokenFreshness};
 
 /// Default sliding window: a stored token with less than this left is renewed.
 pub const DEFAULT_SLIDING_WINDOW: Duration = Duration::from_secs(300);
@@ -49,6 +51,9 @@ pub enum BrokerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Upstream(#[from] GenesysError),
+    /// The pseudonymisation key cannot be used (changed, vanished, unreadable).
+    #[error(transparent)]
+    Pseudonym(CredentialError),
     /// Another request holds the claim or lease and did not finish before our deadline.
     #[error("another request is still {0}; retry shortly")]
     Contended(&'static str),
@@ -56,7 +61,7 @@ pub enum BrokerError {
     DeadlineExceeded,
 }
 
-async fn within<T>(
+pub(super) async fn within<T>(
     deadline: Deadline,
     work: impl std::future::Future<Output = Result<T, BrokerError>>,
 ) -> Result<T, BrokerError> {
@@ -65,63 +70,82 @@ async fn within<T>(
         .unwrap_or(Err(BrokerError::DeadlineExceeded))
 }
 
+/// What the scheduled warm-up did, step by step (`"ok"` or what failed).
+#[derive(Debug, Clone, Serialize)]
+pub struct WarmUpReport {
+    pub warmed: bool,
+    #[serde(rename = "pseudonymKey")]
+    pub pseudonym_key: String,
+    #[serde(rename = "accessToken")]
+    pub access_token: String,
+    pub store: String,
+}
+
 pub struct Broker<S> {
     pub(super) store: S,
     pub(super) genesys: GenesysClient,
     pub(super) clock: Arc<dyn Clock>,
     window: Duration,
-    /// Chosen on first use from the credential set (a `hash_key` there switches to HMAC) and kept:
-    /// changing the key re-keys every customer, so it takes a new deployment.
-    pseudonymiser: OnceCell<Pseudonymiser>,
+    pseudonyms: Pseudonyms,
+    /// Guests created upstream whose mapping could not be stored: the next request for the
+    /// customer in this instance stores and uses them instead of creating another.
+    pub(super) unstored: UnstoredGuests,
 }
 
 impl<S: SessionStore> Broker<S> {
-    pub fn new(store: S, genesys: GenesysClient, clock: Arc<dyn Clock>, window: Duration) -> Self {
+    pub fn new(
+        store: S,
+        genesys: GenesysClient,
+        pseudonyms: Pseudonyms,
+        clock: Arc<dyn Clock>,
+        window: Duration,
+    ) -> Self {
         Self {
             store,
             genesys,
             clock,
             window,
-            pseudonymiser: OnceCell::new(),
+            pseudonyms,
+            unstored: UnstoredGuests::default(),
         }
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    pub fn genesys(&self) -> &GenesysClient {
-        &self.genesys
     }
 
     /// The customer's `crm_id_hash`.
     pub async fn pseudonymise(&self, crm_id: &CrmId) -> Result<CrmIdHash, BrokerError> {
-        Ok(self.pseudonymiser().await?.hash(crm_id))
+        let pseudonymiser = self.pseudonyms.current().await.map_err(BrokerError::Pseudonym)?;
+        Ok(pseudonymiser.hash(crm_id))
     }
 
-    /// Does at init what the first request would otherwise do: reads the credential set (for the
-    /// pseudonymisation key) and opens the store's connection. Creates nothing anywhere.
+    /// Does at init what the first request needs anyway: opens the store's connection and, for
+    /// HMAC pseudonyms, loads the key. Reads no Genesys credentials and creates nothing anywhere.
     pub async fn prime(&self) -> Result<(), BrokerError> {
-        let (pseudonymiser, store) = tokio::join!(self.pseudonymiser(), self.store.ping());
-        pseudonymiser?;
+        let key = async {
+            if self.pseudonyms.needs_key() {
+                self.pseudonyms.current().await.map_err(BrokerError::Pseudonym)?;
+            }
+            Ok::<_, BrokerError>(())
+        };
+        let (key, store) = tokio::join!(key, self.store.ping());
+        key?;
         Ok(store?)
     }
 
-    /// Loads the credential set and the pseudonymisation key it may carry (warm-up).
-    pub async fn pseudonymise_key_loaded(&self) -> Result<(), BrokerError> {
-        self.pseudonymiser().await.map(drop)
-    }
-
-    async fn pseudonymiser(&self) -> Result<&Pseudonymiser, BrokerError> {
-        self.pseudonymiser
-            .get_or_try_init(|| async {
-                let set = self.genesys.credential_set().await?;
-                Ok(match set.hash_key() {
-                    Some(key) => Pseudonymiser::HmacSha256(key.clone()),
-                    None => Pseudonymiser::Sha256,
-                })
-            })
-            .await
+    /// The scheduled warm-up: the pseudonym key, an OAuth access token cached, the store's
+    /// connection open. Creates no guest and no guest token; a failing step is reported, not fatal.
+    pub async fn warm_up(&self, deadline: Deadline) -> WarmUpReport {
+        let (key, access_token, store) = tokio::join!(
+            self.pseudonyms.current(),
+            self.genesys.ensure_access_token(deadline),
+            self.store.ping(),
+        );
+        let report = WarmUpReport {
+            warmed: key.is_ok() && access_token.is_ok() && store.is_ok(),
+            pseudonym_key: warm_up_step("pseudonym key", key.map(drop)),
+            access_token: warm_up_step("access token", access_token),
+            store: warm_up_step("store", store),
+        };
+        tracing::info!(route = "warm-up", warmed = report.warmed, "request");
+        report
     }
 
     /// A guest token for the customer, with more than the sliding window left where possible.
@@ -132,36 +156,10 @@ impl<S: SessionStore> Broker<S> {
         within(deadline, self.serve_token(hash, deadline)).await
     }
 
-    /// Removes the customer's stored mapping and token. Idempotent.
+    /// Forgets the customer's guest and token (a creation under way still completes). Idempotent.
     pub async fn forget(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<(), BrokerError> {
-        within(deadline, async { Ok(self.store.delete(hash).await?) }).await
-    }
-
-    async fn serve_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
-        let mut session = self
-            .store
-            .get(hash)
-            .await?
-            .unwrap_or_else(|| SessionRecord::empty(hash.clone()));
-        if let Some(hit) = self.fresh_token(&session) {
-            return Ok(hit);
-        }
-        if session.guest_id.is_none() {
-            match self.create_or_await_guest(hash, deadline).await? {
-                GuestResolution::Created(issued) => return Ok(issued),
-                GuestResolution::Found(found) => session = found,
-            }
-            if let Some(hit) = self.fresh_token(&session) {
-                return Ok(hit);
-            }
-        }
-        self.renew_token(hash, session, deadline).await
-    }
-
-    /// The stored token as a hit, when it has more than the window left.
-    pub(super) fn fresh_token(&self, session: &SessionRecord) -> Option<IssuedToken> {
-        let (guest_id, token) = (session.guest_id.as_ref()?, session.token.as_ref()?);
-        (self.freshness(token) == TokenFreshness::Fresh).then(|| self.hit(guest_id, token))
+        self.unstored.forget(hash);
+        within(deadline, async { Ok(self.store.delete(hash, self.clock.now()).await?) }).await
     }
 
     pub(super) fn freshness(&self, token: &GuestToken) -> TokenFreshness {
@@ -178,10 +176,12 @@ impl<S: SessionStore> Broker<S> {
     }
 }
 
-/// How a customer without a stored guest got one.
-pub(super) enum GuestResolution {
-    /// This request created the guest and its first token.
-    Created(IssuedToken),
-    /// Another request did; its session as now stored.
-    Found(SessionRecord),
+fn warm_up_step<E: std::fmt::Display>(name: &str, result: Result<(), E>) -> String {
+    match result {
+        Ok(()) => "ok".into(),
+        Err(err) => {
+            tracing::warn!(step = name, error = %err, "warm-up step failed");
+            format!("failed: {err}")
+        }
+    }
 }

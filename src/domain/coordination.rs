@@ -1,172 +1,251 @@
 //! Coordination between concurrent requests for one customer, across instances: one claim to
 //! create the guest (never two guests for one id), one lease to renew a token (one Genesys token
-//! call per refresh, however many instances ask). Both last until the holder's own deadline, after
-//! which a holder that died is taken over.
+//! call per expiry, however many instances ask). Both last until the holder's own deadline, after
+//! which a holder that died is taken over; only their owner ends them early.
+//!
+//! A request goes round a bounded number of times: read the session, then hand out a fresh token,
+//! take the claim or the lease, or wait (inside its deadline) for the request that holds it. Every
+//! conditional write that fails sends it round again to read what is stored now, so a concurrent
+//! DELETE or an odd stored item costs a round, never an error or a spin.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::genesys::NewGuest;
-use crate::store::SessionStore;
+use crate::store::{GuestStored, SessionStore, StoreError};
 
-use super::broker::{Broker, BrokerError, GuestResolution, IssuedToken, Outcome};
-use super::{CrmIdHash, Deadline, GuestId, SessionRecord, TokenFreshness};
+use super::broker::{Broker, BrokerError, IssuedToken, Outcome};
+use super::{CrmIdHash, Deadline, GuestId, Hold, SessionRecord, TokenFreshness};
 
-/// How long requests that find an expired token being renewed elsewhere wait before renewing it
-/// themselves.
-const EXPIRED_TOKEN_WAIT: Duration = Duration::from_secs(2);
+/// Rounds a request may go before it answers 503: each is one read and at most one write or wait.
+const MAX_ROUNDS: usize = 8;
 /// Polling of the store while another request works: starts quick, backs off to this.
 const FIRST_POLL: Duration = Duration::from_millis(20);
 const MAX_POLL: Duration = Duration::from_millis(250);
+/// Backoff between attempts at storing a new guest while the store is throttled or unreachable.
+const FIRST_STORE_RETRY: Duration = Duration::from_millis(50);
+/// Guests kept in memory whose mapping could not be stored; past this, the oldest is dropped
+/// (it was logged for reconciliation when its store failed).
+const MAX_UNSTORED: usize = 1024;
+
+/// What one round decided.
+enum Round {
+    Done(IssuedToken),
+    Again,
+}
 
 impl<S: SessionStore> Broker<S> {
-    /// Claims and creates the guest, or waits for the request that holds the claim; takes over a
-    /// claim whose holder's deadline passed.
-    pub(super) async fn create_or_await_guest(
-        &self,
-        hash: &CrmIdHash,
-        deadline: Deadline,
-    ) -> Result<GuestResolution, BrokerError> {
-        loop {
-            if self
-                .store
-                .claim_guest_creation(hash, self.lease_until(deadline), self.clock.now())
-                .await?
-            {
-                return self.create_guest(hash, deadline).await;
+    pub(super) async fn serve_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
+        for _ in 0..MAX_ROUNDS {
+            let session = self.read(hash).await?;
+            let round = match session.guest_id.clone() {
+                None => self.without_guest(hash, &session, deadline).await?,
+                Some(guest) => self.with_guest(hash, &session, guest, deadline).await?,
+            };
+            if let Round::Done(issued) = round {
+                return Ok(issued);
             }
-            let now = || self.clock.now();
-            let session = self
-                .await_session(hash, deadline, "creating this customer's guest", |s| {
-                    s.guest_id.is_some() || !s.guest_claim_live(now())
-                })
-                .await?;
-            if session.guest_id.is_some() {
-                return Ok(GuestResolution::Found(session));
-            }
-            tracing::info!(
-                crm_id_hash = hash.prefix(8),
-                "guest claim expired or released; taking it over"
-            );
         }
+        tracing::warn!(
+            crm_id_hash = hash.prefix(8),
+            "the session kept changing under this request; giving up"
+        );
+        Err(BrokerError::Contended("changing this customer's session"))
     }
 
-    /// Holding the claim: create the guest and its first token, and store both in one write.
-    async fn create_guest(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<GuestResolution, BrokerError> {
-        let guest = match self.genesys.create_guest(&NewGuest::for_customer(hash), deadline).await {
-            Ok(guest) => guest,
-            Err(err) => {
-                // Let waiting requests try at once rather than wait out our claim.
-                if let Err(release) = self.store.release_guest_claim(hash).await {
-                    tracing::warn!(crm_id_hash = hash.prefix(8), error = %release, "could not release the guest claim");
-                }
-                return Err(err.into());
-            }
-        };
-        crate::telemetry::metrics().guest_created();
-        let token = self.genesys.issue_guest_token(&guest, deadline).await;
-        let stored = self
+    async fn read(&self, hash: &CrmIdHash) -> Result<SessionRecord, StoreError> {
+        Ok(self
             .store
-            .put_guest_if_absent(hash, &guest, token.as_ref().ok(), self.clock.now())
-            .await;
-        let stored = match stored {
-            Ok(stored) => stored,
-            Err(err) => {
-                // Upstream now has a guest no mapping points to; log enough to reconcile it.
-                tracing::error!(crm_id_hash = hash.prefix(8), guest_id = %guest, error = %err, "created a guest but could not store its mapping");
-                return Err(err.into());
-            }
-        };
-        let token = token?;
-        if stored != guest {
-            // Our claim had expired and was taken over: the guest stored first is the one in force.
-            tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, kept = %stored, "another request stored a guest first; ours is unused");
-            let session = self
-                .store
-                .get(hash)
-                .await?
-                .unwrap_or_else(|| SessionRecord::empty(hash.clone()));
-            return Ok(GuestResolution::Found(session));
-        }
-        Ok(GuestResolution::Created(IssuedToken {
-            token,
-            guest_id: guest,
-            outcome: Outcome::Created,
-        }))
+            .get(hash)
+            .await?
+            .unwrap_or_else(|| SessionRecord::empty(hash.clone())))
     }
 
-    /// The stored guest's token is inside the window, expired or missing: renew it under the
-    /// lease, or leave it to the request that holds the lease.
-    pub(super) async fn renew_token(
+    /// No guest stored: create it under the claim, or wait for the request that holds the claim.
+    async fn without_guest(
         &self,
         hash: &CrmIdHash,
-        session: SessionRecord,
+        session: &SessionRecord,
         deadline: Deadline,
-    ) -> Result<IssuedToken, BrokerError> {
-        let Some(guest) = session.guest_id.clone() else {
-            return Err(BrokerError::Contended("creating this customer's guest"));
-        };
-        let seen = session.token.as_ref().map_or("", |t| t.expires_at_raw()).to_owned();
-        let leased = self
-            .store
-            .lease_token_refresh(hash, &guest, &seen, self.lease_until(deadline), self.clock.now())
+    ) -> Result<Round, BrokerError> {
+        let now = self.clock.now();
+        if session.guest_claim_live(now) {
+            self.await_session(hash, deadline, "creating this customer's guest", |s| {
+                s.guest_id.is_some() || !s.guest_claim_live(self.clock.now())
+            })
             .await?;
-        if !leased {
-            // Still valid: hand it out now while another request renews it.
-            if let Some(token) = session
+            return Ok(Round::Again);
+        }
+        let claim = Hold::until(self.hold_until(deadline));
+        if !self.store.claim_guest_creation(hash, &claim, now).await? {
+            return Ok(Round::Again);
+        }
+        self.create_guest(hash, claim, deadline).await
+    }
+
+    /// Holding the claim: create the guest (or reuse one whose mapping could not be stored), store
+    /// it before anything else can fail, then fetch its first token under the lease that came with it.
+    async fn create_guest(&self, hash: &CrmIdHash, claim: Hold, deadline: Deadline) -> Result<Round, BrokerError> {
+        let guest = match self.unstored.get(hash) {
+            Some(guest) => {
+                tracing::info!(crm_id_hash = hash.prefix(8), guest_id = %guest, "storing the guest created earlier whose mapping was not stored");
+                guest
+            }
+            None => match self.genesys.create_guest(&NewGuest::for_customer(hash), deadline).await {
+                Ok(guest) => {
+                    crate::telemetry::metrics().guest_created();
+                    guest
+                }
+                Err(err) => {
+                    // Let waiting requests try at once rather than wait out our claim.
+                    if let Err(release) = self.store.release_guest_claim(hash, &claim.owner).await {
+                        tracing::warn!(crm_id_hash = hash.prefix(8), error = %release, "could not release the guest claim");
+                    }
+                    return Err(err.into());
+                }
+            },
+        };
+        let lease = Hold::until(self.hold_until(deadline));
+        match self.store_guest(hash, &guest, &lease, deadline).await {
+            Ok(GuestStored::Ours) => self.unstored.forget(hash),
+            Ok(GuestStored::Theirs(stored)) if stored == guest => self.unstored.forget(hash),
+            Ok(GuestStored::Theirs(stored)) => {
+                // Our claim had expired and was taken over: the guest stored first is the one in force.
+                self.unstored.forget(hash);
+                tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, kept = %stored, "another request stored a guest first; ours is unused (reconcile it upstream)");
+                return Ok(Round::Again);
+            }
+            Err(err) => {
+                self.unstored.remember(hash, &guest);
+                tracing::error!(crm_id_hash = hash.prefix(8), guest_id = %guest, error = %err, "created a guest but could not store its mapping; this instance will store it on the customer's next request (reconcile it upstream if none comes)");
+                return Err(err.into());
+            }
+        }
+        self.fetch_token(hash, guest, lease, deadline, Outcome::Created)
+            .await
+            .map(Round::Done)
+    }
+
+    /// Stores a new guest, retrying a throttled or unreachable store inside the deadline: losing
+    /// the mapping of a guest that exists upstream is what would give the customer a second one.
+    async fn store_guest(
+        &self,
+        hash: &CrmIdHash,
+        guest: &GuestId,
+        lease: &Hold,
+        deadline: Deadline,
+    ) -> Result<GuestStored, StoreError> {
+        let mut pause = FIRST_STORE_RETRY;
+        loop {
+            match self.store.put_guest(hash, guest, lease, self.clock.now()).await {
+                Err(StoreError::Unavailable(err)) if deadline.allows(pause) => {
+                    tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, error = %err, "storing the new guest failed; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_POLL);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A guest is stored: hand out its token, renew it under the lease, or wait for the request
+    /// that holds the lease when there is nothing valid to hand out meanwhile.
+    async fn with_guest(
+        &self,
+        hash: &CrmIdHash,
+        session: &SessionRecord,
+        guest: GuestId,
+        deadline: Deadline,
+    ) -> Result<Round, BrokerError> {
+        let freshness = session.token.as_ref().map(|token| self.freshness(token));
+        let still_valid = || {
+            session
                 .token
                 .as_ref()
-                .filter(|t| self.freshness(t) == TokenFreshness::ExpiringSoon)
-            {
-                return Ok(self.hit(&guest, token));
-            }
-            let wait = Deadline::at(deadline.instant().min(Deadline::after(EXPIRED_TOKEN_WAIT).instant()));
-            let renewed = self
-                .await_session(hash, wait, "renewing this customer's token", |s| {
-                    s.token
-                        .as_ref()
-                        .is_some_and(|t| t.expires_at_raw() != seen && self.freshness(t) != TokenFreshness::Unusable)
-                })
-                .await;
-            if let Ok(SessionRecord {
-                guest_id: Some(guest),
-                token: Some(token),
-                ..
-            }) = &renewed
-            {
-                return Ok(self.hit(guest, token));
-            }
-            tracing::info!(
-                crm_id_hash = hash.prefix(8),
-                "no renewed token from the lease holder in time; renewing it here"
-            );
+                .filter(|_| freshness == Some(TokenFreshness::ExpiringSoon))
+        };
+        if let (Some(token), Some(TokenFreshness::Fresh)) = (&session.token, freshness) {
+            return Ok(Round::Done(self.hit(&guest, token)));
         }
-        self.request_token(hash, guest, deadline).await
+        let now = self.clock.now();
+        if !session.refresh_lease_live(now) {
+            let lease = Hold::until(self.hold_until(deadline));
+            let stamp = session.token_stamp.as_deref();
+            if self.store.lease_token_refresh(hash, &guest, stamp, &lease, now).await? {
+                return self
+                    .fetch_token(hash, guest, lease, deadline, Outcome::Refreshed)
+                    .await
+                    .map(Round::Done);
+            }
+        }
+        // Another request renews it. A token still valid is handed out meanwhile.
+        if let Some(token) = still_valid() {
+            return Ok(Round::Done(self.hit(&guest, token)));
+        }
+        if session.refresh_lease_live(now) {
+            let seen = session.token_stamp.clone();
+            self.await_session(hash, deadline, "renewing this customer's token", |s| {
+                s.guest_id.as_ref() != Some(&guest) || s.token_stamp != seen || !s.refresh_lease_live(self.clock.now())
+            })
+            .await?;
+        }
+        Ok(Round::Again)
     }
 
-    async fn request_token(
+    /// Holding the lease: one Genesys token call. The token goes to the caller even when it cannot
+    /// be stored (it is valid; only the next request pays for another).
+    async fn fetch_token(
         &self,
         hash: &CrmIdHash,
         guest: GuestId,
+        lease: Hold,
         deadline: Deadline,
+        outcome: Outcome,
     ) -> Result<IssuedToken, BrokerError> {
-        let token = self.genesys.issue_guest_token(&guest, deadline).await?;
-        crate::telemetry::metrics().refresh();
-        if !self.store.put_token(hash, &guest, &token, self.clock.now()).await? {
-            // Deleted or re-bound while we were upstream: the token is still valid for this guest,
-            // so the caller gets it, but it is not stored against a session that is gone.
-            tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, "session changed during refresh; token not stored");
+        let token = match self.genesys.issue_guest_token(&guest, deadline).await {
+            Ok(token) => token,
+            Err(err) => {
+                self.release_lease(hash, &lease).await;
+                return Err(err.into());
+            }
+        };
+        if outcome == Outcome::Refreshed {
+            crate::telemetry::metrics().refresh();
+        }
+        match self
+            .store
+            .put_token(hash, &guest, &token, &lease.owner, self.clock.now())
+            .await
+        {
+            Ok(true) => {}
+            // Deleted, re-bound or taken over while we were upstream: the token is still valid for
+            // this guest, so the caller gets it, but it is not stored against a session that moved on.
+            Ok(false) => {
+                tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, "session changed during the token call; token not stored")
+            }
+            Err(err) => {
+                tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, error = %err, "could not store the new token; handing it out unstored");
+                self.release_lease(hash, &lease).await;
+            }
         }
         Ok(IssuedToken {
             token,
             guest_id: guest,
-            outcome: Outcome::Refreshed,
+            outcome,
         })
     }
 
+    async fn release_lease(&self, hash: &CrmIdHash, lease: &Hold) {
+        if let Err(err) = self.store.release_token_lease(hash, &lease.owner).await {
+            tracing::warn!(crm_id_hash = hash.prefix(8), error = %err, "could not release the token lease; it ends at its deadline");
+        }
+    }
+
     /// Claims and leases last as long as the holder may still be working: its own deadline.
-    fn lease_until(&self, deadline: Deadline) -> DateTime<Utc> {
+    fn hold_until(&self, deadline: Deadline) -> DateTime<Utc> {
         self.clock.now() + chrono::Duration::from_std(deadline.remaining()).unwrap_or_default()
     }
 
@@ -185,14 +264,39 @@ impl<S: SessionStore> Broker<S> {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(MAX_POLL);
-            let session = self
-                .store
-                .get(hash)
-                .await?
-                .unwrap_or_else(|| SessionRecord::empty(hash.clone()));
+            let session = self.read(hash).await?;
             if done(&session) {
                 return Ok(session);
             }
         }
+    }
+}
+
+/// Guests this instance created whose mapping it could not store, by customer.
+#[derive(Debug, Default)]
+pub(super) struct UnstoredGuests(Mutex<HashMap<CrmIdHash, GuestId>>);
+
+impl UnstoredGuests {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CrmIdHash, GuestId>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn get(&self, hash: &CrmIdHash) -> Option<GuestId> {
+        self.lock().get(hash).cloned()
+    }
+
+    fn remember(&self, hash: &CrmIdHash, guest: &GuestId) {
+        let mut guests = self.lock();
+        if guests.len() >= MAX_UNSTORED && !guests.contains_key(hash) {
+            // Any one will do: each was logged for reconciliation when its store failed.
+            if let Some(evicted) = guests.keys().next().cloned() {
+                guests.remove(&evicted);
+            }
+        }
+        guests.insert(hash.clone(), guest.clone());
+    }
+
+    pub(super) fn forget(&self, hash: &CrmIdHash) {
+        self.lock().remove(hash);
     }
 }

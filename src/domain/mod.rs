@@ -8,8 +8,8 @@ mod crm_id;
 mod deadline;
 mod session;
 
-pub use broker::{Broker, BrokerError, DEFAULT_SLIDING_WINDOW, IssuedToken, Outcome};
+pub use broker::{Broker, BrokerError, DEFAULT_SLIDING_WINDOW, IssuedToken, Outcome, WarmUpReport};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use crm_id::{CrmId, CrmIdError, CrmIdHash, Pseudonymiser};
 pub use deadline::Deadline;
-pub use session::{GuestId, GuestToken, SessionRecord, TokenFreshness};
+pub use session::{GuestId, GuestToken, Hold, HoldOwner, SessionRecord, TokenFreshness};

@@ -117,16 +117,69 @@ pub enum TokenFreshness {
     Unusable,
 }
 
+/// A right held by one request until a point in time: the claim to create a customer's guest, or
+/// the lease to renew its token. The owner is a random value only its holder knows, so a holder
+/// that is late (its hold expired and was taken over) cannot end its successor's hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub until: DateTime<Utc>,
+    pub owner: HoldOwner,
+}
+
+impl Hold {
+    /// A new hold with a fresh owner.
+    pub fn until(until: DateTime<Utc>) -> Self {
+        Self {
+            until,
+            owner: HoldOwner::random(),
+        }
+    }
+
+    /// Whether the hold still runs at `now`.
+    pub fn live(&self, now: DateTime<Utc>) -> bool {
+        self.until > now
+    }
+}
+
+/// Who holds a [`Hold`]: 128 random bits, hex. Not secret (it grants nothing outside the store).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct HoldOwner(String);
+
+impl HoldOwner {
+    pub fn random() -> Self {
+        Self(format!("{:032x}", fastrand::u128(..)))
+    }
+
+    /// An owner as the store keeps it.
+    pub fn from_stored(owner: impl Into<String>) -> Self {
+        Self(owner.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for HoldOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HoldOwner({})", self.0)
+    }
+}
+
 /// One customer's stored session, as the session store holds it.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
     pub crm_id_hash: CrmIdHash,
     pub guest_id: Option<GuestId>,
     pub token: Option<GuestToken>,
-    /// Until when a request (in any instance) holds the right to create this customer's guest.
-    pub guest_claim_until: Option<DateTime<Utc>>,
-    /// Until when a request holds the right to renew the stored token.
-    pub refresh_lease_until: Option<DateTime<Utc>>,
+    /// The stored `expires_at` exactly as written, whenever it is a string, even where no usable
+    /// token came with it (a placeholder, a token of the wrong type): a renewal lease is taken
+    /// against it, so a request that saw an older token cannot renew a newer one again.
+    pub token_stamp: Option<String>,
+    /// The request (in any instance) that may create this customer's guest, and until when.
+    pub guest_claim: Option<Hold>,
+    /// The request that may renew the stored token, and until when.
+    pub refresh_lease: Option<Hold>,
 }
 
 impl SessionRecord {
@@ -136,14 +189,20 @@ impl SessionRecord {
             crm_id_hash,
             guest_id: None,
             token: None,
-            guest_claim_until: None,
-            refresh_lease_until: None,
+            token_stamp: None,
+            guest_claim: None,
+            refresh_lease: None,
         }
     }
 
-    /// Whether another request's claim on creating the guest is still running at `now`.
+    /// Whether a claim on creating the guest still runs at `now`.
     pub fn guest_claim_live(&self, now: DateTime<Utc>) -> bool {
-        self.guest_claim_until.is_some_and(|until| until > now)
+        self.guest_claim.as_ref().is_some_and(|hold| hold.live(now))
+    }
+
+    /// Whether a lease on renewing the token still runs at `now`.
+    pub fn refresh_lease_live(&self, now: DateTime<Utc>) -> bool {
+        self.refresh_lease.as_ref().is_some_and(|hold| hold.live(now))
     }
 }
 

@@ -3,7 +3,6 @@
 
 mod events;
 mod init_error;
-mod warmup;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,7 +16,6 @@ use crate::telemetry::EmfEmitter;
 
 pub use events::{HttpEvent, Invocation};
 pub use init_error::report_init_error;
-pub use warmup::{WarmUpReport, warm_up};
 
 /// Serves invocations until the Runtime API goes away, writing one metrics record (EMF) after
 /// each.
@@ -56,7 +54,7 @@ pub async fn handle_event<S: SessionStore>(
 ) -> Result<Value, Diagnostic> {
     match Invocation::classify(payload) {
         Invocation::Http(event) => Ok(event.respond(broker, deadline).await),
-        Invocation::WarmUp => Ok(warm_up(broker, deadline).await.into_json()),
+        Invocation::WarmUp => Ok(serde_json::to_value(broker.warm_up(deadline).await).unwrap_or(Value::Null)),
         Invocation::Unsupported(what) => {
             tracing::warn!(payload = what, "unsupported invocation payload");
             Err(Diagnostic {

@@ -1,5 +1,5 @@
 //! An in-memory session store: a map behind a lock, with the same conditional-write rules as the
-//! DynamoDB adapter. Used by `local` and by unit tests.
+//! DynamoDB adapter (the store contract suite runs against both). Used by `local` and unit tests.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, SessionRecord};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 
-use super::{SessionStore, StoreError};
+use super::{GuestStored, SessionStore, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
@@ -37,6 +37,7 @@ impl MemoryStore {
         f(&mut self.sessions.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Runs `f` on the customer's record, created empty when missing (as an UpdateItem does).
     fn with_record<T>(&self, hash: &CrmIdHash, f: impl FnOnce(&mut SessionRecord) -> T) -> T {
         self.with(|sessions| {
             f(sessions
@@ -44,6 +45,15 @@ impl MemoryStore {
                 .or_insert_with(|| SessionRecord::empty(hash.clone())))
         })
     }
+
+    /// Runs `f` on the customer's record when there is one.
+    fn with_existing<T>(&self, hash: &CrmIdHash, f: impl FnOnce(&mut SessionRecord) -> T) -> Option<T> {
+        self.with(|sessions| sessions.get_mut(hash).map(f))
+    }
+}
+
+fn held_by(hold: Option<&Hold>, owner: &HoldOwner) -> bool {
+    hold.is_some_and(|hold| &hold.owner == owner)
 }
 
 impl SessionStore for MemoryStore {
@@ -54,38 +64,44 @@ impl SessionStore for MemoryStore {
     async fn claim_guest_creation(
         &self,
         hash: &CrmIdHash,
-        until: DateTime<Utc>,
+        claim: &Hold,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         Ok(self.with_record(hash, |record| {
             let free = record.guest_id.is_none() && !record.guest_claim_live(now);
             if free {
-                record.guest_claim_until = Some(until);
+                record.guest_claim = Some(claim.clone());
             }
             free
         }))
     }
 
-    async fn release_guest_claim(&self, hash: &CrmIdHash) -> Result<(), StoreError> {
-        self.with(|sessions| sessions.get_mut(hash).map(|record| record.guest_claim_until = None));
+    async fn release_guest_claim(&self, hash: &CrmIdHash, owner: &HoldOwner) -> Result<(), StoreError> {
+        self.with_existing(hash, |record| {
+            if held_by(record.guest_claim.as_ref(), owner) {
+                record.guest_claim = None;
+            }
+        });
         Ok(())
     }
 
-    async fn put_guest_if_absent(
+    async fn put_guest(
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
-        token: Option<&GuestToken>,
+        lease: &Hold,
         _now: DateTime<Utc>,
-    ) -> Result<GuestId, StoreError> {
+    ) -> Result<GuestStored, StoreError> {
         Ok(self.with_record(hash, |record| {
             if let Some(stored) = &record.guest_id {
-                return stored.clone();
+                return GuestStored::Theirs(stored.clone());
             }
             record.guest_id = Some(guest.clone());
-            record.token = token.cloned();
-            record.guest_claim_until = None;
-            guest.clone()
+            record.token = None;
+            record.token_stamp = Some(String::new());
+            record.guest_claim = None;
+            record.refresh_lease = Some(lease.clone());
+            GuestStored::Ours
         }))
     }
 
@@ -93,21 +109,21 @@ impl SessionStore for MemoryStore {
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
-        seen_expires_at: &str,
-        until: DateTime<Utc>,
+        seen_stamp: Option<&str>,
+        lease: &Hold,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(self.with(|sessions| match sessions.get_mut(hash) {
-            Some(record)
-                if record.guest_id.as_ref() == Some(guest)
-                    && record.token.as_ref().map_or("", GuestToken::expires_at_raw) == seen_expires_at
-                    && record.refresh_lease_until.is_none_or(|lease| lease <= now) =>
-            {
-                record.refresh_lease_until = Some(until);
-                true
-            }
-            _ => false,
-        }))
+        Ok(self
+            .with_existing(hash, |record| {
+                let free = record.guest_id.as_ref() == Some(guest)
+                    && record.token_stamp.as_deref() == seen_stamp
+                    && !record.refresh_lease_live(now);
+                if free {
+                    record.refresh_lease = Some(lease.clone());
+                }
+                free
+            })
+            .unwrap_or(false))
     }
 
     async fn put_token(
@@ -115,20 +131,46 @@ impl SessionStore for MemoryStore {
         hash: &CrmIdHash,
         guest: &GuestId,
         token: &GuestToken,
+        owner: &HoldOwner,
         _now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        Ok(self.with(|sessions| match sessions.get_mut(hash) {
-            Some(record) if record.guest_id.as_ref() == Some(guest) => {
-                record.token = Some(token.clone());
-                record.refresh_lease_until = None;
-                true
-            }
-            _ => false,
-        }))
+        Ok(self
+            .with_existing(hash, |record| {
+                let ours = record.guest_id.as_ref() == Some(guest) && held_by(record.refresh_lease.as_ref(), owner);
+                if ours {
+                    record.token = Some(token.clone());
+                    record.token_stamp = Some(token.expires_at_raw().to_owned());
+                    record.refresh_lease = None;
+                }
+                ours
+            })
+            .unwrap_or(false))
     }
 
-    async fn delete(&self, hash: &CrmIdHash) -> Result<(), StoreError> {
-        self.with(|sessions| sessions.remove(hash));
+    async fn release_token_lease(&self, hash: &CrmIdHash, owner: &HoldOwner) -> Result<(), StoreError> {
+        self.with_existing(hash, |record| {
+            if held_by(record.refresh_lease.as_ref(), owner) {
+                record.refresh_lease = None;
+            }
+        });
+        Ok(())
+    }
+
+    async fn delete(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.with(|sessions| {
+            let Some(record) = sessions.get_mut(hash) else {
+                return;
+            };
+            if record.guest_claim_live(now) {
+                let claim = record.guest_claim.take();
+                *record = SessionRecord {
+                    guest_claim: claim,
+                    ..SessionRecord::empty(hash.clone())
+                };
+            } else {
+                sessions.remove(hash);
+            }
+        });
         Ok(())
     }
 

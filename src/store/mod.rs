@@ -8,7 +8,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, SessionRecord};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 
 pub use dynamodb::DynamoDbStore;
 pub use memory::MemoryStore;
@@ -23,66 +23,98 @@ pub enum StoreError {
     /// The table is missing or this function may not use it: an operator must act.
     #[error("session table {table:?} cannot be used: {problem}")]
     Misconfigured { table: String, problem: String },
-    /// An item whose attributes do not have the expected types.
+    /// An item the broker cannot make sense of, even counting odd attributes as absent.
     #[error("a stored session is malformed: {0}")]
     Malformed(String),
+    /// The store refused a request the broker built (a bug, not an outage or a setting).
+    #[error("the session store rejected a request")]
+    Rejected(#[source] BoxError),
 }
 
-/// Sessions keyed by `crm_id_hash`. Every write keeps the guest id another writer stored first.
+/// What storing a new guest came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestStored {
+    /// Ours is stored, with the caller's renewal lease on it.
+    Ours,
+    /// Another guest was stored first and stays in force.
+    Theirs(GuestId),
+}
+
+/// Sessions keyed by `crm_id_hash`.
 ///
 /// Claims and leases coordinate requests across instances: a claim gives one request the right to
 /// create a customer's guest, a lease the right to renew its token, each until a time after which
-/// it may be taken over (its holder died or gave up).
+/// it may be taken over (its holder died or gave up). Only a hold's owner ends it early.
+///
+/// An attribute of the wrong type (DynamoDB `NULL`, a number where a string belongs, …) counts as
+/// absent, in reads and in every condition, so such an item is healed by the next write.
 pub trait SessionStore: Send + Sync + 'static {
     /// The stored session, if any: the one read a warm request costs.
     fn get(&self, hash: &CrmIdHash) -> impl Future<Output = Result<Option<SessionRecord>, StoreError>> + Send;
 
-    /// Takes the claim on creating the customer's guest until `until`; `false` when a guest is
-    /// stored or another live claim holds it.
+    /// Takes the claim on creating the customer's guest; `false` when a guest is stored or another
+    /// live claim holds it.
     fn claim_guest_creation(
         &self,
         hash: &CrmIdHash,
-        until: DateTime<Utc>,
+        claim: &Hold,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Gives a claim up early (the creation failed), so that waiting requests can take over.
-    fn release_guest_claim(&self, hash: &CrmIdHash) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Gives a claim up early (the creation failed), so that waiting requests can take over; does
+    /// nothing unless `owner` still holds it.
+    fn release_guest_claim(
+        &self,
+        hash: &CrmIdHash,
+        owner: &HoldOwner,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Stores `guest`, with its first token when there is one, unless a guest is stored already,
-    /// and clears the claim. Returns the guest in force afterwards (ours, or the one stored first).
-    fn put_guest_if_absent(
+    /// Stores `guest`, without a token yet, unless a guest is stored already; ends any claim (a
+    /// stored guest is what every claim waits for) and gives the caller `lease` to fetch the first
+    /// token. Works whether or not the item still exists (a DELETE may have emptied it).
+    fn put_guest(
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
-        token: Option<&GuestToken>,
+        lease: &Hold,
         now: DateTime<Utc>,
-    ) -> impl Future<Output = Result<GuestId, StoreError>> + Send;
+    ) -> impl Future<Output = Result<GuestStored, StoreError>> + Send;
 
-    /// Takes the lease on renewing the stored token until `until`; `false` when the stored token
-    /// is no longer the one that expires at `seen_expires_at` (empty: none) or another live lease
-    /// holds it.
+    /// Takes the lease on renewing the stored token; `false` when `guest` is no longer the stored
+    /// guest, the stored token is no longer the one stamped `seen_stamp` (`None`: none), or another
+    /// live lease holds it.
     fn lease_token_refresh(
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
-        seen_expires_at: &str,
-        until: DateTime<Utc>,
+        seen_stamp: Option<&str>,
+        lease: &Hold,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Stores `token` for `guest` and clears the lease, only while `guest` is still the stored
-    /// guest; `false` when the session was deleted or re-bound meanwhile (nothing is written then).
+    /// Stores `token` for `guest` and ends the lease, only while `guest` is the stored guest and
+    /// `owner` holds the lease; `false` when the session was deleted, re-bound or taken over
+    /// meanwhile (nothing is written then).
     fn put_token(
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
         token: &GuestToken,
+        owner: &HoldOwner,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Removes the session; removing a missing one is not an error.
-    fn delete(&self, hash: &CrmIdHash) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Gives a lease up early (the renewal failed); does nothing unless `owner` still holds it.
+    fn release_token_lease(
+        &self,
+        hash: &CrmIdHash,
+        owner: &HoldOwner,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets the customer's guest and token. A live claim survives it: the creation under way
+    /// stores its guest as usual, and requests waiting for it keep waiting instead of creating
+    /// another. Removing a missing session is not an error.
+    fn delete(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// One cheap call that proves the store is reachable (warm-up).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -2,7 +2,7 @@
 //! refresh, placeholders left by the Python utility, and session deletion.
 
 use chrono::{DateTime, Duration as Span, Utc};
-use guest_token_broker::domain::{Clock, GuestId, GuestToken, SessionRecord};
+use guest_token_broker::domain::{Clock, GuestId, GuestToken, Hold, SessionRecord};
 use guest_token_broker::sandbox::{ExpiresAtKey, SandboxConfig};
 use secrecy::SecretString;
 
@@ -231,7 +231,7 @@ async fn a_guest_claim_left_by_a_dead_request_is_taken_over_once_it_expires() {
     let app = spawn_app().await;
     let now = app.clock.now();
     app.store.insert(SessionRecord {
-        guest_claim_until: Some(now + Span::seconds(5)),
+        guest_claim: Some(Hold::until(now + Span::seconds(5))),
         ..SessionRecord::empty(hash_of("CRM-1"))
     });
 
@@ -257,7 +257,7 @@ async fn a_live_claim_that_outlasts_the_deadline_is_503_not_a_second_guest() {
     })
     .await;
     app.store.insert(SessionRecord {
-        guest_claim_until: Some(Utc::now() + Span::seconds(60)),
+        guest_claim: Some(Hold::until(Utc::now() + Span::seconds(60))),
         ..SessionRecord::empty(hash_of("CRM-1"))
     });
 

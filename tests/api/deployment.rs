@@ -1,5 +1,5 @@
 //! One deployment of the compiled function for runtime-level tests: the binary on the Runtime API
-//! harness, with the Genesys sandbox as Genesys and moto as AWS, plus the sample events.
+//! harness, with the Genesys sandbox as Genesys and dynalite and moto as AWS, plus the sample events.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
@@ -8,15 +8,15 @@ use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
+use crate::aws::dynamodb;
 use crate::helpers::hash_of;
-use crate::moto::dynamodb;
 use crate::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeHarness};
 
 pub const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
 /// The customer of the sample events.
 pub const SAMPLE_CRM_ID: &str = "CRM-987654";
 
-/// One function instance on a harness, with the sandbox as Genesys and moto as AWS.
+/// One function instance on a harness, with the sandbox as Genesys and dynalite and moto as AWS.
 pub struct Deployment {
     pub function: LambdaFunction,
     pub harness: RuntimeHarness,
@@ -86,7 +86,7 @@ impl Deployment {
             .key("crm_id_hash", AttributeValue::S(hash_of(crm_id).as_str().to_owned()))
             .send()
             .await
-            .expect("moto answers")
+            .expect("dynalite answers")
             .item?;
         Some(item["genesys_guest_id"].as_s().expect("a guest id string").clone())
     }

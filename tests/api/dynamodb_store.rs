@@ -1,4 +1,4 @@
-//! The DynamoDB session store against moto through the real SDK client: the Python utility's item
+//! The DynamoDB session store against dynalite through the real SDK client: the Python utility's item
 //! shape in both directions, conditional writes under a race, and failures as HTTP answers.
 
 use std::collections::HashMap;
@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
-use guest_token_broker::domain::{CrmIdHash, GuestId, GuestToken};
-use guest_token_broker::store::{DynamoDbStore, SessionStore, StoreError};
+use guest_token_broker::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner};
+use guest_token_broker::store::{DynamoDbStore, GuestStored, SessionStore, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::aws::{create_sessions_table, dynamodb, unique};
+use crate::emulators::dynalite;
 use crate::helpers::{Options, credential_source, hash_of, pair, spawn_app_on, upstream_calls};
-use crate::moto::{create_sessions_table, dynamodb, moto, unique};
 use crate::processes::run_shell;
 
 const RETENTION: Duration = Duration::from_secs(30 * 86_400);
@@ -29,6 +30,13 @@ fn guest(id: &str) -> GuestId {
 
 fn token(value: &str, expires_at: &str) -> GuestToken {
     GuestToken::new(SecretString::from(value.to_owned()), expires_at).unwrap()
+}
+
+/// Stores `guest` as a creator does; returns the owner of the lease on its first token.
+async fn store_guest(store: &DynamoDbStore, hash: &CrmIdHash, id: &str) -> (GuestStored, HoldOwner) {
+    let lease = Hold::until(Utc::now() + chrono::Duration::seconds(10));
+    let stored = store.put_guest(hash, &guest(id), &lease, Utc::now()).await.unwrap();
+    (stored, lease.owner)
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -65,8 +73,9 @@ async fn put_raw(store: &DynamoDbStore, item: &[(&str, &str)]) {
 fn python_utility_reads(store: &DynamoDbStore, hash: &CrmIdHash) -> Vec<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/python_utility_read.py");
     let command = format!(
-        "python3 {script} {} {} {}",
-        moto().endpoint,
+        "{} {script} {} {} {}",
+        crate::emulators::python(),
+        dynalite().endpoint,
         store.table(),
         hash.as_str()
     );
@@ -79,16 +88,17 @@ async fn an_item_round_trips_in_the_python_utilitys_shape_with_a_ttl() {
     let hash = hash_of("CRM-1");
     let now = Utc::now();
 
-    assert_eq!(
-        store
-            .put_guest_if_absent(&hash, &guest("g-1"), None, now)
-            .await
-            .unwrap(),
-        guest("g-1")
-    );
+    let (stored, lease) = store_guest(&store, &hash, "g-1").await;
+    assert_eq!(stored, GuestStored::Ours);
     assert!(
         store
-            .put_token(&hash, &guest("g-1"), &token("eyJ1", "2030-01-01T00:00:00.000Z"), now)
+            .put_token(
+                &hash,
+                &guest("g-1"),
+                &token("eyJ1", "2030-01-01T00:00:00.000Z"),
+                &lease,
+                now
+            )
             .await
             .unwrap()
     );
@@ -136,12 +146,15 @@ async fn an_item_written_here_is_read_by_the_python_utilitys_own_logic() {
     let store = fresh_store().await;
     let hash = hash_of("CRM-1");
     let expires = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (_, lease) = store_guest(&store, &hash, "g-1").await;
     store
-        .put_guest_if_absent(&hash, &guest("g-1"), None, Utc::now())
-        .await
-        .unwrap();
-    store
-        .put_token(&hash, &guest("g-1"), &token("eyJ-from-rust", &expires), Utc::now())
+        .put_token(
+            &hash,
+            &guest("g-1"),
+            &token("eyJ-from-rust", &expires),
+            &lease,
+            Utc::now(),
+        )
         .await
         .unwrap();
 
@@ -164,13 +177,10 @@ async fn placeholder_items_read_as_no_token_and_keep_their_guest() {
     .await;
 
     let record = store.get(&hash).await.unwrap().unwrap();
-    let kept = store
-        .put_guest_if_absent(&hash, &guest("g-2"), None, Utc::now())
-        .await
-        .unwrap();
+    let (kept, _) = store_guest(&store, &hash, "g-2").await;
 
     assert!(record.token.is_none());
-    assert_eq!(kept, guest("g-1"));
+    assert_eq!(kept, GuestStored::Theirs(guest("g-1")));
 }
 
 #[tokio::test]
@@ -178,10 +188,7 @@ async fn a_new_mapping_writes_placeholders_the_python_utility_understands() {
     let store = fresh_store().await;
     let hash = hash_of("CRM-1");
 
-    store
-        .put_guest_if_absent(&hash, &guest("g-1"), None, Utc::now())
-        .await
-        .unwrap();
+    store_guest(&store, &hash, "g-1").await;
 
     let item = raw_item(&store, hash.as_str()).await.unwrap();
     assert_eq!(item["token"], s(""));
@@ -193,17 +200,26 @@ async fn a_new_mapping_writes_placeholders_the_python_utility_understands() {
 async fn a_token_update_never_replaces_the_guest_nor_revives_a_deleted_session() {
     let store = fresh_store().await;
     let hash = hash_of("CRM-1");
-    store
-        .put_guest_if_absent(&hash, &guest("g-1"), None, Utc::now())
-        .await
-        .unwrap();
+    let (_, lease) = store_guest(&store, &hash, "g-1").await;
 
     let for_other_guest = store
-        .put_token(&hash, &guest("g-2"), &token("t", "2030-01-01T00:00:00Z"), Utc::now())
+        .put_token(
+            &hash,
+            &guest("g-2"),
+            &token("t", "2030-01-01T00:00:00Z"),
+            &lease,
+            Utc::now(),
+        )
         .await;
-    store.delete(&hash).await.unwrap();
+    store.delete(&hash, Utc::now()).await.unwrap();
     let after_delete = store
-        .put_token(&hash, &guest("g-1"), &token("t", "2030-01-01T00:00:00Z"), Utc::now())
+        .put_token(
+            &hash,
+            &guest("g-1"),
+            &token("t", "2030-01-01T00:00:00Z"),
+            &lease,
+            Utc::now(),
+        )
         .await;
 
     assert!(!for_other_guest.unwrap());
@@ -215,13 +231,10 @@ async fn a_token_update_never_replaces_the_guest_nor_revives_a_deleted_session()
 async fn deleting_removes_the_item_and_deleting_again_is_fine() {
     let store = fresh_store().await;
     let hash = hash_of("CRM-1");
-    store
-        .put_guest_if_absent(&hash, &guest("g-1"), None, Utc::now())
-        .await
-        .unwrap();
+    store_guest(&store, &hash, "g-1").await;
 
-    store.delete(&hash).await.unwrap();
-    store.delete(&hash).await.unwrap();
+    store.delete(&hash, Utc::now()).await.unwrap();
+    store.delete(&hash, Utc::now()).await.unwrap();
 
     assert!(store.get(&hash).await.unwrap().is_none());
 }
@@ -234,20 +247,23 @@ async fn eight_concurrent_creators_store_exactly_one_guest_and_all_see_it() {
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..8 {
         let (store, hash) = (store.clone(), hash.clone());
-        tasks.spawn(async move {
-            store
-                .put_guest_if_absent(&hash, &guest(&format!("g-{n}")), None, Utc::now())
-                .await
-        });
+        tasks.spawn(async move { store_guest(&store, &hash, &format!("g-{n}")).await.0 });
     }
-    let winners: Vec<GuestId> = tasks.join_all().await.into_iter().map(Result::unwrap).collect();
+    let answers: Vec<GuestStored> = tasks.join_all().await;
 
     let stored = store.get(&hash).await.unwrap().unwrap().guest_id.unwrap();
-    assert!(winners.iter().all(|w| *w == stored), "{winners:?} vs {stored:?}");
+    let ours = answers.iter().filter(|a| **a == GuestStored::Ours).count();
+    assert_eq!(ours, 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| *a == GuestStored::Ours || *a == GuestStored::Theirs(stored.clone())),
+        "{answers:?} vs {stored:?}"
+    );
 }
 
 #[tokio::test]
-async fn a_missing_table_is_a_configuration_error_naming_the_table() {
+async fn a_missing_table_is_a_configuration_error_named_in_the_log_only() {
     let store = DynamoDbStore::new(dynamodb().await, "NoSuchSessions", RETENTION);
     let err = store.get(&hash_of("CRM-1")).await.unwrap_err();
     assert!(
@@ -265,7 +281,11 @@ async fn a_missing_table_is_a_configuration_error_naming_the_table() {
 
     assert_eq!(reply.status, 500);
     assert_eq!(reply.error_code(), "configuration_error");
-    assert!(reply.error_message().contains("NoSuchSessions"));
+    assert!(
+        !reply.error_message().contains("NoSuchSessions"),
+        "{}",
+        reply.error_message()
+    );
     assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0));
 }
 
@@ -274,7 +294,7 @@ async fn an_unreachable_dynamodb_is_503_and_nothing_is_created_upstream() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let config = crate::moto::sdk_config()
+    let config = crate::aws::sdk_config_for(&dynalite().endpoint)
         .await
         .into_builder()
         .endpoint_url(endpoint)
@@ -306,7 +326,7 @@ async fn a_hanging_dynamodb_is_503_within_the_deadline() {
             open.push(socket);
         }
     });
-    let config = crate::moto::sdk_config()
+    let config = crate::aws::sdk_config_for(&dynalite().endpoint)
         .await
         .into_builder()
         .endpoint_url(endpoint)

@@ -1,5 +1,5 @@
 //! The fault suite: every upstream fault the broker must ride out, through the real binary under
-//! the Runtime API harness, with the Genesys sandbox and moto behind it; and instances of the
+//! the Runtime API harness, with the Genesys sandbox and the AWS emulators behind it; and instances of the
 //! binary racing for one customer.
 
 use std::time::{Duration, Instant};
@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use guest_token_broker::sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
+use crate::aws::rotate_secret;
 use crate::deployment::{Deployment, body_of, crm_body, http_api_post};
 use crate::helpers::{pair, upstream_calls};
-use crate::moto::rotate_secret;
 use crate::runtime_harness::LambdaFunction;
 
 /// The response to a POST /guest-tokens for `crm_id`, as the HTTP API shapes it.
@@ -147,7 +147,7 @@ async fn a_secret_rotated_to_a_brand_new_credential_is_picked_up_without_a_resta
 
     rotate_secret(
         &deployment.secret,
-        &crate::moto::credentials_document(&[("new", "new-secret")]),
+        &crate::aws::credentials_document(&[("new", "new-secret")]),
     )
     .await;
     deployment.sandbox.add_client("new", "new-secret");

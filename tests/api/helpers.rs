@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use guest_token_broker::api::loopback;
-use guest_token_broker::credentials::{Credential, CredentialSet, CredentialSource, EnvCredentials};
+use guest_token_broker::credentials::{Credential, CredentialSet, CredentialSource, EnvCredentials, Pseudonyms};
 use guest_token_broker::domain::{Broker, CrmId, CrmIdHash, FixedClock, Pseudonymiser};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::http_server::ServerHandle;
@@ -62,11 +62,21 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     spawn_app_on(options, MemoryStore::new(), Arc::new(credential_source(&credentials))).await
 }
 
-/// The API on any store and credential source (DynamoDB and Secrets Manager on moto, say).
+/// The API on any store and credential source (DynamoDB on dynalite and Secrets Manager on moto, say).
 pub async fn spawn_app_on<S: SessionStore + Clone>(
     options: Options,
     store: S,
     credentials: Arc<dyn CredentialSource>,
+) -> TestApp<S> {
+    spawn_app_hashing_with(options, store, credentials, Pseudonyms::sha256()).await
+}
+
+/// The API with the given pseudonymisation (HMAC with a key from Secrets Manager, say).
+pub async fn spawn_app_hashing_with<S: SessionStore + Clone>(
+    options: Options,
+    store: S,
+    credentials: Arc<dyn CredentialSource>,
+    pseudonyms: Pseudonyms,
 ) -> TestApp<S> {
     let sandbox = Sandbox::start(options.sandbox).await.expect("sandbox starts");
     let base = options.genesys_url.unwrap_or_else(|| sandbox.base_url());
@@ -76,7 +86,13 @@ pub async fn spawn_app_on<S: SessionStore + Clone>(
     };
     let genesys = GenesysClient::new(endpoints, credentials, options.retry);
     let clock = FixedClock::at(Utc::now());
-    let broker = Broker::new(store.clone(), genesys, Arc::new(clock.clone()), options.window);
+    let broker = Broker::new(
+        store.clone(),
+        genesys,
+        pseudonyms,
+        Arc::new(clock.clone()),
+        options.window,
+    );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = loopback::serve(Arc::new(broker), listener, options.budget);
     TestApp {
@@ -97,7 +113,7 @@ pub fn credential_source(pairs: &[(String, String)]) -> EnvCredentials {
             client_secret: SecretString::from(secret.clone()),
         })
         .collect();
-    EnvCredentials::new(CredentialSet::new(credentials, None).unwrap())
+    EnvCredentials::new(CredentialSet::new(credentials).unwrap())
 }
 
 pub fn pair(id: &str, secret: &str) -> (String, String) {

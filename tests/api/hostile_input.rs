@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use guest_token_broker::credentials::Pseudonyms;
 use guest_token_broker::domain::{Broker, Deadline, SystemClock};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda::handle_event;
@@ -170,7 +171,13 @@ fn world() -> World {
     let credentials = Arc::new(credential_source(&SandboxConfig::default().clients));
     let genesys = GenesysClient::new(endpoints, credentials, RetryPolicy::default());
     let store = MemoryStore::new();
-    let broker = Broker::new(store.clone(), genesys, Arc::new(SystemClock), Duration::from_secs(300));
+    let broker = Broker::new(
+        store.clone(),
+        genesys,
+        Pseudonyms::sha256(),
+        Arc::new(SystemClock),
+        Duration::from_secs(300),
+    );
     World {
         runtime,
         sandbox,

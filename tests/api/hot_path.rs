@@ -1,22 +1,24 @@
 //! What the hot path costs, counted rather than timed: AWS requests per warm hit through the real
-//! binary (a counting proxy in front of moto), what init primes, and the metrics records it writes.
+//! binary (a counting proxy in front of the AWS emulators), what init primes, and the metrics records it writes.
 
 use std::time::{Duration, Instant};
 
 use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
-use crate::counting_proxy::CountingProxy;
+use crate::aws_proxy::AwsProxy;
 use crate::deployment::{Deployment, crm_body, http_api_post};
 use crate::helpers::upstream_calls;
-use crate::moto::moto;
 
-async fn deploy_behind_proxy(env: &[(&'static str, &str)]) -> (Deployment, CountingProxy) {
-    let proxy = CountingProxy::start(&moto().endpoint).await;
+async fn deploy_behind_proxy(env: &[(&'static str, &str)]) -> (Deployment, AwsProxy) {
+    let proxy = AwsProxy::start().await;
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let url = sandbox.base_url();
-    let proxy_url = proxy.url();
-    let mut vars = vec![("AWS_ENDPOINT_URL", proxy_url.as_str())];
+    let through_proxy = proxy.env();
+    let mut vars: Vec<(&'static str, &str)> = through_proxy
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
     vars.extend_from_slice(env);
     let deployment = Deployment::start_on(sandbox, &SandboxConfig::default().clients, &url, &vars).await;
     (deployment, proxy)
@@ -28,10 +30,11 @@ async fn post(deployment: &Deployment, crm_id: &str) -> Value {
     response
 }
 
-/// Waits (a poll with a deadline) until the function has finished init and asks for work.
-async fn init_done(deployment: &Deployment) {
+/// Waits (a poll with a deadline) until the harness has seen `polls` requests for work (the
+/// function finished init and asks for its first invocation).
+async fn init_done(deployment: &Deployment, polls: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while deployment.harness.next_polls() == 0 {
+    while deployment.harness.next_polls() < polls {
         assert!(Instant::now() < deadline, "the function never finished init");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -57,25 +60,57 @@ async fn a_warm_hit_costs_exactly_one_dynamodb_read_and_no_other_network_call() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn init_primes_the_secret_and_the_dynamodb_connection_unless_told_not_to() {
+async fn init_primes_only_the_dynamodb_connection_unless_told_not_to() {
     let (primed, primed_proxy) = deploy_behind_proxy(&[]).await;
     let (lazy, lazy_proxy) = deploy_behind_proxy(&[("PRIME_AT_INIT", "false")]).await;
 
-    init_done(&primed).await;
-    init_done(&lazy).await;
+    init_done(&primed, 1).await;
+    init_done(&lazy, 1).await;
 
-    let mut operations = primed_proxy.operations();
-    operations.sort();
-    assert_eq!(
-        operations,
-        ["DynamoDB_20120810.GetItem", "secretsmanager.GetSecretValue"]
-    );
+    // SHA-256 pseudonyms need no key and Genesys credentials wait for the first Genesys call.
+    assert_eq!(primed_proxy.operations(), ["DynamoDB_20120810.GetItem"]);
     assert!(lazy_proxy.operations().is_empty(), "{:?}", lazy_proxy.operations());
     assert_eq!(
         upstream_calls(&primed.sandbox),
         (0, 0, 0),
         "priming creates nothing upstream"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hmac_pseudonyms_prime_their_key_at_init() {
+    let key_secret = crate::aws::unique("hash-key");
+    crate::aws::create_secret(&key_secret, r#"{"hash_key": "k3y"}"#).await;
+    let env = [
+        ("CRM_ID_HASH_MODE", "hmac-sha256"),
+        ("CRM_ID_HASH_KEY_SECRET_ID", key_secret.as_str()),
+    ];
+    let (primed, proxy) = deploy_behind_proxy(&env).await;
+
+    init_done(&primed, 1).await;
+
+    let mut operations = proxy.operations();
+    operations.sort();
+    assert_eq!(
+        operations,
+        ["DynamoDB_20120810.GetItem", "secretsmanager.GetSecretValue"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cold_start_serving_a_stored_token_makes_one_aws_call_and_reads_no_secret() {
+    let (mut deployment, proxy) = deploy_behind_proxy(&[("PRIME_AT_INIT", "false")]).await;
+    post(&deployment, "CRM-1").await;
+    deployment.function.stop();
+    proxy.take();
+
+    let polls_before = deployment.harness.next_polls();
+    let _cold = deployment.start_instance();
+    init_done(&deployment, polls_before + 1).await;
+    let served = post(&deployment, "CRM-1").await;
+
+    assert_eq!(served["statusCode"], 200);
+    assert_eq!(proxy.operations(), ["DynamoDB_20120810.GetItem"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

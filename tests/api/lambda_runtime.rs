@@ -96,7 +96,7 @@ async fn every_sample_event_gets_its_expected_result() {
     let warmed = deployment.invoke(warm_up).await.response();
     assert_eq!(
         warmed,
-        json!({"warmed": true, "credentials": "ok", "accessToken": "ok", "store": "ok"})
+        json!({"warmed": true, "pseudonymKey": "ok", "accessToken": "ok", "store": "ok"})
     );
 
     let deleted = deployment.invoke(delete).await.response();

@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::aws::{aws_env, create_secret, create_sessions_table, credentials_document, dynamodb, unique};
 use crate::helpers::hash_of;
-use crate::moto::{aws_env, create_secret, create_sessions_table, credentials_document, dynamodb, unique};
 use crate::processes::{ChildProcess, run_shell};
 
 #[tokio::test]

@@ -1,11 +1,12 @@
 //! Integration tests, compiled into one binary. They talk HTTP on loopback to real servers: the
-//! broker's own API server, the Genesys sandbox, moto (DynamoDB, Secrets Manager) and a Lambda
+//! broker's own API server, the Genesys sandbox, dynalite (DynamoDB), moto (Secrets Manager) and a Lambda
 //! Runtime API harness running the compiled binary.
 
-mod counting_proxy;
+mod aws;
+mod aws_proxy;
 mod deployment;
+mod emulators;
 mod helpers;
-mod moto;
 mod processes;
 mod runtime_harness;
 
@@ -20,4 +21,5 @@ mod local_smoke;
 mod openapi_conformance;
 mod secrets_manager;
 mod store_contract;
+mod substrate;
 mod upstream_status;

@@ -18,7 +18,7 @@ async fn the_api_conforms_to_its_openapi_description() {
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
 
     let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
+        Command::new(crate::emulators::python())
             .args(["-m", "schemathesis.cli", "run", spec, "--url", &url, "--checks", "all"])
             .args([
                 "--max-examples",
@@ -30,7 +30,7 @@ async fn the_api_conforms_to_its_openapi_description() {
                 "none",
             ])
             .output()
-            .expect("python3 runs (schemathesis comes from requirements-dev.txt)")
+            .expect("python3 runs (schemathesis comes from requirements-dev.txt, installed into .venv by scripts/test)")
     })
     .await
     .unwrap();

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::moto::{aws_env, create_secret, create_sessions_table, credentials_document, unique};
+use crate::aws::{aws_env, create_secret, create_sessions_table, credentials_document, unique};
 use crate::processes::ChildProcess;
 
 pub const FUNCTION_NAME: &str = "guest-token-broker";
@@ -326,7 +326,7 @@ impl LambdaFunction {
     }
 }
 
-/// A fresh sessions table and credentials secret on moto, and the environment pointing a function
+/// A fresh sessions table and credentials secret on the AWS emulators, and the environment pointing a function
 /// at them (through the standard AWS variables) and at Genesys on `genesys_url`.
 pub struct Backends {
     pub table: String,

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use guest_token_broker::credentials::{CredentialSource, SecretsManagerCredentials};
+use guest_token_broker::credentials::{CredentialSource, HashKeySource, Pseudonyms, SecretsManagerCredentials};
 use guest_token_broker::sandbox::SandboxConfig;
 use guest_token_broker::store::{DynamoDbStore, MemoryStore, SessionStore};
 
-use crate::helpers::{Options, hash_of, pair, spawn_app_on, upstream_calls};
-use crate::moto::{
+use crate::aws::{
     create_secret, create_sessions_table, credentials_document, dynamodb, rotate_secret, secrets, unique,
 };
+use crate::helpers::{Options, credential_source, hash_of, pair, spawn_app_hashing_with, spawn_app_on, upstream_calls};
 
 const CACHE: Duration = Duration::from_secs(300);
 
@@ -94,12 +94,17 @@ async fn malformed_secrets_are_configuration_errors_that_name_the_problem_not_th
         let message = reply.body["error"]["message"].as_str().unwrap();
         assert!(message.contains(expected), "{message}");
         assert!(!message.contains("sk-123"), "{message}");
-        assert_eq!(app.store.operations(), 0);
+        assert!(app.sandbox.guests().is_empty());
+        let session = app.store.get(&hash_of("CRM-1")).await.unwrap();
+        assert!(
+            session.is_none_or(|s| s.guest_id.is_none() && s.guest_claim.is_none()),
+            "the claim is given back for the next request"
+        );
     }
 }
 
 #[tokio::test]
-async fn a_missing_secret_is_a_configuration_error_naming_it() {
+async fn a_missing_secret_is_a_configuration_error_named_in_the_log_only() {
     let source = SecretsManagerCredentials::new(secrets().await, "no-such-secret", CACHE);
     let app = spawn_app_on(Options::default(), MemoryStore::new(), Arc::new(source)).await;
 
@@ -107,11 +112,15 @@ async fn a_missing_secret_is_a_configuration_error_naming_it() {
 
     assert_eq!(reply.status, 500);
     assert_eq!(reply.error_code(), "configuration_error");
-    assert!(reply.error_message().contains("no-such-secret"));
+    assert!(
+        !reply.error_message().contains("no-such-secret"),
+        "{}",
+        reply.error_message()
+    );
 }
 
 #[tokio::test]
-async fn a_hash_key_in_the_secret_switches_to_hmac_pseudonyms() {
+async fn a_hash_key_in_the_credentials_secret_fails_closed_where_pseudonyms_are_sha256() {
     let document = serde_json::json!({
         "credentials": [{"client_id": "sandbox-client", "client_secret": "sandbox-secret"}],
         "hash_key": "k3y-for-tests",
@@ -119,11 +128,65 @@ async fn a_hash_key_in_the_secret_switches_to_hmac_pseudonyms() {
     let (_, source) = secret_source(&document.to_string()).await;
     let app = spawn_app_on(Options::default(), MemoryStore::new(), source).await;
 
+    let reply = app.post_token("CRM-1").await;
+
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.error_code(), "configuration_error");
+    assert!(
+        reply.error_message().contains("CRM_ID_HASH_MODE"),
+        "{}",
+        reply.error_message()
+    );
+    assert!(!reply.error_message().contains("k3y-for-tests"));
+    assert!(
+        app.sandbox.guests().is_empty(),
+        "no guest under a pseudonym that may be the wrong one"
+    );
+}
+
+#[tokio::test]
+async fn hmac_pseudonyms_use_the_key_from_their_own_secret() {
+    let name = unique("hash-key");
+    create_secret(&name, r#"{"hash_key": "k3y-for-tests"}"#).await;
+    let pseudonyms = Pseudonyms::hmac(
+        HashKeySource::SecretsManager {
+            client: secrets().await,
+            secret_id: name,
+        },
+        Duration::from_secs(300),
+    );
+    let credentials = Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")]));
+    let app = spawn_app_hashing_with(Options::default(), MemoryStore::new(), credentials, pseudonyms).await;
+
     assert_eq!(app.post_token("CRM-1").await.status, 200);
 
     // python3 -c "import hmac,hashlib;print(hmac.new(b'k3y-for-tests',b'CRM-1',hashlib.sha256).hexdigest())"
     let expected = "a956bb26065daa7922c233e3b041710bf0208d5ca036b58cad20983a66138953";
     assert_eq!(app.sandbox.guests()[0].custom_attributes["crm_id_hash"], expected);
+}
+
+#[tokio::test]
+async fn a_hash_key_that_changes_under_a_running_instance_stops_hashing() {
+    let name = unique("hash-key");
+    create_secret(&name, r#"{"hash_key": "first-key"}"#).await;
+    let pseudonyms = Pseudonyms::hmac(
+        HashKeySource::SecretsManager {
+            client: secrets().await,
+            secret_id: name.clone(),
+        },
+        Duration::ZERO,
+    );
+    let credentials = Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")]));
+    let app = spawn_app_hashing_with(Options::default(), MemoryStore::new(), credentials, pseudonyms).await;
+    assert_eq!(app.post_token("CRM-1").await.status, 200);
+
+    rotate_secret(&name, r#"{"hash_key": "second-key"}"#).await;
+    let reply = app.post_token("CRM-1").await;
+
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.error_code(), "configuration_error");
+    assert!(!reply.error_message().contains("second-key"));
+    assert_eq!(app.sandbox.guests().len(), 1, "never a second guest under another hash");
 }
 
 #[tokio::test]

@@ -1,16 +1,16 @@
-//! One contract, two stores: the in-memory store and DynamoDB (on moto) must agree on every rule
-//! of claims, leases and conditional writes, since unit tests rely on the first and production on
-//! the second.
+//! One contract, two stores: the in-memory store and DynamoDB (on dynalite, whose conditional
+//! writes are atomic) must agree on every rule of claims, leases, conditional writes and deletes,
+//! since unit tests rely on the first and production on the second.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use guest_token_broker::domain::{GuestId, GuestToken};
-use guest_token_broker::store::{DynamoDbStore, SessionStore};
+use guest_token_broker::domain::{CrmIdHash, GuestId, GuestToken, Hold, SessionRecord};
+use guest_token_broker::store::{DynamoDbStore, GuestStored, SessionStore};
 use secrecy::SecretString;
 
+use crate::aws::{create_sessions_table, dynamodb, unique};
 use crate::helpers::hash_of;
-use crate::moto::{create_sessions_table, dynamodb, unique};
 
 fn guest(id: &str) -> GuestId {
     GuestId::new(id).unwrap()
@@ -24,139 +24,286 @@ fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_900_000_000 + seconds, 0).unwrap()
 }
 
+fn hold(until: i64) -> Hold {
+    Hold::until(at(until))
+}
+
 async fn dynamodb_store() -> DynamoDbStore {
     let table = unique("contract");
     create_sessions_table(&table).await;
     DynamoDbStore::new(dynamodb().await, table, Duration::from_secs(86_400))
 }
 
+async fn read<S: SessionStore>(store: &S, hash: &CrmIdHash) -> SessionRecord {
+    store.get(hash).await.unwrap().expect("a stored session")
+}
+
+/// A customer whose guest `g-1` is stored with a token expiring at `expires_at`.
+async fn stored_guest_with_token<S: SessionStore>(store: &S, hash: &CrmIdHash, expires_at: &str) {
+    let lease = hold(10);
+    assert_eq!(
+        store.put_guest(hash, &guest("g-1"), &lease, at(0)).await.unwrap(),
+        GuestStored::Ours
+    );
+    assert!(
+        store
+            .put_token(hash, &guest("g-1"), &token(expires_at), &lease.owner, at(0))
+            .await
+            .unwrap()
+    );
+}
+
 async fn a_guest_claim_is_exclusive_until_it_expires<S: SessionStore>(store: S) {
     let hash = hash_of("CRM-claim");
+    assert!(store.claim_guest_creation(&hash, &hold(10), at(0)).await.unwrap());
     assert!(
-        store.claim_guest_creation(&hash, at(10), at(0)).await.unwrap(),
-        "first claim"
+        !store.claim_guest_creation(&hash, &hold(20), at(5)).await.unwrap(),
+        "a live claim is exclusive"
     );
-    assert!(
-        !store.claim_guest_creation(&hash, at(20), at(5)).await.unwrap(),
-        "live claim holds"
-    );
-    let record = store.get(&hash).await.unwrap().unwrap();
+    let record = read(&store, &hash).await;
     assert!(record.guest_id.is_none() && record.guest_claim_live(at(5)));
     assert!(
-        store.claim_guest_creation(&hash, at(30), at(10)).await.unwrap(),
-        "expired claim is taken over"
+        store.claim_guest_creation(&hash, &hold(30), at(10)).await.unwrap(),
+        "an expired claim is taken over"
     );
 }
 
-async fn a_released_claim_can_be_taken_at_once<S: SessionStore>(store: S) {
+async fn only_the_owner_releases_a_claim<S: SessionStore>(store: S) {
     let hash = hash_of("CRM-release");
-    assert!(store.claim_guest_creation(&hash, at(10), at(0)).await.unwrap());
-    store.release_guest_claim(&hash).await.unwrap();
-    assert!(store.claim_guest_creation(&hash, at(10), at(1)).await.unwrap());
-    store.release_guest_claim(&hash_of("CRM-never-claimed")).await.unwrap();
+    let (late, current) = (hold(10), hold(30));
+    assert!(store.claim_guest_creation(&hash, &late, at(0)).await.unwrap());
     assert!(
-        store.get(&hash_of("CRM-never-claimed")).await.unwrap().is_none(),
-        "release creates nothing"
+        store.claim_guest_creation(&hash, &current, at(10)).await.unwrap(),
+        "taken over"
     );
-}
 
-async fn a_stored_guest_ends_the_claim_and_refuses_new_ones<S: SessionStore>(store: S) {
-    let hash = hash_of("CRM-stored");
-    assert!(store.claim_guest_creation(&hash, at(10), at(0)).await.unwrap());
-    let expiry = "2030-01-01T00:00:00.000Z";
+    store.release_guest_claim(&hash, &late.owner).await.unwrap();
     assert_eq!(
-        store
-            .put_guest_if_absent(&hash, &guest("g-1"), Some(&token(expiry)), at(1))
-            .await
-            .unwrap(),
-        guest("g-1")
+        read(&store, &hash).await.guest_claim,
+        Some(current.clone()),
+        "a late holder cannot end it"
     );
-    let record = store.get(&hash).await.unwrap().unwrap();
-    assert_eq!(record.guest_claim_until, None);
-    assert_eq!(record.token.unwrap().expires_at_raw(), expiry);
-    assert!(!store.claim_guest_creation(&hash, at(100), at(50)).await.unwrap());
-    assert_eq!(
-        store
-            .put_guest_if_absent(&hash, &guest("g-2"), None, at(2))
-            .await
-            .unwrap(),
-        guest("g-1")
-    );
-}
+    assert!(!store.claim_guest_creation(&hash, &hold(40), at(11)).await.unwrap());
 
-async fn a_refresh_lease_is_exclusive_and_tied_to_the_token_seen<S: SessionStore>(store: S) {
-    let hash = hash_of("CRM-lease");
-    let old = "2030-01-01T00:00:00.000Z";
+    store.release_guest_claim(&hash, &current.owner).await.unwrap();
+    assert!(
+        store.claim_guest_creation(&hash, &hold(40), at(11)).await.unwrap(),
+        "its owner can"
+    );
     store
-        .put_guest_if_absent(&hash, &guest("g-1"), Some(&token(old)), at(0))
+        .release_guest_claim(&hash_of("CRM-never-claimed"), &current.owner)
         .await
         .unwrap();
+}
 
+async fn a_stored_guest_ends_the_claim_leases_its_first_token_and_refuses_new_claims<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-store");
+    let lease = hold(10);
+    assert!(store.claim_guest_creation(&hash, &hold(10), at(0)).await.unwrap());
+    assert_eq!(
+        store.put_guest(&hash, &guest("g-1"), &lease, at(1)).await.unwrap(),
+        GuestStored::Ours
+    );
+    let record = read(&store, &hash).await;
+    assert_eq!(record.guest_id, Some(guest("g-1")));
+    assert_eq!(record.guest_claim, None);
+    assert_eq!(record.refresh_lease, Some(lease));
+    assert!(record.token.is_none());
+    assert!(!store.claim_guest_creation(&hash, &hold(100), at(50)).await.unwrap());
+    assert_eq!(
+        store.put_guest(&hash, &guest("g-2"), &hold(10), at(2)).await.unwrap(),
+        GuestStored::Theirs(guest("g-1")),
+        "the first guest stored stays in force"
+    );
+}
+
+async fn a_guest_is_stored_even_after_its_claim_was_taken_over<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-taken-over");
+    assert!(store.claim_guest_creation(&hash, &hold(10), at(0)).await.unwrap());
+    assert!(store.claim_guest_creation(&hash, &hold(30), at(10)).await.unwrap());
+    // The first creator's guest exists upstream: storing it beats creating another.
+    assert_eq!(
+        store.put_guest(&hash, &guest("g-1"), &hold(20), at(11)).await.unwrap(),
+        GuestStored::Ours
+    );
+    assert!(!read(&store, &hash).await.guest_claim_live(at(11)));
+}
+
+async fn a_refresh_lease_is_exclusive_and_tied_to_the_guest_and_token_seen<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-lease");
+    let old = "2030-01-01T00:00:00.000Z";
+    stored_guest_with_token(&store, &hash, old).await;
+    let lease = |until| hold(until);
     assert!(
         !store
-            .lease_token_refresh(&hash, &guest("g-2"), old, at(10), at(0))
+            .lease_token_refresh(&hash, &guest("g-2"), Some(old), &lease(10), at(0))
             .await
             .unwrap(),
-        "other guest"
+        "another guest"
     );
     assert!(
         !store
-            .lease_token_refresh(&hash, &guest("g-1"), "", at(10), at(0))
+            .lease_token_refresh(&hash, &guest("g-1"), None, &lease(10), at(0))
             .await
             .unwrap(),
-        "stale view"
+        "another token"
     );
+    let first = lease(10);
     assert!(
         store
-            .lease_token_refresh(&hash, &guest("g-1"), old, at(10), at(0))
+            .lease_token_refresh(&hash, &guest("g-1"), Some(old), &first, at(0))
             .await
-            .unwrap(),
-        "first lease"
+            .unwrap()
     );
     assert!(
         !store
-            .lease_token_refresh(&hash, &guest("g-1"), old, at(20), at(5))
+            .lease_token_refresh(&hash, &guest("g-1"), Some(old), &lease(20), at(5))
             .await
             .unwrap(),
         "live lease"
     );
+    let second = lease(30);
     assert!(
         store
-            .lease_token_refresh(&hash, &guest("g-1"), old, at(30), at(10))
+            .lease_token_refresh(&hash, &guest("g-1"), Some(old), &second, at(10))
             .await
             .unwrap(),
-        "expired lease"
+        "taken over"
     );
 
     let new = "2030-01-01T01:00:00.000Z";
     assert!(
+        !store
+            .put_token(&hash, &guest("g-1"), &token(new), &first.owner, at(11))
+            .await
+            .unwrap(),
+        "a late holder cannot store over its successor"
+    );
+    assert!(
         store
-            .put_token(&hash, &guest("g-1"), &token(new), at(11))
+            .put_token(&hash, &guest("g-1"), &token(new), &second.owner, at(11))
             .await
             .unwrap()
     );
-    let record = store.get(&hash).await.unwrap().unwrap();
-    assert_eq!(record.refresh_lease_until, None, "storing the token ends the lease");
+    let record = read(&store, &hash).await;
+    assert_eq!(record.token.unwrap().expires_at_raw(), new);
+    assert_eq!(record.token_stamp.as_deref(), Some(new));
+    assert_eq!(record.refresh_lease, None, "storing the token ends the lease");
     assert!(
         !store
-            .lease_token_refresh(&hash, &guest("g-1"), old, at(40), at(12))
+            .lease_token_refresh(&hash, &guest("g-1"), Some(old), &lease(40), at(12))
             .await
             .unwrap(),
-        "renewed already"
+        "a request that saw the old token cannot renew again"
     );
 }
 
-async fn a_placeholder_session_can_be_leased_for_its_first_token<S: SessionStore>(store: S) {
-    let hash = hash_of("CRM-placeholder");
-    store
-        .put_guest_if_absent(&hash, &guest("g-1"), None, at(0))
-        .await
-        .unwrap();
+async fn only_the_owner_releases_a_lease<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-lease-release");
+    let old = "2030-01-01T00:00:00.000Z";
+    stored_guest_with_token(&store, &hash, old).await;
+    let (late, current) = (hold(10), hold(30));
     assert!(
         store
-            .lease_token_refresh(&hash, &guest("g-1"), "", at(10), at(0))
+            .lease_token_refresh(&hash, &guest("g-1"), Some(old), &late, at(0))
             .await
             .unwrap()
+    );
+    assert!(
+        store
+            .lease_token_refresh(&hash, &guest("g-1"), Some(old), &current, at(10))
+            .await
+            .unwrap()
+    );
+    store.release_token_lease(&hash, &late.owner).await.unwrap();
+    assert_eq!(read(&store, &hash).await.refresh_lease, Some(current.clone()));
+    store.release_token_lease(&hash, &current.owner).await.unwrap();
+    assert_eq!(read(&store, &hash).await.refresh_lease, None);
+}
+
+async fn a_new_guest_session_is_leased_for_its_first_token_by_its_stamp<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-placeholder");
+    let first = hold(10);
+    store.put_guest(&hash, &guest("g-1"), &first, at(0)).await.unwrap();
+    let stamp = read(&store, &hash).await.token_stamp;
+    store.release_token_lease(&hash, &first.owner).await.unwrap();
+    assert!(
+        store
+            .lease_token_refresh(&hash, &guest("g-1"), stamp.as_deref(), &hold(10), at(0))
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_delete_forgets_guest_and_token<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-delete");
+    stored_guest_with_token(&store, &hash, "2030-01-01T00:00:00.000Z").await;
+    store.delete(&hash, at(1)).await.unwrap();
+    assert!(
+        store
+            .get(&hash)
+            .await
+            .unwrap()
+            .is_none_or(|record| record.guest_id.is_none() && record.token.is_none())
+    );
+    assert!(
+        store.claim_guest_creation(&hash, &hold(10), at(1)).await.unwrap(),
+        "the next request creates a guest"
+    );
+    store.delete(&hash_of("CRM-never-stored"), at(1)).await.unwrap();
+}
+
+async fn a_delete_during_a_creation_keeps_its_claim<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-delete-claim");
+    let claim = hold(10);
+    assert!(store.claim_guest_creation(&hash, &claim, at(0)).await.unwrap());
+
+    store.delete(&hash, at(1)).await.unwrap();
+
+    let record = read(&store, &hash).await;
+    assert_eq!(
+        record.guest_claim,
+        Some(claim.clone()),
+        "the creation under way keeps its claim"
+    );
+    assert!(
+        !store.claim_guest_creation(&hash, &hold(20), at(2)).await.unwrap(),
+        "so no second creator starts"
+    );
+    assert_eq!(
+        store.put_guest(&hash, &guest("g-1"), &hold(10), at(3)).await.unwrap(),
+        GuestStored::Ours
+    );
+    assert_eq!(read(&store, &hash).await.guest_id, Some(guest("g-1")));
+}
+
+async fn a_delete_after_a_claim_expired_removes_it<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-delete-expired-claim");
+    assert!(store.claim_guest_creation(&hash, &hold(10), at(0)).await.unwrap());
+    store.delete(&hash, at(11)).await.unwrap();
+    assert!(store.get(&hash).await.unwrap().is_none());
+}
+
+async fn a_guest_stored_after_a_delete_emptied_the_item_is_stored<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-store-after-delete");
+    stored_guest_with_token(&store, &hash, "2030-01-01T00:00:00.000Z").await;
+    store.delete(&hash, at(1)).await.unwrap();
+    assert_eq!(
+        store.put_guest(&hash, &guest("g-2"), &hold(10), at(2)).await.unwrap(),
+        GuestStored::Ours
+    );
+    assert!(
+        !store
+            .put_token(
+                &hash,
+                &guest("g-1"),
+                &token("2030-01-01T01:00:00.000Z"),
+                &hold(10).owner,
+                at(2)
+            )
+            .await
+            .unwrap(),
+        "a renewal of the deleted guest is not stored"
     );
 }
 
@@ -173,8 +320,14 @@ macro_rules! contract {
 
 contract!(
     a_guest_claim_is_exclusive_until_it_expires,
-    a_released_claim_can_be_taken_at_once,
-    a_stored_guest_ends_the_claim_and_refuses_new_ones,
-    a_refresh_lease_is_exclusive_and_tied_to_the_token_seen,
-    a_placeholder_session_can_be_leased_for_its_first_token,
+    only_the_owner_releases_a_claim,
+    a_stored_guest_ends_the_claim_leases_its_first_token_and_refuses_new_claims,
+    a_guest_is_stored_even_after_its_claim_was_taken_over,
+    a_refresh_lease_is_exclusive_and_tied_to_the_guest_and_token_seen,
+    only_the_owner_releases_a_lease,
+    a_new_guest_session_is_leased_for_its_first_token_by_its_stamp,
+    a_delete_forgets_guest_and_token,
+    a_delete_during_a_creation_keeps_its_claim,
+    a_delete_after_a_claim_expired_removes_it,
+    a_guest_stored_after_a_delete_emptied_the_item_is_stored,
 );

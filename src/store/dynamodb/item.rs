@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, SessionRecord};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 use crate::store::StoreError;
 
 pub(super) const HASH: &str = "crm_id_hash";
@@ -16,48 +16,65 @@ pub(super) const EXPIRES_AT: &str = "expires_at";
 pub(super) const UPDATED_AT: &str = "updated_at";
 pub(super) const TTL: &str = "ttl";
 pub(super) const GUEST_CLAIM_UNTIL: &str = "guest_claim_until";
+pub(super) const GUEST_CLAIM_OWNER: &str = "guest_claim_owner";
 pub(super) const REFRESH_LEASE_UNTIL: &str = "refresh_lease_until";
+pub(super) const REFRESH_LEASE_OWNER: &str = "refresh_lease_owner";
+
+type Item = HashMap<String, AttributeValue>;
 
 /// A point in time as stored: epoch milliseconds in a number attribute.
 pub(super) fn millis(at: DateTime<Utc>) -> AttributeValue {
     AttributeValue::N(at.timestamp_millis().to_string())
 }
 
-fn instant(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+/// A string attribute. Absent, `NULL` or another type all read as absent (and the write
+/// conditions treat them the same way), so an odd item is renewed and overwritten, never an error.
+fn string(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
-        None | Some(AttributeValue::Null(_)) => Ok(None),
-        Some(AttributeValue::N(n)) => n
-            .parse::<i64>()
-            .ok()
-            .and_then(DateTime::from_timestamp_millis)
-            .map(Some)
-            .ok_or_else(|| StoreError::Malformed(format!("attribute {name} is not epoch milliseconds"))),
-        Some(_) => Err(StoreError::Malformed(format!("attribute {name} is not a number"))),
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        Some(AttributeValue::Null(_)) | None => None,
+        Some(_) => {
+            tracing::warn!(
+                attribute = name,
+                "a stored attribute is not a string; treating it as absent"
+            );
+            None
+        }
     }
 }
 
-/// A string attribute; absent or NULL reads as absent, any other type is malformed.
-fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Result<Option<String>, StoreError> {
+/// An epoch-milliseconds attribute; unreadable reads as absent, like [`string`].
+fn instant(item: &Item, name: &str) -> Option<DateTime<Utc>> {
     match item.get(name) {
-        None | Some(AttributeValue::Null(_)) => Ok(None),
-        Some(AttributeValue::S(value)) => Ok(Some(value.clone())),
-        Some(_) => Err(StoreError::Malformed(format!("attribute {name} is not a string"))),
+        Some(AttributeValue::N(n)) => n.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis),
+        _ => None,
     }
 }
 
-pub(super) fn to_record(item: &HashMap<String, AttributeValue>) -> Result<SessionRecord, StoreError> {
-    let hash = string(item, HASH)?.ok_or_else(|| StoreError::Malformed(format!("item has no {HASH}")))?;
-    let guest_id = string(item, GUEST_ID)?.and_then(GuestId::new);
-    let token = match (string(item, TOKEN)?, string(item, EXPIRES_AT)?) {
-        (Some(token), Some(expires_at)) => GuestToken::new(SecretString::from(token), expires_at),
+/// A claim or lease: it exists when its time is readable (the write conditions test only the
+/// time). One written without an owner, by an older version, has the empty owner: it runs to its
+/// time like any other, and no request of this version can end it early.
+fn hold(item: &Item, until: &str, owner: &str) -> Option<Hold> {
+    Some(Hold {
+        until: instant(item, until)?,
+        owner: HoldOwner::from_stored(string(item, owner).unwrap_or_default()),
+    })
+}
+
+pub(super) fn to_record(item: &Item) -> Result<SessionRecord, StoreError> {
+    let hash = string(item, HASH).ok_or_else(|| StoreError::Malformed(format!("item has no string {HASH}")))?;
+    let token_stamp = string(item, EXPIRES_AT);
+    let token = match (string(item, TOKEN), &token_stamp) {
+        (Some(token), Some(expires_at)) => GuestToken::new(SecretString::from(token), expires_at.clone()),
         _ => None,
     };
     Ok(SessionRecord {
         crm_id_hash: CrmIdHash::from_stored(hash),
-        guest_id,
+        guest_id: string(item, GUEST_ID).and_then(GuestId::new),
         token,
-        guest_claim_until: instant(item, GUEST_CLAIM_UNTIL)?,
-        refresh_lease_until: instant(item, REFRESH_LEASE_UNTIL)?,
+        token_stamp,
+        guest_claim: hold(item, GUEST_CLAIM_UNTIL, GUEST_CLAIM_OWNER),
+        refresh_lease: hold(item, REFRESH_LEASE_UNTIL, REFRESH_LEASE_OWNER),
     })
 }
 
@@ -97,15 +114,24 @@ mod tests {
     }
 
     #[test]
-    fn a_wrongly_typed_attribute_is_malformed_and_named() {
+    fn attributes_of_the_wrong_type_or_null_read_as_absent() {
         let item = HashMap::from([
             (HASH.to_owned(), s("abc")),
+            (GUEST_ID.to_owned(), AttributeValue::Null(true)),
             (TOKEN.to_owned(), AttributeValue::N("1".into())),
+            (EXPIRES_AT.to_owned(), s("2024-12-15T14:30:00.000Z")),
+            (GUEST_CLAIM_UNTIL.to_owned(), s("soon")),
+            (
+                REFRESH_LEASE_UNTIL.to_owned(),
+                AttributeValue::N("99999999999999999999999".into()),
+            ),
+            (REFRESH_LEASE_OWNER.to_owned(), s("o")),
         ]);
-        let err = to_record(&item).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "a stored session is malformed: attribute token is not a string"
-        );
+        let record = to_record(&item).unwrap();
+        assert!(record.guest_id.is_none());
+        assert!(record.token.is_none());
+        assert_eq!(record.token_stamp.as_deref(), Some("2024-12-15T14:30:00.000Z"));
+        assert!(record.guest_claim.is_none());
+        assert!(record.refresh_lease.is_none());
     }
 }

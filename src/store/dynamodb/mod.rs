@@ -1,10 +1,12 @@
 //! The DynamoDB session store. Items keep the Python utility's shape (`crm_id_hash`,
 //! `genesys_guest_id`, `token`, `expires_at`, `updated_at`, all strings) so both can read what the
-//! other wrote, plus `ttl` (epoch seconds) for DynamoDB's expiry and two coordination attributes
-//! (`guest_claim_until`, `refresh_lease_until`, epoch milliseconds) the utility ignores.
+//! other wrote, plus `ttl` (epoch seconds) for DynamoDB's expiry and the coordination attributes
+//! (`guest_claim_until` / `refresh_lease_until`, epoch milliseconds, with their `…_owner`) the
+//! utility ignores.
 //!
 //! Reads are strongly consistent: a mapping written by one instance is seen by the next request
-//! wherever it lands. Every coordination step is one conditional write.
+//! wherever it lands. Every coordination step is one conditional write, and every condition counts
+//! an attribute of the wrong type (`NULL` included) as absent, as the reads do.
 
 mod errors;
 mod item;
@@ -12,31 +14,45 @@ mod item;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, SessionRecord};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 
-use super::{SessionStore, StoreError};
+use super::{GuestStored, SessionStore, StoreError};
 use errors::classify;
 use item::millis;
 
 /// Placeholders for attribute names in expressions (several are DynamoDB reserved words).
-const NAMES: [(&str, &str); 7] = [
+const NAMES: [(&str, &str); 9] = [
     ("#guest", item::GUEST_ID),
     ("#token", item::TOKEN),
     ("#expires", item::EXPIRES_AT),
     ("#updated", item::UPDATED_AT),
     ("#ttl", item::TTL),
+    ("#claim_owner", item::GUEST_CLAIM_OWNER),
     ("#claim", item::GUEST_CLAIM_UNTIL),
+    ("#lease_owner", item::REFRESH_LEASE_OWNER),
     ("#lease", item::REFRESH_LEASE_UNTIL),
 ];
 
+/// No guest is stored: absent, of another type, or the empty placeholder.
+const NO_GUEST: &str = "(attribute_not_exists(#guest) OR NOT attribute_type(#guest, :type_s) OR #guest = :empty)";
+/// No live claim: absent, unreadable, or its time has passed.
+const CLAIM_FREE: &str = "(attribute_not_exists(#claim) OR NOT attribute_type(#claim, :type_n) OR #claim <= :now)";
+const LEASE_FREE: &str = "(attribute_not_exists(#lease) OR NOT attribute_type(#lease, :type_n) OR #lease <= :now)";
+/// The stored `expires_at` is not a string (what a record's `token_stamp: None` means).
+const NO_STAMP: &str = "(attribute_not_exists(#expires) OR NOT attribute_type(#expires, :type_s))";
+
 /// Key used by [`SessionStore::ping`]; never written.
 const PING_KEY: &str = "__warm-up__";
+/// Attempts at a write whose condition failed while a re-read showed nothing in its way (a
+/// concurrent DELETE emptied the item in between): each is one more round trip, never a spin.
+const CONDITIONAL_ATTEMPTS: usize = 3;
 
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
@@ -62,9 +78,9 @@ impl DynamoDbStore {
         &self.table
     }
 
-    /// An UpdateItem on the customer's item with `update` and `condition`. Attribute names
-    /// (`#guest`, `#token`, …) and the `updated_at` / `ttl` stamps for a write at `now` are bound
-    /// only where the expressions use them: DynamoDB refuses unused ones.
+    /// An UpdateItem on the customer's item with `update` and `condition`. Attribute names and the
+    /// values every expression shares (`:now`, `:updated`, `:ttl`, `:empty`, the type names) are
+    /// bound only where the expressions use them: DynamoDB refuses unused ones.
     fn update(&self, hash: &CrmIdHash, now: DateTime<Utc>, update: &str, condition: &str) -> UpdateItemFluentBuilder {
         let uses = |placeholder: &str| update.contains(placeholder) || condition.contains(placeholder);
         let mut builder = self
@@ -75,15 +91,25 @@ impl DynamoDbStore {
             .update_expression(update)
             .condition_expression(condition);
         for (placeholder, name) in NAMES {
-            if uses(placeholder) {
+            // `#claim` is a prefix of `#claim_owner`: look for the placeholder as a whole word.
+            if uses_word(update, placeholder) || uses_word(condition, placeholder) {
                 builder = builder.expression_attribute_names(placeholder, name);
             }
         }
-        if uses(":updated") {
-            builder = builder.expression_attribute_values(
+        let shared = [
+            (":now", millis(now)),
+            (":empty", s("")),
+            (":type_s", s("S")),
+            (":type_n", s("N")),
+            (
                 ":updated",
                 s(&now.to_rfc3339_opts(chrono::SecondsFormat::Micros, false)),
-            );
+            ),
+        ];
+        for (placeholder, value) in shared {
+            if uses(placeholder) {
+                builder = builder.expression_attribute_values(placeholder, value);
+            }
         }
         if uses(":ttl") {
             let expires = now.timestamp() + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2);
@@ -106,6 +132,38 @@ impl DynamoDbStore {
             Err(err) => Err(classify(err, &self.table)),
         }
     }
+
+    /// DeleteItem, unless a live claim is on the item: `Ok(false)` then.
+    async fn delete_unless_claimed(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(item::HASH, s(hash.as_str()))
+            .condition_expression(CLAIM_FREE)
+            .expression_attribute_names("#claim", item::GUEST_CLAIM_UNTIL)
+            .expression_attribute_values(":type_n", s("N"))
+            .expression_attribute_values(":now", millis(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(DeleteItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(classify(err, &self.table)),
+        }
+    }
+}
+
+fn uses_word(expression: &str, placeholder: &str) -> bool {
+    expression.match_indices(placeholder).any(|(at, _)| {
+        !expression[at + placeholder.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 impl SessionStore for DynamoDbStore {
@@ -125,92 +183,83 @@ impl SessionStore for DynamoDbStore {
     async fn claim_guest_creation(
         &self,
         hash: &CrmIdHash,
-        until: DateTime<Utc>,
+        claim: &Hold,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let update = self
             .update(
                 hash,
                 now,
-                "SET #claim = :until, #updated = :updated, #ttl = :ttl",
-                "(attribute_not_exists(#guest) OR #guest = :empty) AND (attribute_not_exists(#claim) OR #claim <= :now)",
+                "SET #claim = :until, #claim_owner = :owner, #updated = :updated, #ttl = :ttl",
+                &format!("{NO_GUEST} AND {CLAIM_FREE}"),
             )
-            .expression_attribute_values(":until", millis(until))
-            .expression_attribute_values(":now", millis(now))
-            .expression_attribute_values(":empty", s(""));
+            .expression_attribute_values(":until", millis(claim.until))
+            .expression_attribute_values(":owner", s(claim.owner.as_str()));
         self.conditional(update).await
     }
 
-    async fn release_guest_claim(&self, hash: &CrmIdHash) -> Result<(), StoreError> {
-        let update = self.update(hash, Utc::now(), "REMOVE #claim", "attribute_exists(#claim)");
+    async fn release_guest_claim(&self, hash: &CrmIdHash, owner: &HoldOwner) -> Result<(), StoreError> {
+        let update = self
+            .update(hash, Utc::now(), "REMOVE #claim, #claim_owner", "#claim_owner = :owner")
+            .expression_attribute_values(":owner", s(owner.as_str()));
         self.conditional(update).await.map(drop)
     }
 
-    async fn put_guest_if_absent(
+    async fn put_guest(
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
-        token: Option<&GuestToken>,
+        lease: &Hold,
         now: DateTime<Utc>,
-    ) -> Result<GuestId, StoreError> {
-        // Without a token, placeholders as the Python utility wrote them keep items it reads complete.
-        let (token_value, expires_at) = match token {
-            Some(token) => (
-                token.secret().expose_secret().to_owned(),
-                token.expires_at_raw().to_owned(),
-            ),
-            None => (String::new(), String::new()),
-        };
-        let result = self
-            .update(
-                hash,
-                now,
-                "SET #guest = :guest, #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl \
-                 REMOVE #claim",
-                "attribute_not_exists(#guest) OR #guest = :empty",
-            )
-            .expression_attribute_values(":guest", s(guest.as_str()))
-            .expression_attribute_values(":token", AttributeValue::S(token_value))
-            .expression_attribute_values(":expires", AttributeValue::S(expires_at))
-            .expression_attribute_values(":empty", s(""))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(guest.clone()),
-            Err(err) => match err.as_service_error() {
-                // Another writer stored a guest first: theirs is the one in force.
-                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed
-                    .item()
-                    .map(item::to_record)
-                    .transpose()?
-                    .and_then(|record| record.guest_id)
-                    .ok_or_else(|| StoreError::Malformed("condition failed but no guest id is stored".into())),
-                _ => Err(classify(err, &self.table)),
-            },
+    ) -> Result<GuestStored, StoreError> {
+        for _ in 0..CONDITIONAL_ATTEMPTS {
+            // Placeholders for the token, as the Python utility wrote them, keep items it reads complete.
+            let update = self
+                .update(
+                    hash,
+                    now,
+                    "SET #guest = :guest, #token = :empty, #expires = :empty, #lease = :until, \
+                     #lease_owner = :owner, #updated = :updated, #ttl = :ttl REMOVE #claim, #claim_owner",
+                    NO_GUEST,
+                )
+                .expression_attribute_values(":guest", s(guest.as_str()))
+                .expression_attribute_values(":until", millis(lease.until))
+                .expression_attribute_values(":owner", s(lease.owner.as_str()));
+            if self.conditional(update).await? {
+                return Ok(GuestStored::Ours);
+            }
+            // A guest is stored: which one is what the caller needs to know.
+            if let Some(stored) = self.get(hash).await?.and_then(|record| record.guest_id) {
+                return Ok(GuestStored::Theirs(stored));
+            }
         }
+        Err(StoreError::Malformed(
+            "storing a guest was refused though no guest is stored".into(),
+        ))
     }
 
     async fn lease_token_refresh(
         &self,
         hash: &CrmIdHash,
         guest: &GuestId,
-        seen_expires_at: &str,
-        until: DateTime<Utc>,
+        seen_stamp: Option<&str>,
+        lease: &Hold,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let seen = if seen_expires_at.is_empty() {
-            "(attribute_not_exists(#expires) OR #expires = :seen)"
-        } else {
+        let stamp = if seen_stamp.is_some() {
             "#expires = :seen"
+        } else {
+            NO_STAMP
         };
-        let condition = format!("#guest = :guest AND {seen} AND (attribute_not_exists(#lease) OR #lease <= :now)");
-        let update = self
-            .update(hash, now, "SET #lease = :until", &condition)
+        let condition = format!("#guest = :guest AND {stamp} AND {LEASE_FREE}");
+        let mut update = self
+            .update(hash, now, "SET #lease = :until, #lease_owner = :owner", &condition)
             .expression_attribute_values(":guest", s(guest.as_str()))
-            .expression_attribute_values(":seen", s(seen_expires_at))
-            .expression_attribute_values(":until", millis(until))
-            .expression_attribute_values(":now", millis(now));
+            .expression_attribute_values(":until", millis(lease.until))
+            .expression_attribute_values(":owner", s(lease.owner.as_str()));
+        if let Some(seen) = seen_stamp {
+            update = update.expression_attribute_values(":seen", s(seen));
+        }
         self.conditional(update).await
     }
 
@@ -219,30 +268,50 @@ impl SessionStore for DynamoDbStore {
         hash: &CrmIdHash,
         guest: &GuestId,
         token: &GuestToken,
+        owner: &HoldOwner,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let update = self
             .update(
                 hash,
                 now,
-                "SET #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl REMOVE #lease",
-                "#guest = :guest",
+                "SET #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl \
+                 REMOVE #lease, #lease_owner",
+                "#guest = :guest AND #lease_owner = :owner",
             )
             .expression_attribute_values(":guest", s(guest.as_str()))
+            .expression_attribute_values(":owner", s(owner.as_str()))
             .expression_attribute_values(":token", s(token.secret().expose_secret()))
             .expression_attribute_values(":expires", s(token.expires_at_raw()));
         self.conditional(update).await
     }
 
-    async fn delete(&self, hash: &CrmIdHash) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(item::HASH, s(hash.as_str()))
-            .send()
-            .await
-            .map_err(|err| classify(err, &self.table))?;
-        Ok(())
+    async fn release_token_lease(&self, hash: &CrmIdHash, owner: &HoldOwner) -> Result<(), StoreError> {
+        let update = self
+            .update(hash, Utc::now(), "REMOVE #lease, #lease_owner", "#lease_owner = :owner")
+            .expression_attribute_values(":owner", s(owner.as_str()));
+        self.conditional(update).await.map(drop)
+    }
+
+    async fn delete(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> Result<(), StoreError> {
+        for _ in 0..CONDITIONAL_ATTEMPTS {
+            if self.delete_unless_claimed(hash, now).await? {
+                return Ok(());
+            }
+            // A creation is under way: forget everything but its claim.
+            let update = self.update(
+                hash,
+                now,
+                "REMOVE #guest, #token, #expires, #lease, #lease_owner SET #updated = :updated",
+                "attribute_type(#claim, :type_n) AND #claim > :now",
+            );
+            if self.conditional(update).await? {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Malformed(
+            "the session could neither be deleted nor emptied around its claim".into(),
+        ))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

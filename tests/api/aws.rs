@@ -1,54 +1,18 @@
-//! moto's server for DynamoDB and Secrets Manager, started once per test run on a free port, and
-//! helpers that create the tables and secrets tests use through the real AWS SDK clients.
-
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+//! AWS for the tests: real SDK clients pointed at the emulators (dynalite for DynamoDB, moto for
+//! Secrets Manager), the environment that points a process at them, and the tables and secrets
+//! the tests create.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 
-pub struct Moto {
-    pub endpoint: String,
-    // Kept open for the life of the test process: the server exits when it closes.
-    _stdin: Mutex<ChildStdin>,
-    _child: Mutex<Child>,
-}
+use crate::emulators::{dynalite, moto};
 
-static MOTO: OnceLock<Moto> = OnceLock::new();
-
-/// The shared moto server; starting it fails the test (it never skips) when moto is missing.
-pub fn moto() -> &'static Moto {
-    MOTO.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/moto_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs");
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first_line)
-            .expect("moto prints its endpoint");
-        assert!(
-            first_line.starts_with("http://"),
-            "moto did not start (is it installed? pip install 'moto[server]'): {first_line:?}"
-        );
-        Moto {
-            endpoint: first_line.trim().to_owned(),
-            _stdin: Mutex::new(child.stdin.take().unwrap()),
-            _child: Mutex::new(child),
-        }
-    })
-}
-
-/// Environment for a process (the Lambda binary, `local`) that should use moto through the
-/// standard AWS variables.
+/// Environment for a process (the Lambda binary, `local`) that should use the emulators through
+/// the standard AWS variables.
 pub fn aws_env() -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynalite().endpoint.clone()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto().endpoint.clone()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
@@ -56,28 +20,29 @@ pub fn aws_env() -> Vec<(&'static str, String)> {
     ]
 }
 
-pub async fn sdk_config() -> SdkConfig {
+/// SDK configuration for an emulator (or a proxy in front of one) at `endpoint`.
+pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "moto",
+            "testing", "testing", None, None, "tests",
         ))
-        .endpoint_url(&moto().endpoint)
+        .endpoint_url(endpoint)
         .load()
         .await
 }
 
-/// A fresh table name per test, so tests share moto without sharing data.
+/// A fresh table or secret name per test, so tests share the emulators without sharing data.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config().await)
+    aws_sdk_dynamodb::Client::new(&sdk_config_for(&dynalite().endpoint).await)
 }
 
 pub async fn secrets() -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&sdk_config().await)
+    aws_sdk_secretsmanager::Client::new(&sdk_config_for(&moto().endpoint).await)
 }
 
 /// A sessions table as the template creates it: partition key `crm_id_hash` (S), on demand.
@@ -92,18 +57,18 @@ pub async fn create_sessions_table(name: &str) {
                 .attribute_name("crm_id_hash")
                 .attribute_type(ScalarAttributeType::S)
                 .build()
-                .unwrap(),
+                .expect("a complete attribute definition"),
         )
         .key_schema(
             KeySchemaElement::builder()
                 .attribute_name("crm_id_hash")
                 .key_type(KeyType::Hash)
                 .build()
-                .unwrap(),
+                .expect("a complete key schema element"),
         )
         .send()
         .await
-        .expect("moto creates the table");
+        .expect("dynalite creates the table");
 }
 
 pub async fn create_secret(name: &str, value: &str) {

@@ -1,0 +1,201 @@
+//! The pseudonymisation mode and its key. The mode is configuration, read at init; an HMAC key is
+//! pinned when first loaded, and re-checked now and then: a key that changed or vanished under a
+//! running instance fails closed (`configuration_error`), because hashing one customer two ways
+//! would silently give them a second guest.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::Client;
+use secrecy::{ExposeSecret, SecretSlice};
+use serde_json::Value;
+use tokio::sync::{Mutex, OnceCell};
+use tokio::time::Instant;
+
+use crate::domain::Pseudonymiser;
+
+use super::CredentialError;
+use super::secrets_manager::classify_secret_error;
+
+/// How often a pinned HMAC key is compared with its secret, by default.
+pub const DEFAULT_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Where an HMAC key comes from.
+#[derive(Clone)]
+pub enum HashKeySource {
+    /// The `hash_key` string of a Secrets Manager secret's JSON document.
+    SecretsManager { client: Client, secret_id: String },
+    /// A key given directly (local runs).
+    Fixed(SecretSlice<u8>),
+}
+
+impl HashKeySource {
+    async fn fetch(&self) -> Result<SecretSlice<u8>, CredentialError> {
+        match self {
+            Self::Fixed(key) => Ok(key.clone()),
+            Self::SecretsManager { client, secret_id } => {
+                let output = client
+                    .get_secret_value()
+                    .secret_id(secret_id)
+                    .version_stage("AWSCURRENT")
+                    .send()
+                    .await
+                    .map_err(|err| classify_secret_error(err, secret_id))?;
+                parse_hash_key(output.secret_string().unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// The key from a secret's JSON document `{"hash_key": "..."}` (other keys are ignored, so the
+/// credentials secret may hold it). Messages never quote a value.
+pub fn parse_hash_key(text: &str) -> Result<SecretSlice<u8>, CredentialError> {
+    let missing = || CredentialError::Malformed("the hash key secret has no non-empty \"hash_key\" string".into());
+    match serde_json::from_str::<Value>(text).map_err(|_| missing())? {
+        Value::Object(document) => match document.get("hash_key") {
+            Some(Value::String(key)) if !key.is_empty() => Ok(SecretSlice::from(key.as_bytes().to_vec())),
+            _ => Err(missing()),
+        },
+        _ => Err(missing()),
+    }
+}
+
+/// The pseudonymiser in force for this instance.
+pub struct Pseudonyms {
+    mode: Mode,
+}
+
+enum Mode {
+    Sha256(Pseudonymiser),
+    Hmac(Box<PinnedKey>),
+}
+
+struct PinnedKey {
+    source: HashKeySource,
+    check_every: Duration,
+    pinned: OnceCell<Pseudonymiser>,
+    /// When the key was last compared with its source, and whether it still matched then.
+    last_check: Mutex<(Instant, Result<(), Arc<str>>)>,
+}
+
+impl Pseudonyms {
+    /// Plain SHA-256, as the Python utility hashed: no key, no AWS call.
+    pub fn sha256() -> Self {
+        Self {
+            mode: Mode::Sha256(Pseudonymiser::Sha256),
+        }
+    }
+
+    /// HMAC-SHA256 with the key from `source`, pinned at first load, compared with the source at
+    /// most every `check_every`.
+    pub fn hmac(source: HashKeySource, check_every: Duration) -> Self {
+        Self {
+            mode: Mode::Hmac(Box::new(PinnedKey {
+                source,
+                check_every,
+                pinned: OnceCell::new(),
+                last_check: Mutex::new((Instant::now(), Ok(()))),
+            })),
+        }
+    }
+
+    /// Whether a key has to be loaded (and so primed at init).
+    pub fn needs_key(&self) -> bool {
+        matches!(self.mode, Mode::Hmac(_))
+    }
+
+    /// The pseudonymiser to hash with now, or why hashing must stop.
+    pub async fn current(&self) -> Result<&Pseudonymiser, CredentialError> {
+        match &self.mode {
+            Mode::Sha256(sha256) => Ok(sha256),
+            Mode::Hmac(key) => key.current().await,
+        }
+    }
+}
+
+impl PinnedKey {
+    async fn current(&self) -> Result<&Pseudonymiser, CredentialError> {
+        let mut first_load = false;
+        let pinned = self
+            .pinned
+            .get_or_try_init(|| async {
+                first_load = true;
+                self.source.fetch().await.map(Pseudonymiser::HmacSha256)
+            })
+            .await?;
+        if first_load {
+            *self.last_check.lock().await = (Instant::now(), Ok(()));
+            return Ok(pinned);
+        }
+        let mut last_check = self.last_check.lock().await;
+        if last_check.0.elapsed() >= self.check_every {
+            let verdict = match self.source.fetch().await {
+                Ok(key) if same_key(pinned, &key) => Ok(()),
+                Ok(_) => Err(Arc::from("the CRM id hash key changed under a running instance")),
+                // Nothing says the key changed: keep hashing with it, check again next time.
+                Err(CredentialError::Unavailable(err)) => {
+                    tracing::warn!(error = %err, "could not re-check the CRM id hash key; keeping the loaded one");
+                    last_check.1.clone()
+                }
+                Err(err) => Err(Arc::from(format!("the CRM id hash key can no longer be read: {err}"))),
+            };
+            *last_check = (Instant::now(), verdict);
+        }
+        match &last_check.1 {
+            Ok(()) => Ok(pinned),
+            Err(problem) => Err(CredentialError::Malformed(format!(
+                "{problem}; hashing stops rather than hash customers two ways: restore the key, or \
+                 deploy anew to start with the new one"
+            ))),
+        }
+    }
+}
+
+fn same_key(pinned: &Pseudonymiser, key: &SecretSlice<u8>) -> bool {
+    matches!(pinned, Pseudonymiser::HmacSha256(current) if current.expose_secret() == key.expose_secret())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CrmId;
+
+    #[test]
+    fn the_key_is_read_from_the_hash_key_field_and_values_are_never_quoted() {
+        assert_eq!(
+            parse_hash_key(r#"{"hash_key":"k","credentials":[]}"#)
+                .unwrap()
+                .expose_secret(),
+            b"k"
+        );
+        for text in [
+            "sk-123",
+            r#"{"hash_key":""}"#,
+            r#"{"hash_key":5}"#,
+            r#"["sk-123"]"#,
+            r#"{"key":"sk-123"}"#,
+        ] {
+            let message = parse_hash_key(text).unwrap_err().to_string();
+            assert!(!message.contains("sk-123"), "{message}");
+            assert!(message.contains("hash_key"), "{message}");
+        }
+    }
+
+    #[tokio::test]
+    async fn sha256_needs_no_key_and_hmac_hashes_with_the_pinned_one() {
+        let id = CrmId::parse("CRM-1").unwrap();
+        let sha = Pseudonyms::sha256();
+        assert!(!sha.needs_key());
+        assert_eq!(sha.current().await.unwrap().hash(&id), Pseudonymiser::Sha256.hash(&id));
+        let key = SecretSlice::from(b"k".to_vec());
+        let hmac = Pseudonyms::hmac(HashKeySource::Fixed(key.clone()), Duration::ZERO);
+        assert!(hmac.needs_key());
+        let expected = Pseudonymiser::HmacSha256(key).hash(&id);
+        assert_eq!(hmac.current().await.unwrap().hash(&id), expected);
+        assert_eq!(
+            hmac.current().await.unwrap().hash(&id),
+            expected,
+            "re-checked and unchanged"
+        );
+    }
+}

@@ -1,0 +1,82 @@
+//! Driving a deployment of the compiled function as its callers and Lambda would: token requests,
+//! their answers, more instances of the function (Lambda scaling out), and which instances served.
+
+use std::time::{Duration, Instant};
+
+use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
+use serde_json::Value;
+
+use crate::deployment::{Deployment, body_of, crm_body, http_api_post};
+use crate::helpers::pair;
+use crate::runtime_harness::LambdaFunction;
+
+/// The response to a POST /guest-tokens for `crm_id`, as the HTTP API shapes it.
+pub async fn post(deployment: &Deployment, crm_id: &str) -> Value {
+    deployment.invoke(http_api_post(&crm_body(crm_id))).await.response()
+}
+
+pub async fn post_within(deployment: &Deployment, crm_id: &str, timeout: Duration) -> Value {
+    deployment
+        .harness
+        .invoke_with_timeout(http_api_post(&crm_body(crm_id)), timeout)
+        .await
+        .response()
+}
+
+pub fn status(response: &Value) -> u64 {
+    response["statusCode"].as_u64().unwrap_or_default()
+}
+
+pub fn error_code(response: &Value) -> String {
+    body_of(response)["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A deployment whose secret and sandbox both hold `clients`, in order.
+pub async fn deploy_with_clients(clients: &[(&str, &str)], env: &[(&'static str, &str)]) -> Deployment {
+    let clients: Vec<(String, String)> = clients.iter().map(|(id, secret)| pair(id, secret)).collect();
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: clients.clone(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    let url = sandbox.base_url();
+    Deployment::start_on(sandbox, &clients, &url, env).await
+}
+
+/// Starts `extra` more instances and waits (a poll with a deadline) until every instance of the
+/// deployment is polling for work, so that the invocations that follow really race.
+pub async fn scale_out(deployment: &mut Deployment, extra: usize) -> Vec<LambdaFunction> {
+    let polls_before = deployment.harness.next_polls();
+    let instances: Vec<_> = (0..extra).map(|_| deployment.start_instance()).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while deployment.harness.next_polls() < polls_before + extra {
+        assert!(Instant::now() < deadline, "the new instances never polled for work");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    instances
+}
+
+/// How many instances logged a served request: more than one means the requests really raced.
+pub fn instances_that_served(deployment: &mut Deployment, others: &mut [LambdaFunction]) -> usize {
+    let mut served = 0;
+    for instance in std::iter::once(&mut deployment.function).chain(others.iter_mut()) {
+        if instance
+            .stop()
+            .iter()
+            .any(|line| line.contains("route=\"POST /guest-tokens\""))
+        {
+            served += 1;
+        }
+    }
+    served
+}
+
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+

@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod app;
+mod aws_error;
 pub mod config;
 pub mod credentials;
 pub mod domain;

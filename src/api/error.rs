@@ -230,6 +230,10 @@ impl From<GenesysError> for ApiError {
             | GenesysError::Forbidden { .. }
             | GenesysError::Rejected { .. }
             | GenesysError::Malformed { .. } => ApiError::new(ErrorKind::UpstreamRejected, err.to_string()),
+            GenesysError::Indeterminate { .. } => unavailable(
+                "Genesys Cloud did not say whether it finished the request; retry shortly",
+                None,
+            ),
             GenesysError::Unavailable { retry_after, .. } => unavailable(
                 format!("Genesys Cloud is unavailable ({err}); retry shortly"),
                 *retry_after,

@@ -14,10 +14,15 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::aws_error::{AwsFailure, classify};
+
 use super::{CredentialError, CredentialFuture, CredentialSet, CredentialSource, HashKeyField, parse_secret_document};
 
 /// Re-reads forced by refused credentials are spaced at least this far apart.
 pub const DEFAULT_MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
+/// While Secrets Manager is out, the last set read keeps serving, and the secret is tried again
+/// only after this long: one request per grace period pays for a failing read, not every request.
+pub const OUTAGE_GRACE: Duration = Duration::from_secs(30);
 
 pub struct SecretsManagerCredentials {
     client: Client,
@@ -32,7 +37,18 @@ pub struct SecretsManagerCredentials {
 
 struct Cached {
     set: Arc<CredentialSet>,
+    /// When the set was read, or (during an outage) when the stale set's grace period began.
     fetched_at: Instant,
+    /// Kept through an outage: serves for [`OUTAGE_GRACE`] from when the read failed, whatever
+    /// the cache's own lifetime, before the secret is tried again.
+    stale: bool,
+}
+
+impl Cached {
+    fn usable(&self, max_age: Duration) -> bool {
+        let max_age = if self.stale { OUTAGE_GRACE } else { max_age };
+        self.fetched_at.elapsed() < max_age
+    }
 }
 
 impl SecretsManagerCredentials {
@@ -61,7 +77,7 @@ impl SecretsManagerCredentials {
 
     async fn load(&self, max_age: Duration) -> Result<Arc<CredentialSet>, CredentialError> {
         let mut cache = self.cache.lock().await;
-        if let Some(cached) = cache.as_ref().filter(|c| c.fetched_at.elapsed() < max_age) {
+        if let Some(cached) = cache.as_ref().filter(|c| c.usable(max_age)) {
             return Ok(Arc::clone(&cached.set));
         }
         match self.fetch().await {
@@ -70,13 +86,16 @@ impl SecretsManagerCredentials {
                 *cache = Some(Cached {
                     set: Arc::clone(&set),
                     fetched_at: Instant::now(),
+                    stale: false,
                 });
                 Ok(set)
             }
             // A passing outage should not take down requests that a known set can still serve.
-            Err(CredentialError::Unavailable(source)) => match cache.as_ref() {
+            Err(CredentialError::Unavailable(source)) => match cache.as_mut() {
                 Some(stale) => {
-                    tracing::warn!(error = %source, "Secrets Manager unavailable; using the cached credential set");
+                    tracing::warn!(error = %source, grace_seconds = OUTAGE_GRACE.as_secs(), "Secrets Manager unavailable; serving the cached credential set and trying again after the grace period");
+                    stale.fetched_at = Instant::now();
+                    stale.stale = true;
                     Ok(Arc::clone(&stale.set))
                 }
                 None => Err(CredentialError::Unavailable(source)),
@@ -125,19 +144,16 @@ where
         secret_id: secret_id.to_owned(),
         problem: problem.to_owned(),
     };
-    match err.code() {
-        Some("ResourceNotFoundException") => inaccessible("it does not exist (or has no AWSCURRENT version)"),
-        Some("AccessDeniedException") => {
-            inaccessible("access denied: the role needs secretsmanager:GetSecretValue on it")
-        }
-        Some("DecryptionFailure") => inaccessible("it cannot be decrypted: the role needs kms:Decrypt on its key"),
-        Some("InvalidRequestException" | "InvalidParameterException") => {
+    match classify(&err) {
+        AwsFailure::Transient => CredentialError::Unavailable(Box::new(err)),
+        AwsFailure::NotFound => inaccessible("it does not exist (or has no AWSCURRENT version)"),
+        AwsFailure::AccessDenied => inaccessible("access denied: the role needs secretsmanager:GetSecretValue on it"),
+        AwsFailure::Decryption => inaccessible("it cannot be decrypted: the role needs kms:Decrypt on its key"),
+        AwsFailure::InvalidRequest => {
             inaccessible("Secrets Manager refused the request (is the secret scheduled for deletion?)")
         }
-        Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
-            inaccessible("the function's AWS credentials were refused")
-        }
-        _ => CredentialError::Unavailable(Box::new(err)),
+        AwsFailure::CredentialsRefused => inaccessible("the function's AWS credentials were refused"),
+        AwsFailure::KeySchema | AwsFailure::Rejected => inaccessible("Secrets Manager rejected the request"),
     }
 }
 

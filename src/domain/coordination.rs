@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::genesys::NewGuest;
+use crate::genesys::{Endpoint, GenesysError, NewGuest};
 use crate::store::{GuestStored, SessionStore, StoreError};
 
 use super::broker::{Broker, BrokerError, IssuedToken, Outcome};
-use super::{CrmIdHash, Deadline, GuestId, Hold, SessionRecord, TokenFreshness};
+use super::{CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
 
 /// Rounds a request may go before it answers 503: each is one read and at most one write or wait.
 const MAX_ROUNDS: usize = 8;
@@ -100,6 +100,9 @@ impl<S: SessionStore> Broker<S> {
                     guest
                 }
                 Err(err) => {
+                    if matches!(err, GenesysError::Indeterminate { .. }) {
+                        tracing::error!(crm_id_hash = hash.prefix(8), error = %err, "guest creation may have reached Genesys without an answer; not repeated, so at most one guest may exist upstream unmapped (reconcile by the crm_id_hash custom attribute)");
+                    }
                     // Let waiting requests try at once rather than wait out our claim.
                     if let Err(release) = self.store.release_guest_claim(hash, &claim.owner).await {
                         tracing::warn!(crm_id_hash = hash.prefix(8), error = %release, "could not release the guest claim");
@@ -205,7 +208,12 @@ impl<S: SessionStore> Broker<S> {
         deadline: Deadline,
         outcome: Outcome,
     ) -> Result<IssuedToken, BrokerError> {
-        let token = match self.genesys.issue_guest_token(&guest, deadline).await {
+        let issued = self
+            .genesys
+            .issue_guest_token(&guest, deadline)
+            .await
+            .and_then(|token| self.usable_on_arrival(token));
+        let token = match issued {
             Ok(token) => token,
             Err(err) => {
                 self.release_lease(hash, &lease).await;
@@ -236,6 +244,18 @@ impl<S: SessionStore> Broker<S> {
             guest_id: guest,
             outcome,
         })
+    }
+
+    /// A token that has expired by the time it arrives (a clock or upstream fault) is never
+    /// handed out or stored.
+    fn usable_on_arrival(&self, token: GuestToken) -> Result<GuestToken, GenesysError> {
+        match self.freshness(&token) {
+            TokenFreshness::Unusable => Err(GenesysError::Malformed {
+                endpoint: Endpoint::GuestToken,
+                problem: "the token had expired when it arrived",
+            }),
+            TokenFreshness::Fresh | TokenFreshness::ExpiringSoon => Ok(token),
+        }
     }
 
     async fn release_lease(&self, hash: &CrmIdHash, lease: &Hold) {

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// The farthest a deadline is set: far beyond any Lambda timeout (15 minutes), well inside the
+/// clock's range.
+const FARTHEST: Duration = Duration::from_secs(366 * 86_400);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Deadline(Instant);
 
@@ -12,8 +16,11 @@ impl Deadline {
         Self(instant)
     }
 
+    /// `budget` from now; a budget past the clock's range (from outside data) is the farthest
+    /// deadline the clock can hold rather than a panic.
     pub fn after(budget: Duration) -> Self {
-        Self(Instant::now() + budget)
+        let now = Instant::now();
+        Self(now.checked_add(budget).unwrap_or_else(|| now + FARTHEST))
     }
 
     pub fn instant(self) -> Instant {
@@ -27,6 +34,20 @@ impl Deadline {
 
     /// Whether waiting `wait` would still leave time before the deadline.
     pub fn allows(self, wait: Duration) -> bool {
-        Instant::now() + wait < self.0
+        Instant::now().checked_add(wait).is_some_and(|end| end < self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_and_waits_of_any_size_never_panic() {
+        let far = Deadline::after(Duration::MAX);
+        assert!(far.remaining() <= FARTHEST);
+        assert!(!far.allows(Duration::MAX));
+        assert!(far.allows(Duration::from_secs(60)));
+        assert!(!Deadline::after(Duration::ZERO).allows(Duration::from_secs(u64::MAX)));
     }
 }

@@ -11,7 +11,7 @@ use crate::credentials::{CredentialSet, CredentialSource};
 use crate::domain::{Deadline, GuestId, GuestToken};
 
 use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken, NewGuest};
-use super::http::LazyHttp;
+use super::http::{BodyError, LazyHttp, read_json};
 use super::oauth::OAuth;
 use super::retry::{Step, retry_after, send_attempt, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
@@ -107,13 +107,23 @@ impl GenesysClient {
         };
         let status = response.status();
         match status.as_u16() {
-            200..=299 => match response.json::<R>().await {
+            200..=299 => match read_json::<R>(response).await {
                 Ok(parsed) => Step::Done(parsed),
-                Err(err) if err.is_timeout() => Step::Retry {
+                // A guest creation that may have reached Genesys is never sent again: a second
+                // attempt would create a second guest (see `Endpoint::may_repeat`).
+                Err(BodyError::Interrupted) if endpoint.may_repeat() => Step::Retry {
                     after: None,
-                    reason: "timed out reading the response".into(),
+                    reason: "the response was cut off".into(),
                 },
-                Err(_) => Step::Fail(GenesysError::Malformed {
+                Err(BodyError::Interrupted) => Step::Fail(GenesysError::Indeterminate {
+                    endpoint,
+                    reason: "its successful response was cut off".into(),
+                }),
+                Err(BodyError::TooLarge) => Step::Fail(GenesysError::Malformed {
+                    endpoint,
+                    problem: "the body is larger than any answer of the contract",
+                }),
+                Err(BodyError::Invalid) => Step::Fail(GenesysError::Malformed {
                     endpoint,
                     problem: "the body is not the JSON the contract specifies",
                 }),
@@ -131,10 +141,19 @@ impl GenesysClient {
                 after: retry_after(&response),
                 reason: "rate limited (HTTP 429)".into(),
             },
-            500..=599 => Step::Retry {
+            // 503 says the request was not served; another 5xx may come after the work was done.
+            503 => Step::Retry {
+                after: retry_after(&response),
+                reason: "HTTP 503".into(),
+            },
+            500..=599 if endpoint.may_repeat() => Step::Retry {
                 after: retry_after(&response),
                 reason: format!("HTTP {}", status.as_u16()),
             },
+            500..=599 => Step::Fail(GenesysError::Indeterminate {
+                endpoint,
+                reason: format!("HTTP {}", status.as_u16()),
+            }),
             other => Step::Fail(GenesysError::Rejected {
                 endpoint,
                 status: other,

@@ -13,6 +13,16 @@ pub enum Endpoint {
     GuestToken,
 }
 
+impl Endpoint {
+    /// Whether an attempt that may have reached Genesys can be sent again. Asking for an access
+    /// token or a guest token twice is harmless; creating a guest twice makes a second guest, so a
+    /// creation is repeated only when Genesys said it did not serve it (429, 503) or the
+    /// connection never opened.
+    pub fn may_repeat(self) -> bool {
+        !matches!(self, Self::CreateGuest)
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -47,6 +57,11 @@ pub enum GenesysError {
         reason: String,
         retry_after: Option<Duration>,
     },
+    /// An attempt that may have reached Genesys failed without an answer that says what happened
+    /// (a timeout after sending, a 500, a cut-off response), on an endpoint that must not be
+    /// repeated: upstream may or may not have acted on it.
+    #[error("{endpoint} failed without saying whether it was done: {reason}")]
+    Indeterminate { endpoint: Endpoint, reason: String },
     #[error(transparent)]
     Credentials(#[from] CredentialError),
     /// The HTTP client could not be built (its TLS setup failed).

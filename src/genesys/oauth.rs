@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::credentials::{Credential, CredentialSet, CredentialSource};
 use crate::domain::Deadline;
 
-use super::http::LazyHttp;
+use super::http::{LazyHttp, read_json};
 use super::retry::{Step, retry_after, send_attempt, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
@@ -46,6 +46,25 @@ pub(crate) struct OAuth {
     /// Index of the credential that last worked, so later requests start there.
     preferred: AtomicUsize,
     slots: Mutex<HashMap<Arc<str>, Slot>>,
+    /// Credentials Genesys refused (`invalid_client`), by fingerprint, and when: skipped until
+    /// the secret holds something else for them or [`REFUSAL_MEMORY`] has passed, so a refused
+    /// set costs one OAuth call per credential and instance, not one per request.
+    refused: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+/// How long a refusal is remembered for the same client id and secret: long enough that a
+/// refused set does not hammer Genesys, short enough that a client re-enabled in Genesys is used
+/// again without a restart.
+const REFUSAL_MEMORY: Duration = Duration::from_secs(600);
+
+/// Identifies a credential by id and secret without keeping another copy of the secret.
+fn fingerprint(credential: &Credential) -> [u8; 32] {
+    use sha2::Digest;
+    let mut digest = sha2::Sha256::new();
+    digest.update(credential.client_id.as_bytes());
+    digest.update([0]);
+    digest.update(credential.client_secret.expose_secret().as_bytes());
+    digest.finalize().into()
 }
 
 /// Why one credential did not yield a token.
@@ -63,7 +82,21 @@ impl From<GenesysError> for FetchError {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    expires_in: u64,
+    /// Any JSON number: a negative one reads as "expired already", a huge one as the longest
+    /// lifetime this client trusts.
+    expires_in: serde_json::Number,
+}
+
+/// The longest an access token is trusted for, whatever `expires_in` says (Genesys issues them
+/// for at most 48 hours).
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(48 * 3600);
+
+fn lifetime(expires_in: &serde_json::Number) -> Duration {
+    let seconds = expires_in.as_f64().unwrap_or(0.0);
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(seconds).map_or(MAX_TOKEN_LIFETIME, |lifetime| lifetime.min(MAX_TOKEN_LIFETIME))
 }
 
 #[derive(Deserialize, Default)]
@@ -88,6 +121,7 @@ impl OAuth {
             retry,
             preferred: AtomicUsize::new(0),
             slots: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
         }
     }
 
@@ -135,6 +169,9 @@ impl OAuth {
         for offset in 0..credentials.len() {
             let index = (start + offset) % credentials.len();
             let credential = &credentials[index];
+            if self.known_refused(credential) {
+                continue;
+            }
             match self.token_for(credential, deadline).await {
                 Ok(token) => {
                     if index != start {
@@ -143,6 +180,7 @@ impl OAuth {
                     return Ok(Some(token));
                 }
                 Err(FetchError::Refused) => {
+                    self.lock_refused().insert(fingerprint(credential), Instant::now());
                     tracing::warn!(client_id = %credential.client_id, "Genesys refused OAuth client (invalid_client); rotating to the next credential");
                     crate::telemetry::metrics().credential_rotation();
                 }
@@ -150,6 +188,17 @@ impl OAuth {
             }
         }
         Ok(None)
+    }
+
+    fn lock_refused(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Instant>> {
+        self.refused.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether Genesys refused this very credential recently (forgetting stale refusals).
+    fn known_refused(&self, credential: &Credential) -> bool {
+        let mut refused = self.lock_refused();
+        refused.retain(|_, at| at.elapsed() < REFUSAL_MEMORY);
+        refused.contains_key(&fingerprint(credential))
     }
 
     fn slot(&self, client_id: &str) -> Slot {
@@ -191,11 +240,11 @@ impl OAuth {
         let status = response.status();
         let wait = retry_after(&response);
         if status.is_success() {
-            return match response.json::<TokenResponse>().await {
+            return match read_json::<TokenResponse>(response).await {
                 Ok(body) if !body.access_token.is_empty() => Step::Done(AccessToken {
                     value: SecretString::from(body.access_token),
                     client_id: Arc::from(credential.client_id.as_str()),
-                    usable_until: Instant::now() + usable_for(Duration::from_secs(body.expires_in)),
+                    usable_until: Instant::now() + usable_for(lifetime(&body.expires_in)),
                 }),
                 _ => Step::Fail(FetchError::Other(GenesysError::Malformed {
                     endpoint: Endpoint::OAuthToken,
@@ -215,7 +264,7 @@ impl OAuth {
                 reason: "rate limited (HTTP 429)".into(),
             };
         }
-        let body: OAuthErrorBody = response.json().await.unwrap_or_default();
+        let body: OAuthErrorBody = read_json(response).await.unwrap_or_default();
         match (status.as_u16(), body.error.as_str()) {
             (400 | 401, "invalid_client") => Step::Fail(FetchError::Refused),
             (400, "invalid_request") if body.description.to_ascii_lowercase().contains("rate limit") => Step::Retry {
@@ -240,6 +289,19 @@ fn usable_for(expires_in: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expires_in_of_any_size_or_sign_is_clamped() {
+        let number = |text: &str| serde_json::from_str::<serde_json::Number>(text).unwrap();
+        assert_eq!(lifetime(&number("3600")), Duration::from_secs(3600));
+        assert_eq!(lifetime(&number("86399.5")), Duration::from_secs_f64(86_399.5));
+        for huge in ["9223372036854775807", "18446744073709551615", "1e300"] {
+            assert_eq!(lifetime(&number(huge)), MAX_TOKEN_LIFETIME, "{huge}");
+        }
+        for none in ["0", "-1", "-9223372036854775808", "-1e300"] {
+            assert_eq!(lifetime(&number(none)), Duration::ZERO, "{none}");
+        }
+    }
 
     #[test]
     fn tokens_are_dropped_shortly_before_they_expire() {

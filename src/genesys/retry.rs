@@ -95,17 +95,24 @@ where
     }
 }
 
-/// `Retry-After` in seconds, as Genesys sends it.
+/// The longest `Retry-After` taken from upstream (and so passed on to callers): a larger value,
+/// however large, is read as this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// `Retry-After` in whole seconds, as Genesys sends it, at most [`MAX_RETRY_AFTER`]. Anything else
+/// (negative, fractional, an HTTP date, garbage) is ignored: the backoff applies instead.
 pub(crate) fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    parse_retry_after(response.headers().get(reqwest::header::RETRY_AFTER)?.as_bytes())
+}
+
+fn parse_retry_after(value: &[u8]) -> Option<Duration> {
+    let digits = std::str::from_utf8(value).ok()?.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // All digits: too many of them is simply a very long wait.
+    let seconds = digits.parse::<u64>().unwrap_or(u64::MAX);
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
 /// Sends one attempt with the time the deadline leaves (at most the attempt timeout), timing it
@@ -129,13 +136,18 @@ pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
     let started = std::time::Instant::now();
     let sent = request.timeout(timeout).send().await;
     crate::telemetry::metrics().upstream_latency(started.elapsed());
-    sent.map_err(|err| Step::Retry {
-        after: None,
-        reason: transport_failure(&err),
+    sent.map_err(|err| {
+        let reason = transport_failure(&err);
+        // A connection that never opened carried nothing; anything later may have been served.
+        if endpoint.may_repeat() || err.is_connect() {
+            Step::Retry { after: None, reason }
+        } else {
+            Step::Fail(GenesysError::Indeterminate { endpoint, reason }.into())
+        }
     })
 }
 
-/// Retry classification of transport failures: all are transient.
+/// What went wrong on the wire, for logs and errors.
 fn transport_failure(err: &reqwest::Error) -> String {
     if err.is_timeout() {
         "timed out".into()
@@ -148,6 +160,23 @@ fn transport_failure(err: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retry_after_of_any_size_is_clamped_and_garbage_ignored() {
+        let parse = |text: &str| super::parse_retry_after(text.as_bytes());
+        assert_eq!(parse("1"), Some(Duration::from_secs(1)));
+        assert_eq!(parse(" 30 "), Some(Duration::from_secs(30)));
+        for huge in [
+            "9223372036854775807",
+            "18446744073709551616",
+            "99999999999999999999999999",
+        ] {
+            assert_eq!(parse(huge), Some(MAX_RETRY_AFTER), "{huge}");
+        }
+        for garbage in ["-1", "1.5", "", "Wed, 21 Oct 2015 07:28:00 GMT", "+5", "5s"] {
+            assert_eq!(parse(garbage), None, "{garbage}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -1,9 +1,12 @@
-//! Classification of DynamoDB errors: throttling and outages are transient (after the SDK's own
-//! retries); a missing table, denied access or a wrong key schema is configuration.
+//! DynamoDB errors in the store's terms: throttling, outages and expiring role credentials are
+//! transient (after the SDK's own retries); a missing table, denied access or a wrong key schema is
+//! configuration; any other refusal of a request we built is a bug. The table's name goes into the
+//! error (and so the log), never into a response.
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
+use crate::aws_error::{AwsFailure, classify as classify_aws};
 use crate::store::StoreError;
 
 pub(super) fn classify<E>(err: SdkError<E, HttpResponse>, table: &str) -> StoreError
@@ -14,17 +17,16 @@ where
         table: table.to_owned(),
         problem: problem.to_owned(),
     };
-    match err.code() {
-        Some("ResourceNotFoundException") => misconfigured("it does not exist in this account and region"),
-        Some("AccessDeniedException") => {
+    match classify_aws(&err) {
+        AwsFailure::Transient => StoreError::Unavailable(Box::new(err)),
+        AwsFailure::NotFound => misconfigured("it does not exist in this account and region"),
+        AwsFailure::AccessDenied => {
             misconfigured("access denied: the role needs GetItem, UpdateItem and DeleteItem on it")
         }
-        Some("UnrecognizedClientException" | "InvalidSignatureException" | "ExpiredTokenException") => {
-            misconfigured("the function's AWS credentials were refused")
+        AwsFailure::CredentialsRefused => misconfigured("the function's AWS credentials were refused"),
+        AwsFailure::KeySchema => misconfigured("its partition key must be crm_id_hash (string)"),
+        AwsFailure::Decryption | AwsFailure::InvalidRequest | AwsFailure::Rejected => {
+            StoreError::Rejected(Box::new(err))
         }
-        Some("ValidationException") => {
-            misconfigured("DynamoDB rejected the request: its partition key must be crm_id_hash (string)")
-        }
-        _ => StoreError::Unavailable(Box::new(err)),
     }
 }

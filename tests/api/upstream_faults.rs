@@ -202,3 +202,51 @@ async fn a_secrets_manager_outage_is_paid_for_once_per_grace_period_not_by_every
         "one request's read (with the SDK's retries) during the grace period, not one per request: {failed_reads}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eight_instances_finding_an_expired_token_while_genesys_is_slow_cause_one_renewal() {
+    let mut deployment = Deployment::start().await;
+    assert_eq!(status(&post(&deployment, "CRM-slow").await), 200);
+    crate::aws::dynamodb()
+        .await
+        .update_item()
+        .table_name(&deployment.table)
+        .key(
+            "crm_id_hash",
+            aws_sdk_dynamodb::types::AttributeValue::S(crate::helpers::hash_of("CRM-slow").as_str().to_owned()),
+        )
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(
+            ":past",
+            aws_sdk_dynamodb::types::AttributeValue::S("2001-01-01T00:00:00Z".into()),
+        )
+        .send()
+        .await
+        .expect("dynalite expires the stored token");
+    for _ in 0..8 {
+        deployment
+            .sandbox
+            .push_fault(Endpoint::GuestToken, Fault::delay(Duration::from_millis(2500)));
+    }
+    let mut others = crate::fleet::scale_out(&mut deployment, 7).await;
+
+    let responses = futures::future::join_all((0..8).map(|_| post(&deployment, "CRM-slow"))).await;
+
+    for response in &responses {
+        match status(response) {
+            200 => {}
+            503 => assert!(response["headers"]["retry-after"].is_string(), "{response}"),
+            _ => panic!("{response}"),
+        }
+    }
+    assert!(responses.iter().any(|r| status(r) == 200), "{responses:?}");
+    assert_eq!(
+        deployment.sandbox.calls(Endpoint::GuestToken),
+        2,
+        "the first token, then one renewal however many instances found it expired"
+    );
+    assert!(
+        crate::fleet::instances_that_served(&mut deployment, &mut others) > 1,
+        "the requests raced"
+    );
+}

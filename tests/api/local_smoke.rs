@@ -31,7 +31,7 @@ async fn local_serves_a_token_to_its_printed_curl_and_repeats_it_from_the_store(
 }
 
 #[tokio::test]
-async fn local_runs_on_dynamodb_and_secrets_manager_when_pointed_at_moto() {
+async fn local_runs_on_dynamodb_and_secrets_manager_when_pointed_at_dynalite_and_moto() {
     let table = unique("sessions");
     create_sessions_table(&table).await;
     let secret = unique("genesys-credentials");

@@ -1,9 +1,11 @@
-"""Creates, in a running moto (or any AWS endpoint in AWS_ENDPOINT_URL), what the broker needs:
-the sessions table as template.yaml defines it and a credentials secret for the embedded Genesys
-sandbox's client. For local runs only.
+"""Creates, in local AWS emulators (dynalite for DynamoDB, moto for Secrets Manager, or whatever the
+standard AWS_ENDPOINT_URL* variables point at), what the broker needs: the sessions table as
+template.yaml defines it and a credentials secret for the Genesys sandbox's client. For local runs
+only; the README's "Local runs against dynalite and moto" shows the whole recipe.
 
-Usage: AWS_ENDPOINT_URL=http://127.0.0.1:5000 AWS_REGION=us-east-1 \
-       AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing python3 scripts/moto_setup.py
+Usage: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:4567 AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:5000 \
+       AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+       .venv/bin/python3 scripts/local_aws_setup.py
 """
 
 import json
@@ -23,9 +25,13 @@ if TABLE not in dynamodb.list_tables()["TableNames"]:
         AttributeDefinitions=[{"AttributeName": "crm_id_hash", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "crm_id_hash", "KeyType": "HASH"}],
     )
-    dynamodb.update_time_to_live(
-        TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
-    )
+    try:
+        dynamodb.update_time_to_live(
+            TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+        )
+    except dynamodb.exceptions.ClientError as err:
+        # dynalite has no TTL: items simply never expire locally.
+        print(f"note: no TTL on {TABLE} ({err.response['Error']['Code']})")
 print(f"table {TABLE}")
 
 secrets = boto3.client("secretsmanager", region_name=REGION)

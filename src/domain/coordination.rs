@@ -27,6 +27,8 @@ const FIRST_POLL: Duration = Duration::from_millis(20);
 const MAX_POLL: Duration = Duration::from_millis(250);
 /// Backoff between attempts at storing a new guest while the store is throttled or unreachable.
 const FIRST_STORE_RETRY: Duration = Duration::from_millis(50);
+/// Time kept before the deadline to log a new guest whose mapping could not be stored.
+const LAST_WORD: Duration = Duration::from_millis(50);
 /// Guests kept in memory whose mapping could not be stored; past this, the oldest is dropped
 /// (it was logged for reconciliation when its store failed).
 const MAX_UNSTORED: usize = 1024;
@@ -97,6 +99,9 @@ impl<S: SessionStore> Broker<S> {
             None => match self.genesys.create_guest(&NewGuest::for_customer(hash), deadline).await {
                 Ok(guest) => {
                     crate::telemetry::metrics().guest_created();
+                    // Kept until stored: if this request runs out of time while storing it, the
+                    // customer's next request here stores this guest instead of creating another.
+                    self.unstored.remember(hash, &guest);
                     guest
                 }
                 Err(err) => {
@@ -112,7 +117,15 @@ impl<S: SessionStore> Broker<S> {
             },
         };
         let lease = Hold::until(self.hold_until(deadline));
-        match self.store_guest(hash, &guest, &lease, deadline).await {
+        // Stop retrying a little before the deadline, so a mapping that could not be stored is
+        // still logged (the overall deadline would cancel this request without a word).
+        let stored = tokio::time::timeout_at(
+            deadline.instant().checked_sub(LAST_WORD).unwrap_or(deadline.instant()),
+            self.store_guest(hash, &guest, &lease, deadline),
+        )
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Unavailable("no time was left to store the new guest".into())));
+        match stored {
             Ok(GuestStored::Ours) => self.unstored.forget(hash),
             Ok(GuestStored::Theirs(stored)) if stored == guest => self.unstored.forget(hash),
             Ok(GuestStored::Theirs(stored)) => {
@@ -122,7 +135,6 @@ impl<S: SessionStore> Broker<S> {
                 return Ok(Round::Again);
             }
             Err(err) => {
-                self.unstored.remember(hash, &guest);
                 tracing::error!(crm_id_hash = hash.prefix(8), guest_id = %guest, error = %err, "created a guest but could not store its mapping; this instance will store it on the customer's next request (reconcile it upstream if none comes)");
                 return Err(err.into());
             }

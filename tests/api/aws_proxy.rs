@@ -150,6 +150,11 @@ impl AwsProxy {
         lock(&self.state).rules.push(rule);
     }
 
+    /// Drops every rule: from now on every request is forwarded.
+    pub fn stop_failing(&self) {
+        lock(&self.state).rules.clear();
+    }
+
     /// The operations forwarded to an emulator so far, in order (faulted ones excluded, but slow
     /// ones included: they got through).
     pub fn operations(&self) -> Vec<String> {

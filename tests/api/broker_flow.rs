@@ -117,11 +117,14 @@ async fn an_expired_token_is_replaced_without_creating_a_guest() {
     let app = spawn_app().await;
     let first = app.post_token("CRM-1").await;
     app.clock.set(expires_at(&first) + Span::seconds(1));
+    // The sandbox dates tokens by the real clock: the next one must outlive the moved clock.
+    app.sandbox.set_guest_token_ttl(std::time::Duration::from_secs(3 * 3600));
 
     let second = app.post_token("CRM-1").await;
 
     assert_eq!(second.status, 200);
     assert_eq!(second.body["guestId"], first.body["guestId"]);
+    assert_ne!(second.body["token"], first.body["token"]);
     assert_eq!(app.sandbox.guests().len(), 1);
 }
 

@@ -1,13 +1,16 @@
 //! Driving a deployment of the compiled function as its callers and Lambda would: token requests,
 //! their answers, more instances of the function (Lambda scaling out), and which instances served.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
-use crate::deployment::{Deployment, body_of, crm_body, http_api_post};
-use crate::helpers::pair;
+use crate::aws::dynamodb;
+use crate::deployment::{Deployment, body_of, crm_body, http_api_post, sample_event};
+use crate::helpers::{hash_of, pair};
 use crate::runtime_harness::LambdaFunction;
 
 /// The response to a POST /guest-tokens for `crm_id`, as the HTTP API shapes it.
@@ -21,6 +24,13 @@ pub async fn post_within(deployment: &Deployment, crm_id: &str, timeout: Duratio
         .invoke_with_timeout(http_api_post(&crm_body(crm_id)), timeout)
         .await
         .response()
+}
+
+/// The response to a DELETE /guest-sessions for `crm_id`, as the REST API shapes it (the sample event).
+pub async fn delete(deployment: &Deployment, crm_id: &str) -> Value {
+    let mut event = sample_event("delete-guest-sessions.json");
+    event["body"] = crm_body(crm_id).into();
+    deployment.invoke(event).await.response()
 }
 
 pub fn status(response: &Value) -> u64 {
@@ -47,6 +57,20 @@ pub async fn deploy_with_clients(clients: &[(&str, &str)], env: &[(&'static str,
     Deployment::start_on(sandbox, &clients, &url, env).await
 }
 
+/// The customer's item in the deployment's sessions table, as stored (read straight from dynalite).
+pub async fn stored_item(deployment: &Deployment, crm_id: &str) -> Option<HashMap<String, AttributeValue>> {
+    dynamodb()
+        .await
+        .get_item()
+        .table_name(&deployment.table)
+        .key("crm_id_hash", AttributeValue::S(hash_of(crm_id).as_str().to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("dynalite answers")
+        .item
+}
+
 /// Starts `extra` more instances and waits (a poll with a deadline) until every instance of the
 /// deployment is polling for work, so that the invocations that follow really race.
 pub async fn scale_out(deployment: &mut Deployment, extra: usize) -> Vec<LambdaFunction> {
@@ -60,23 +84,28 @@ pub async fn scale_out(deployment: &mut Deployment, extra: usize) -> Vec<LambdaF
     instances
 }
 
+/// Stops every instance of the deployment (its first one, then `others`) and returns what each printed.
+pub fn stop_all(deployment: &mut Deployment, others: &mut [LambdaFunction]) -> Vec<Vec<String>> {
+    std::iter::once(&mut deployment.function)
+        .chain(others.iter_mut())
+        .map(LambdaFunction::stop)
+        .collect()
+}
+
+/// Whether an instance's output shows it served a token request.
+pub fn served_a_request(lines: &[String]) -> bool {
+    lines.iter().any(|line| line.contains("route=\"POST /guest-tokens\""))
+}
+
 /// How many instances logged a served request: more than one means the requests really raced.
 pub fn instances_that_served(deployment: &mut Deployment, others: &mut [LambdaFunction]) -> usize {
-    let mut served = 0;
-    for instance in std::iter::once(&mut deployment.function).chain(others.iter_mut()) {
-        if instance
-            .stop()
-            .iter()
-            .any(|line| line.contains("route=\"POST /guest-tokens\""))
-        {
-            served += 1;
-        }
-    }
-    served
+    stop_all(deployment, others)
+        .iter()
+        .filter(|lines| served_a_request(lines))
+        .count()
 }
 
 pub fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     format!("http://{}", listener.local_addr().unwrap())
 }
-

@@ -10,7 +10,9 @@ use crate::aws_proxy::AwsProxy;
 use crate::deployment::{Deployment, crm_body, http_api_post};
 use crate::helpers::upstream_calls;
 
-async fn deploy_behind_proxy(env: &[(&'static str, &str)]) -> (Deployment, AwsProxy) {
+/// A deployment on the default sandbox whose DynamoDB and Secrets Manager calls go through a new
+/// [`AwsProxy`] (which counts them and can fail them); `env` comes on top.
+pub async fn deploy_behind_proxy(env: &[(&'static str, &str)]) -> (Deployment, AwsProxy) {
     let proxy = AwsProxy::start().await;
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let url = sandbox.base_url();

@@ -307,6 +307,124 @@ async fn a_guest_stored_after_a_delete_emptied_the_item_is_stored<S: SessionStor
     );
 }
 
+async fn a_delete_during_a_renewal_removes_guest_token_and_lease<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-delete-renewal");
+    let old = "2030-01-01T00:00:00.000Z";
+    stored_guest_with_token(&store, &hash, old).await;
+    let lease = hold(10);
+    assert!(
+        store
+            .lease_token_refresh(&hash, &guest("g-1"), Some(old), &lease, at(0))
+            .await
+            .unwrap()
+    );
+
+    store.delete(&hash, at(1)).await.unwrap();
+
+    let record = store.get(&hash).await.unwrap();
+    assert!(
+        record
+            .as_ref()
+            .is_none_or(|r| r.guest_id.is_none() && r.token.is_none() && r.refresh_lease.is_none()),
+        "{record:?}"
+    );
+    assert!(
+        !store
+            .put_token(
+                &hash,
+                &guest("g-1"),
+                &token("2030-01-01T01:00:00.000Z"),
+                &lease.owner,
+                at(2)
+            )
+            .await
+            .unwrap(),
+        "the renewal under way is not stored"
+    );
+    assert!(
+        store
+            .get(&hash)
+            .await
+            .unwrap()
+            .is_none_or(|r| r.guest_id.is_none() && r.token.is_none()),
+        "nor does it bring the session back"
+    );
+    assert!(
+        store.claim_guest_creation(&hash, &hold(20), at(2)).await.unwrap(),
+        "the next request creates a guest"
+    );
+}
+
+async fn a_delete_of_a_new_guest_awaiting_its_first_token_removes_it_and_its_lease<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-delete-first-token");
+    let lease = hold(10);
+    assert!(store.claim_guest_creation(&hash, &hold(10), at(0)).await.unwrap());
+    assert_eq!(
+        store.put_guest(&hash, &guest("g-1"), &lease, at(1)).await.unwrap(),
+        GuestStored::Ours
+    );
+
+    store.delete(&hash, at(2)).await.unwrap();
+
+    let record = store.get(&hash).await.unwrap();
+    assert!(
+        record
+            .as_ref()
+            .is_none_or(|r| r.guest_id.is_none() && r.refresh_lease.is_none() && r.guest_claim.is_none()),
+        "{record:?}"
+    );
+    assert!(
+        !store
+            .put_token(
+                &hash,
+                &guest("g-1"),
+                &token("2030-01-01T01:00:00.000Z"),
+                &lease.owner,
+                at(3)
+            )
+            .await
+            .unwrap(),
+        "the first token of the deleted guest is not stored"
+    );
+    assert!(
+        store.claim_guest_creation(&hash, &hold(20), at(3)).await.unwrap(),
+        "the next request creates a guest"
+    );
+}
+
+async fn a_claim_kept_through_a_delete_still_ends_with_its_guest_and_token<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-delete-claim-completes");
+    let claim = hold(10);
+    assert!(store.claim_guest_creation(&hash, &claim, at(0)).await.unwrap());
+    store.delete(&hash, at(1)).await.unwrap();
+    store.delete(&hash, at(2)).await.unwrap();
+    assert_eq!(
+        read(&store, &hash).await.guest_claim,
+        Some(claim),
+        "two deletes keep it too"
+    );
+
+    let lease = hold(10);
+    assert_eq!(
+        store.put_guest(&hash, &guest("g-1"), &lease, at(3)).await.unwrap(),
+        GuestStored::Ours
+    );
+    let expires_at = "2030-01-01T01:00:00.000Z";
+    assert!(
+        store
+            .put_token(&hash, &guest("g-1"), &token(expires_at), &lease.owner, at(4))
+            .await
+            .unwrap()
+    );
+    let record = read(&store, &hash).await;
+    assert_eq!(record.guest_id, Some(guest("g-1")));
+    assert_eq!(
+        record.token.map(|t| t.expires_at_raw().to_owned()).as_deref(),
+        Some(expires_at)
+    );
+    assert_eq!((record.guest_claim, record.refresh_lease), (None, None));
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod memory {
@@ -330,4 +448,7 @@ contract!(
     a_delete_during_a_creation_keeps_its_claim,
     a_delete_after_a_claim_expired_removes_it,
     a_guest_stored_after_a_delete_emptied_the_item_is_stored,
+    a_delete_during_a_renewal_removes_guest_token_and_lease,
+    a_delete_of_a_new_guest_awaiting_its_first_token_removes_it_and_its_lease,
+    a_claim_kept_through_a_delete_still_ends_with_its_guest_and_token,
 );

@@ -100,11 +100,7 @@ fn api_handle(c: &mut Criterion) {
     let rt = runtime();
     let broker = broker_with_fresh_session();
     let body = serde_json::json!({ "crmId": CRM_ID }).to_string();
-    let request = ApiRequest {
-        method: &Method::POST,
-        path: "/prod/guest-tokens",
-        body: body.as_bytes(),
-    };
+    let request = ApiRequest::new(&Method::POST, "/prod/guest-tokens", body.as_bytes());
     assert_eq!(
         rt.block_on(api::handle(&broker, request, Deadline::after(BUDGET)))
             .status(),

@@ -11,6 +11,7 @@ use crate::credentials::{CredentialSource, HashKeyField, HashKeySource, Pseudony
 use crate::domain::{Broker, SystemClock};
 use crate::genesys::GenesysClient;
 use crate::store::{DynamoDbStore, SessionStore};
+use crate::telemetry::{AwsCallTracer, XRay};
 
 /// AWS calls give up well inside a Lambda timeout: a hung endpoint becomes a 503, not a kill.
 const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -25,19 +26,43 @@ pub enum InitError {
     AwsConfigMissing(&'static str),
 }
 
-/// The shared AWS configuration: region and credentials from the standard chain, endpoints from
-/// `AWS_ENDPOINT_URL*` when set (the SDK reads those itself).
-pub async fn aws_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(AWS_CONNECT_TIMEOUT)
-                .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
-                .operation_timeout(AWS_OPERATION_TIMEOUT)
-                .build(),
-        )
-        .load()
-        .await
+/// The shared AWS configuration (region and credentials from the standard chain, endpoints from
+/// `AWS_ENDPOINT_URL*` when set, which the SDK reads itself) and the tracer every AWS client built
+/// from it records its calls with.
+#[derive(Clone)]
+pub struct Aws {
+    pub sdk: SdkConfig,
+    pub xray: XRay,
+}
+
+impl Aws {
+    pub async fn load(xray: XRay) -> Self {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(AWS_CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+                    .operation_timeout(AWS_OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .load()
+            .await;
+        Self { sdk, xray }
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk)
+            .interceptor(AwsCallTracer::new(self.xray.clone()))
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        let config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
+            .interceptor(AwsCallTracer::new(self.xray.clone()))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
+    }
 }
 
 /// Whether the configuration needs AWS at all (`local` runs without it on its defaults).
@@ -54,7 +79,7 @@ pub fn needs_aws(config: &Config) -> bool {
 }
 
 /// The credential source; `aws` is only used (and only needed) for Secrets Manager.
-pub fn credential_source(config: &Config, aws: Option<&SdkConfig>) -> Result<Arc<dyn CredentialSource>, InitError> {
+pub fn credential_source(config: &Config, aws: Option<&Aws>) -> Result<Arc<dyn CredentialSource>, InitError> {
     Ok(match &config.credentials {
         CredentialsConfig::Environment(env) => Arc::new(env.clone()),
         CredentialsConfig::SecretsManager { secret_id, cache_ttl } => {
@@ -64,7 +89,7 @@ pub fn credential_source(config: &Config, aws: Option<&SdkConfig>) -> Result<Arc
                 PseudonymConfig::HmacSha256 { .. } => HashKeyField::Ignored,
             };
             Arc::new(
-                SecretsManagerCredentials::new(aws_sdk_secretsmanager::Client::new(aws), secret_id, *cache_ttl)
+                SecretsManagerCredentials::new(aws.secrets_manager(), secret_id, *cache_ttl)
                     .with_hash_key_field(hash_key),
             )
         }
@@ -72,15 +97,15 @@ pub fn credential_source(config: &Config, aws: Option<&SdkConfig>) -> Result<Arc
 }
 
 /// The pseudonymiser; `aws` is only used (and only needed) for a key in Secrets Manager.
-pub fn pseudonyms(config: &Config, aws: Option<&SdkConfig>) -> Result<Pseudonyms, InitError> {
+pub fn pseudonyms(config: &Config, aws: Option<&Aws>) -> Result<Pseudonyms, InitError> {
     Ok(match &config.pseudonyms {
         PseudonymConfig::Sha256 => Pseudonyms::sha256(),
         PseudonymConfig::HmacSha256 { key, check_every } => {
             let source = match key {
                 HashKeyConfig::SecretsManager { secret_id } => HashKeySource::SecretsManager {
-                    client: aws_sdk_secretsmanager::Client::new(
-                        aws.ok_or(InitError::AwsConfigMissing("CRM_ID_HASH_KEY_SECRET_ID"))?,
-                    ),
+                    client: aws
+                        .ok_or(InitError::AwsConfigMissing("CRM_ID_HASH_KEY_SECRET_ID"))?
+                        .secrets_manager(),
                     secret_id: secret_id.clone(),
                 },
                 HashKeyConfig::Environment(key) => HashKeySource::Fixed(key.clone()),
@@ -90,21 +115,23 @@ pub fn pseudonyms(config: &Config, aws: Option<&SdkConfig>) -> Result<Pseudonyms
     })
 }
 
-pub fn dynamodb_store(config: &Config, aws: &SdkConfig) -> DynamoDbStore {
+pub fn dynamodb_store(config: &Config, aws: &Aws) -> DynamoDbStore {
     DynamoDbStore::new(
-        aws_sdk_dynamodb::Client::new(aws),
+        aws.dynamodb(),
         config.sessions_table_or_default(),
         config.session_retention,
     )
 }
 
+/// The broker; its Genesys calls are recorded with `xray`.
 pub fn broker<S: SessionStore>(
     config: &Config,
     store: S,
     credentials: Arc<dyn CredentialSource>,
     pseudonyms: Pseudonyms,
+    xray: XRay,
 ) -> Broker<S> {
-    let genesys = GenesysClient::new(config.genesys.clone(), credentials, config.retry);
+    let genesys = GenesysClient::traced(config.genesys.clone(), credentials, config.retry, xray);
     Broker::new(store, genesys, pseudonyms, Arc::new(SystemClock), config.sliding_window)
 }
 
@@ -112,9 +139,10 @@ pub fn broker<S: SessionStore>(
 /// the AWS clients, the credential source and the broker on DynamoDB.
 pub async fn lambda_broker() -> Result<(Config, Broker<DynamoDbStore>), InitError> {
     let config = Config::from_env()?;
-    let aws = aws_sdk_config().await;
+    let aws = Aws::load(XRay::from_lookup(|name| std::env::var(name).ok())).await;
     let credentials = credential_source(&config, Some(&aws))?;
     let pseudonyms = pseudonyms(&config, Some(&aws))?;
-    let broker = broker(&config, dynamodb_store(&config, &aws), credentials, pseudonyms);
+    let store = dynamodb_store(&config, &aws);
+    let broker = broker(&config, store, credentials, pseudonyms, aws.xray);
     Ok((config, broker))
 }

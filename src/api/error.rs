@@ -145,6 +145,9 @@ impl ApiError {
             last = text;
             source = cause.source();
         }
+        if self.kind == ErrorKind::UpstreamRejected {
+            crate::telemetry::metrics().upstream_rejection();
+        }
         if self.status().is_server_error() {
             tracing::error!(code = self.code(), error = %chain, "request failed");
             "failed"

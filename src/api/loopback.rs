@@ -19,9 +19,11 @@ pub fn serve<S: SessionStore>(broker: Arc<Broker<S>>, listener: TcpListener, bud
         async move {
             let (parts, body) = request.into_parts();
             let request = ApiRequest {
-                method: &parts.method,
-                path: parts.uri.path(),
-                body: &body,
+                correlation_header: parts
+                    .headers
+                    .get(crate::api::CORRELATION_HEADER)
+                    .and_then(|value| value.to_str().ok()),
+                ..ApiRequest::new(&parts.method, parts.uri.path(), &body)
             };
             handle(&broker, request, Deadline::after(budget)).await
         }

@@ -1,6 +1,7 @@
 //! The HTTP API, one handler for every front end (Lambda events and the local server):
 //! `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix.
 
+mod correlation;
 mod error;
 #[cfg(feature = "sandbox")]
 pub mod loopback;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use crate::domain::{Broker, Deadline, IssuedToken};
 use crate::store::SessionStore;
 
+pub use correlation::HEADER as CORRELATION_HEADER;
 pub use error::{ApiError, ErrorKind};
 pub use request::{ApiRequest, MAX_BODY_BYTES};
 pub use routes::Route;
@@ -42,17 +44,23 @@ pub async fn handle<S: SessionStore>(broker: &Broker<S>, request: ApiRequest<'_>
         Ok(route) => serve(broker, route, &request, deadline, &mut hash_prefix).await,
         Err(err) => Err(err),
     };
-    let (response, outcome) = match result {
+    let (mut response, outcome) = match result {
         Ok((response, outcome)) => (response, outcome),
         Err(err) => {
             let outcome = err.log();
             (err.into_response(), outcome)
         }
     };
+    let correlation_id = correlation::choose(request.correlation_header, request.gateway_request_id);
+    if let Some(value) = correlation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+        response.headers_mut().insert(correlation::HEADER, value);
+    }
+    crate::telemetry::metrics().outcome(outcome);
     tracing::info!(
         route = route_name,
         status = response.status().as_u16(),
         outcome,
+        correlation_id,
         duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
         crm_id_hash = (!hash_prefix.is_empty()).then_some(hash_prefix.as_str()),
         "request"

@@ -16,6 +16,23 @@ pub struct ApiRequest<'a> {
     pub method: &'a Method,
     pub path: &'a str,
     pub body: &'a [u8],
+    /// The caller's `x-correlation-id` header, as sent (checked by the handler).
+    pub correlation_header: Option<&'a str>,
+    /// The front end's own id for the request (API Gateway's request id), if it has one.
+    pub gateway_request_id: Option<&'a str>,
+}
+
+impl<'a> ApiRequest<'a> {
+    /// A request with no correlation header and no gateway request id.
+    pub fn new(method: &'a Method, path: &'a str, body: &'a [u8]) -> Self {
+        Self {
+            method,
+            path,
+            body,
+            correlation_header: None,
+            gateway_request_id: None,
+        }
+    }
 }
 
 /// The body carries the raw CRM id: `Debug` shows only its length.
@@ -25,6 +42,8 @@ impl std::fmt::Debug for ApiRequest<'_> {
             .field("method", self.method)
             .field("path", &self.path)
             .field("body_bytes", &self.body.len())
+            .field("correlation_header", &self.correlation_header)
+            .field("gateway_request_id", &self.gateway_request_id)
             .finish()
     }
 }
@@ -57,12 +76,7 @@ mod tests {
     use crate::api::ErrorKind;
 
     fn crm_id(body: &[u8]) -> Result<CrmId, ApiError> {
-        ApiRequest {
-            method: &Method::POST,
-            path: "/guest-tokens",
-            body,
-        }
-        .crm_id()
+        ApiRequest::new(&Method::POST, "/guest-tokens", body).crm_id()
     }
 
     #[test]
@@ -92,11 +106,7 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_the_body() {
-        let request = ApiRequest {
-            method: &Method::POST,
-            path: "/guest-tokens",
-            body: br#"{"crmId":"CRM-PRIVATE-1"}"#,
-        };
+        let request = ApiRequest::new(&Method::POST, "/guest-tokens", br#"{"crmId":"CRM-PRIVATE-1"}"#);
         assert!(!format!("{request:?}").contains("PRIVATE"));
     }
 

@@ -16,7 +16,7 @@ use guest_token_broker::config::Config;
 use guest_token_broker::domain::Broker;
 use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
 use guest_token_broker::store::{MemoryStore, SessionStore};
-use guest_token_broker::telemetry::{self, LogSettings};
+use guest_token_broker::telemetry::{self, LogSettings, XRay};
 use tokio::net::TcpListener;
 
 const DEFAULT_PORT: u16 = 9000;
@@ -54,7 +54,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         (config, Some(sandbox))
     };
     let aws = if app::needs_aws(&config) {
-        Some(app::aws_sdk_config().await)
+        Some(app::Aws::load(XRay::default()).await)
     } else {
         None
     };
@@ -70,7 +70,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
         (Some(table), Some(aws)) => {
             println!("Session store: DynamoDB table {table}");
             serve(
-                app::broker(&config, app::dynamodb_store(&config, aws), credentials, pseudonyms),
+                app::broker(
+                    &config,
+                    app::dynamodb_store(&config, aws),
+                    credentials,
+                    pseudonyms,
+                    XRay::default(),
+                ),
                 listener,
                 &address,
             )
@@ -79,7 +85,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         _ => {
             println!("Session store: in memory");
             serve(
-                app::broker(&config, MemoryStore::new(), credentials, pseudonyms),
+                app::broker(&config, MemoryStore::new(), credentials, pseudonyms, XRay::default()),
                 listener,
                 &address,
             )

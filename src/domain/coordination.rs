@@ -124,7 +124,11 @@ impl<S: SessionStore> Broker<S> {
             self.store_guest(hash, &guest, &lease, deadline),
         )
         .await
-        .unwrap_or_else(|_| Err(StoreError::Unavailable("no time was left to store the new guest".into())));
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "no time was left to store the new guest".into(),
+            ))
+        });
         match stored {
             Ok(GuestStored::Ours) => self.unstored.forget(hash),
             Ok(GuestStored::Theirs(stored)) if stored == guest => self.unstored.forget(hash),

@@ -9,11 +9,12 @@ use serde::de::DeserializeOwned;
 
 use crate::credentials::{CredentialSet, CredentialSource};
 use crate::domain::{Deadline, GuestId, GuestToken};
+use crate::telemetry::XRay;
 
 use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken, NewGuest};
 use super::http::{BodyError, LazyHttp, read_json};
 use super::oauth::OAuth;
-use super::retry::{Step, retry_after, send_attempt, with_retries};
+use super::retry::{Step, log_failed_answer, retry_after, send_attempt, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
 /// Built once at init; its connection pool and access-token cache live across invocations.
@@ -26,7 +27,17 @@ pub struct GenesysClient {
 
 impl GenesysClient {
     pub fn new(endpoints: GenesysEndpoints, credentials: Arc<dyn CredentialSource>, retry: RetryPolicy) -> Self {
-        let http = LazyHttp::default();
+        Self::traced(endpoints, credentials, retry, XRay::default())
+    }
+
+    /// A client whose every HTTP exchange is recorded as an X-Ray subsegment.
+    pub fn traced(
+        endpoints: GenesysEndpoints,
+        credentials: Arc<dyn CredentialSource>,
+        retry: RetryPolicy,
+        xray: XRay,
+    ) -> Self {
+        let http = LazyHttp::traced(xray);
         let oauth = OAuth::new(http.clone(), &endpoints, credentials, retry);
         Self {
             http,
@@ -101,11 +112,14 @@ impl GenesysClient {
             Err(err) => return Step::Fail(err),
         };
         let request = http.post(url.clone()).bearer_auth(token.bearer()).json(body);
-        let response = match send_attempt(&self.retry, deadline, endpoint, request).await {
+        let response = match send_attempt(&self.retry, deadline, endpoint, self.http.xray(), request).await {
             Ok(response) => response,
             Err(step) => return step,
         };
         let status = response.status();
+        if !status.is_success() {
+            log_failed_answer(endpoint, &response);
+        }
         match status.as_u16() {
             200..=299 => match read_json::<R>(response).await {
                 Ok(parsed) => Step::Done(parsed),
@@ -137,10 +151,13 @@ impl GenesysClient {
                 }
             }
             403 => Step::Fail(GenesysError::Forbidden { endpoint }),
-            429 => Step::Retry {
-                after: retry_after(&response),
-                reason: "rate limited (HTTP 429)".into(),
-            },
+            429 => {
+                crate::telemetry::metrics().genesys_rate_limited();
+                Step::Retry {
+                    after: retry_after(&response),
+                    reason: "rate limited (HTTP 429)".into(),
+                }
+            }
             // 503 says the request was not served; another 5xx may come after the work was done.
             503 => Step::Retry {
                 after: retry_after(&response),

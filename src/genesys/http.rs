@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
 use super::GenesysError;
+use crate::telemetry::XRay;
 
 /// The largest upstream body read: every answer of the contract is a few hundred bytes, and a
 /// larger one (garbage, an error page, an attack) is refused without being held in memory whole.
@@ -48,12 +49,27 @@ pub(crate) async fn read_json<T: DeserializeOwned>(mut response: reqwest::Respon
 /// A TCP connect that takes longer than this is treated as a failed attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The client, built on first use, and the tracer its calls are recorded with.
 #[derive(Clone, Default)]
-pub(crate) struct LazyHttp(Arc<OnceCell<reqwest::Client>>);
+pub(crate) struct LazyHttp {
+    client: Arc<OnceCell<reqwest::Client>>,
+    xray: XRay,
+}
 
 impl LazyHttp {
+    pub(crate) fn traced(xray: XRay) -> Self {
+        Self {
+            client: Arc::default(),
+            xray,
+        }
+    }
+
+    pub(crate) fn xray(&self) -> &XRay {
+        &self.xray
+    }
+
     pub(crate) async fn client(&self) -> Result<&reqwest::Client, GenesysError> {
-        self.0
+        self.client
             .get_or_try_init(|| async {
                 reqwest::Client::builder()
                     .connect_timeout(CONNECT_TIMEOUT)

@@ -15,7 +15,7 @@ use crate::credentials::{Credential, CredentialSet, CredentialSource};
 use crate::domain::Deadline;
 
 use super::http::{LazyHttp, read_json};
-use super::retry::{Step, retry_after, send_attempt, with_retries};
+use super::retry::{Step, log_failed_answer, retry_after, send_attempt, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
 /// An access token is dropped this long before Genesys says it expires (or at half its life when
@@ -233,12 +233,16 @@ impl OAuth {
             .basic_auth(&credential.client_id, Some(credential.client_secret.expose_secret()))
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body("grant_type=client_credentials");
-        let response = match send_attempt(&self.retry, deadline, Endpoint::OAuthToken, request).await {
+        let response = match send_attempt(&self.retry, deadline, Endpoint::OAuthToken, self.http.xray(), request).await
+        {
             Ok(response) => response,
             Err(step) => return step,
         };
         let status = response.status();
         let wait = retry_after(&response);
+        if !status.is_success() {
+            log_failed_answer(Endpoint::OAuthToken, &response);
+        }
         if status.is_success() {
             return match read_json::<TokenResponse>(response).await {
                 Ok(body) if !body.access_token.is_empty() => Step::Done(AccessToken {
@@ -259,6 +263,7 @@ impl OAuth {
             };
         }
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            crate::telemetry::metrics().genesys_rate_limited();
             return Step::Retry {
                 after: wait,
                 reason: "rate limited (HTTP 429)".into(),
@@ -267,10 +272,13 @@ impl OAuth {
         let body: OAuthErrorBody = read_json(response).await.unwrap_or_default();
         match (status.as_u16(), body.error.as_str()) {
             (400 | 401, "invalid_client") => Step::Fail(FetchError::Refused),
-            (400, "invalid_request") if body.description.to_ascii_lowercase().contains("rate limit") => Step::Retry {
-                after: wait,
-                reason: "rate limited (invalid_request: rate limit exceeded)".into(),
-            },
+            (400, "invalid_request") if body.description.to_ascii_lowercase().contains("rate limit") => {
+                crate::telemetry::metrics().genesys_rate_limited();
+                Step::Retry {
+                    after: wait,
+                    reason: "rate limited (invalid_request: rate limit exceeded)".into(),
+                }
+            }
             (403, _) => Step::Fail(FetchError::Other(GenesysError::Forbidden {
                 endpoint: Endpoint::OAuthToken,
             })),

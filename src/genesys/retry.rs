@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::Deadline;
+use crate::telemetry::{Subsegment, XRay};
 
 use super::{Endpoint, GenesysError};
 
@@ -121,6 +122,7 @@ pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
     policy: &RetryPolicy,
     deadline: Deadline,
     endpoint: Endpoint,
+    xray: &XRay,
     request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, Step<T, E>> {
     let Some(timeout) = policy.attempt_timeout(deadline) else {
@@ -133,9 +135,17 @@ pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
             .into(),
         ));
     };
-    let started = std::time::Instant::now();
+    let (started, wall_start) = (std::time::Instant::now(), std::time::SystemTime::now());
     let sent = request.timeout(timeout).send().await;
     crate::telemetry::metrics().upstream_latency(started.elapsed());
+    xray.record(&Subsegment {
+        name: "Genesys Cloud".to_owned(),
+        namespace: "remote",
+        operation: endpoint.to_string(),
+        started: wall_start,
+        ended: std::time::SystemTime::now(),
+        status: sent.as_ref().ok().map(|response| response.status().as_u16()),
+    });
     sent.map_err(|err| {
         let reason = transport_failure(&err);
         // A connection that never opened carried nothing; anything later may have been served.
@@ -145,6 +155,23 @@ pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
             Step::Fail(GenesysError::Indeterminate { endpoint, reason }.into())
         }
     })
+}
+
+/// Logs a non-2xx answer with Genesys's `ININ-Correlation-Id`, so a support case can be opened
+/// from the log line. The header is logged only when it looks like one (a UUID-like token), so
+/// an upstream cannot write arbitrary text into the log.
+pub(crate) fn log_failed_answer(endpoint: Endpoint, response: &reqwest::Response) {
+    let correlation = response
+        .headers()
+        .get("inin-correlation-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    tracing::warn!(
+        %endpoint,
+        status = response.status().as_u16(),
+        inin_correlation_id = correlation,
+        "Genesys answered with an error"
+    );
 }
 
 /// What went wrong on the wire, for logs and errors.

@@ -103,21 +103,41 @@ impl HttpEvent {
         }
     }
 
+    /// The caller's correlation header and the gateway's request id (ALB has none).
+    fn correlation(&self) -> (Option<&str>, Option<&str>) {
+        fn header<'h>(headers: &'h http::HeaderMap, multi: &'h http::HeaderMap) -> Option<&'h str> {
+            headers
+                .get(api::CORRELATION_HEADER)
+                .or_else(|| multi.get(api::CORRELATION_HEADER))
+                .and_then(|value| value.to_str().ok())
+        }
+        match self {
+            Self::RestApi(e) => (
+                header(&e.headers, &e.multi_value_headers),
+                e.request_context.request_id.as_deref(),
+            ),
+            Self::HttpApi(e) => (
+                e.headers
+                    .get(api::CORRELATION_HEADER)
+                    .and_then(|value| value.to_str().ok()),
+                e.request_context.request_id.as_deref(),
+            ),
+            Self::Alb(e) => (header(&e.headers, &e.multi_value_headers), None),
+        }
+    }
+
     /// Runs the API handler and shapes its response for the event's origin.
     pub async fn respond<S: SessionStore>(&self, broker: &Broker<S>, deadline: Deadline) -> Value {
         let (method, path, body, base64) = self.parts();
+        let (correlation_header, gateway_request_id) = self.correlation();
         let response = match decode_body(body, base64) {
             Ok(body) => {
-                api::handle(
-                    broker,
-                    ApiRequest {
-                        method,
-                        path,
-                        body: &body,
-                    },
-                    deadline,
-                )
-                .await
+                let request = ApiRequest {
+                    correlation_header,
+                    gateway_request_id,
+                    ..ApiRequest::new(method, path, &body)
+                };
+                api::handle(broker, request, deadline).await
             }
             Err(err) => {
                 err.log();

@@ -5,10 +5,12 @@ mod events;
 mod init_error;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::domain::{Broker, Deadline};
 use crate::store::SessionStore;
@@ -25,14 +27,25 @@ pub async fn run<S: SessionStore>(
 ) -> Result<(), lambda_runtime::Error> {
     let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     let emf = Arc::new(EmfEmitter::new(function_name));
+    let cold = Arc::new(AtomicBool::new(true));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let (broker, emf) = (Arc::clone(&broker), Arc::clone(&emf));
+        // Every log line of the invocation carries these (and the runtime's span adds the request
+        // id and X-Ray trace id).
+        let span = tracing::info_span!(
+            "invocation",
+            cold_start = cold.swap(false, Ordering::Relaxed),
+            function_name = event.context.env_config.function_name.as_str(),
+            function_version = event.context.env_config.version.as_str(),
+            service = crate::telemetry::SERVICE,
+        );
         async move {
             let deadline = invocation_deadline(event.context.deadline, deadline_margin);
             let result = handle_event(&broker, event.payload, deadline).await;
             emf.emit();
             result
         }
+        .instrument(span)
     }))
     .await
 }
@@ -54,7 +67,10 @@ pub async fn handle_event<S: SessionStore>(
 ) -> Result<Value, Diagnostic> {
     match Invocation::classify(payload) {
         Invocation::Http(event) => Ok(event.respond(broker, deadline).await),
-        Invocation::WarmUp => Ok(serde_json::to_value(broker.warm_up(deadline).await).unwrap_or(Value::Null)),
+        Invocation::WarmUp => {
+            crate::telemetry::metrics().outcome("warm-up");
+            Ok(serde_json::to_value(broker.warm_up(deadline).await).unwrap_or(Value::Null))
+        }
         Invocation::Unsupported(what) => {
             tracing::warn!(payload = what, "unsupported invocation payload");
             Err(Diagnostic {

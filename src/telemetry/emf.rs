@@ -10,6 +10,9 @@ use serde_json::{Value, json};
 use super::metrics::{MetricsSnapshot, metrics};
 
 pub const NAMESPACE: &str = "GuestTokenBroker";
+/// The `service` dimension's name and value, as Powertools names it.
+pub const SERVICE_DIMENSION: &str = "service";
+pub const SERVICE: &str = "guest-token-broker";
 
 /// Turns what the process counted during one invocation into an EMF record.
 pub struct EmfEmitter {
@@ -27,7 +30,9 @@ impl EmfEmitter {
         }
     }
 
-    /// The record for everything counted since the previous one; the first is the cold start.
+    /// The record for everything counted since the previous one. `ColdStart` is in the first
+    /// record only; the invocation's outcome (`hit`, `created`, `warm-up`, …) is a dimension, so
+    /// hits, refreshes and creations can be graphed apart.
     pub fn record(&self, timestamp_ms: i64) -> Value {
         let now = metrics().snapshot();
         let delta = {
@@ -38,29 +43,48 @@ impl EmfEmitter {
         };
         let cold = self.cold.swap(false, Ordering::Relaxed);
         let latencies = metrics().drain_upstream_latencies();
+        let outcome = metrics().take_outcome().unwrap_or("none");
         let count = |name: &str| json!({"Name": name, "Unit": "Count"});
-        json!({
+        let mut declared = vec![
+            count("Hits"),
+            count("Refreshes"),
+            count("GuestCreations"),
+            count("CredentialRotations"),
+            count("Retries"),
+            count("Genesys429s"),
+            count("UpstreamRejections"),
+            count("StoreThrottles"),
+            json!({"Name": "UpstreamLatency", "Unit": "Milliseconds"}),
+        ];
+        if cold {
+            declared.push(count("ColdStart"));
+        }
+        let mut record = json!({
             "_aws": {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": [
-                        count("Hits"), count("Refreshes"), count("GuestCreations"),
-                        count("CredentialRotations"), count("Retries"), count("ColdStart"),
-                        {"Name": "UpstreamLatency", "Unit": "Milliseconds"},
-                    ],
+                    "Dimensions": [[SERVICE_DIMENSION], [SERVICE_DIMENSION, "outcome"]],
+                    "Metrics": declared,
                 }],
             },
+            SERVICE_DIMENSION: SERVICE,
+            "outcome": outcome,
             "FunctionName": self.function_name,
             "Hits": delta.hits,
             "Refreshes": delta.refreshes,
             "GuestCreations": delta.guest_creations,
             "CredentialRotations": delta.credential_rotations,
             "Retries": delta.retries,
-            "ColdStart": u8::from(cold),
+            "Genesys429s": delta.genesys_rate_limited,
+            "UpstreamRejections": delta.upstream_rejections,
+            "StoreThrottles": delta.store_throttles,
             "UpstreamLatency": latencies,
-        })
+        });
+        if cold {
+            record["ColdStart"] = json!(1);
+        }
+        record
     }
 
     /// Writes the record as one line on stdout, where the Lambda service collects it.
@@ -98,7 +122,13 @@ mod tests {
             assert!(!first[*name].is_null(), "{name} has a value");
         }
         assert_eq!(first["ColdStart"], 1);
-        assert_eq!(second["ColdStart"], 0);
+        assert!(
+            second.get("ColdStart").is_none(),
+            "only a cold invocation reports ColdStart"
+        );
+        let second_declared = second["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
+        assert!(!second_declared.contains("ColdStart"));
+        assert_eq!(first["service"], SERVICE);
         assert_eq!(first["FunctionName"], "fn");
         assert!(first["UpstreamLatency"].as_array().unwrap().contains(&json!(12.0)));
         assert!(

@@ -12,7 +12,12 @@ pub struct Metrics {
     guest_creations: AtomicU64,
     credential_rotations: AtomicU64,
     retries: AtomicU64,
+    genesys_rate_limited: AtomicU64,
+    upstream_rejections: AtomicU64,
+    store_throttles: AtomicU64,
     upstream_latencies_ms: Mutex<Vec<f64>>,
+    /// How the last request was served (`hit`, `created`, …), taken by the next record.
+    outcome: Mutex<Option<&'static str>>,
 }
 
 /// A point-in-time copy of the counters.
@@ -23,6 +28,9 @@ pub struct MetricsSnapshot {
     pub guest_creations: u64,
     pub credential_rotations: u64,
     pub retries: u64,
+    pub genesys_rate_limited: u64,
+    pub upstream_rejections: u64,
+    pub store_throttles: u64,
 }
 
 impl MetricsSnapshot {
@@ -34,6 +42,9 @@ impl MetricsSnapshot {
             guest_creations: self.guest_creations - earlier.guest_creations,
             credential_rotations: self.credential_rotations - earlier.credential_rotations,
             retries: self.retries - earlier.retries,
+            genesys_rate_limited: self.genesys_rate_limited - earlier.genesys_rate_limited,
+            upstream_rejections: self.upstream_rejections - earlier.upstream_rejections,
+            store_throttles: self.store_throttles - earlier.store_throttles,
         }
     }
 }
@@ -47,7 +58,11 @@ static METRICS: Metrics = Metrics {
     guest_creations: AtomicU64::new(0),
     credential_rotations: AtomicU64::new(0),
     retries: AtomicU64::new(0),
+    genesys_rate_limited: AtomicU64::new(0),
+    upstream_rejections: AtomicU64::new(0),
+    store_throttles: AtomicU64::new(0),
     upstream_latencies_ms: Mutex::new(Vec::new()),
+    outcome: Mutex::new(None),
 };
 
 pub fn metrics() -> &'static Metrics {
@@ -73,6 +88,31 @@ impl Metrics {
 
     pub fn retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Genesys answered 429 (or its OAuth endpoint's "rate limit exceeded").
+    pub fn genesys_rate_limited(&self) {
+        self.genesys_rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request failed because Genesys refused it (403, refused credentials, a contract breach).
+    pub fn upstream_rejection(&self) {
+        self.upstream_rejections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// DynamoDB throttled a request past the SDK's own retries.
+    pub fn store_throttle(&self) {
+        self.store_throttles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How the request was served, for the next record's `outcome` dimension.
+    pub fn outcome(&self, outcome: &'static str) {
+        *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+    }
+
+    /// The outcome recorded since the last call, if any.
+    pub fn take_outcome(&self) -> Option<&'static str> {
+        self.outcome.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
     /// One HTTP exchange with Genesys took `elapsed` (whatever its outcome). Kept until drained,
@@ -104,6 +144,9 @@ impl Metrics {
             guest_creations: self.guest_creations.load(Ordering::Relaxed),
             credential_rotations: self.credential_rotations.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
+            genesys_rate_limited: self.genesys_rate_limited.load(Ordering::Relaxed),
+            upstream_rejections: self.upstream_rejections.load(Ordering::Relaxed),
+            store_throttles: self.store_throttles.load(Ordering::Relaxed),
         }
     }
 }

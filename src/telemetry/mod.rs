@@ -5,14 +5,19 @@
 //! contents (the AWS SDK, hyper, reqwest, rustls, the Lambda runtime, which logs raw events at
 //! TRACE) are capped at INFO whatever level is asked for.
 
+mod aws_calls;
 mod emf;
+mod json;
 mod metrics;
+mod xray;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
-pub use emf::{EmfEmitter, NAMESPACE};
+pub use aws_calls::AwsCallTracer;
+pub use emf::{EmfEmitter, NAMESPACE, SERVICE};
 pub use metrics::{Metrics, MetricsSnapshot, metrics};
+pub use xray::{Subsegment, TraceContext, XRay};
 
 /// Crates whose DEBUG/TRACE output can include payloads, headers or credentials.
 const CAPPED_CRATES: &[&str] = &[
@@ -85,17 +90,37 @@ pub fn init_with_writer<W>(settings: LogSettings, with_time: bool, writer: W)
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(settings.filter())
-        .with_target(false)
-        .with_writer(writer)
-        .with_ansi(false);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let registry = tracing_subscriber::registry().with(settings.filter());
     // A second init (tests, or a harness that already installed one) is harmless.
     let _ = match (settings.format, with_time) {
-        (LogFormat::Json, true) => builder.json().flatten_event(true).try_init(),
-        (LogFormat::Json, false) => builder.json().flatten_event(true).without_time().try_init(),
-        (LogFormat::Text, true) => builder.try_init(),
-        (LogFormat::Text, false) => builder.without_time().try_init(),
+        (LogFormat::Json, _) => registry
+            .with(json::SpanFields)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .event_format(json::JsonLines { with_time })
+                    .with_writer(writer),
+            )
+            .try_init(),
+        (LogFormat::Text, true) => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_ansi(false)
+                    .with_writer(writer),
+            )
+            .try_init(),
+        (LogFormat::Text, false) => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_ansi(false)
+                    .without_time()
+                    .with_writer(writer),
+            )
+            .try_init(),
     };
 }
 

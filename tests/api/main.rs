@@ -20,6 +20,7 @@ mod hostile_input;
 mod hot_path;
 mod lambda_runtime;
 mod local_smoke;
+mod observability;
 mod openapi_conformance;
 mod secrets_manager;
 mod soak;

@@ -249,7 +249,7 @@ fn trace_id() -> String {
     let root = uuid::Uuid::new_v4().simple().to_string();
     let parent = uuid::Uuid::new_v4().simple().to_string();
     format!(
-        "Root=1-{seconds:08x}-{};Parent={};Sampled=0",
+        "Root=1-{seconds:08x}-{};Parent={};Sampled=1",
         &root[..24],
         &parent[..16]
     )

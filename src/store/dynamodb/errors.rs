@@ -17,6 +17,12 @@ where
         table: table.to_owned(),
         problem: problem.to_owned(),
     };
+    if matches!(
+        err.code(),
+        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded")
+    ) {
+        crate::telemetry::metrics().store_throttle();
+    }
     match classify_aws(&err) {
         AwsFailure::Transient => StoreError::Unavailable(Box::new(err)),
         AwsFailure::NotFound => misconfigured("it does not exist in this account and region"),

@@ -118,7 +118,8 @@ async fn an_expired_token_is_replaced_without_creating_a_guest() {
     let first = app.post_token("CRM-1").await;
     app.clock.set(expires_at(&first) + Span::seconds(1));
     // The sandbox dates tokens by the real clock: the next one must outlive the moved clock.
-    app.sandbox.set_guest_token_ttl(std::time::Duration::from_secs(3 * 3600));
+    app.sandbox
+        .set_guest_token_ttl(std::time::Duration::from_secs(3 * 3600));
 
     let second = app.post_token("CRM-1").await;
 

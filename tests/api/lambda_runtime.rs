@@ -589,3 +589,16 @@ async fn debug_logs_never_contain_secrets_tokens_or_crm_ids() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_init_error_reaches_a_runtime_api_given_as_a_url_as_cargo_lambda_gives_it() {
+    let harness = RuntimeHarness::start().await;
+    let env = [("AWS_LAMBDA_RUNTIME_API", format!("http://{}", harness.runtime_api()))];
+    let mut function = LambdaFunction::start(&harness, &env);
+
+    let error = harness.init_error().await;
+    function.wait_for_exit();
+
+    let error = error.unwrap_or_else(|| panic!("no init error reported; it printed {:#?}", function.lines()));
+    assert_eq!(error.error_type, "Runtime.ConfigurationError", "{error:?}");
+}

@@ -1,4 +1,4 @@
-//! `cargo run --bin local`: the broker's HTTP API on 127.0.0.1:9000 (`PORT` to change), with an
+//! `cargo run --bin local`: the broker's HTTP API on 127.0.0.1:9100 (`PORT` to change), with an
 //! in-memory session store and the embedded Genesys sandbox, needing neither AWS nor Genesys.
 //!
 //! `SESSIONS_TABLE` / `GENESYS_CREDENTIALS_SECRET_ID` switch to DynamoDB / Secrets Manager (with
@@ -19,7 +19,8 @@ use guest_token_broker::store::{MemoryStore, SessionStore};
 use guest_token_broker::telemetry::{self, LogSettings, XRay};
 use tokio::net::TcpListener;
 
-const DEFAULT_PORT: u16 = 9000;
+/// Not 9000, which `cargo lambda watch` takes by default: both can run side by side.
+const DEFAULT_PORT: u16 = 9100;
 /// Each request gets what a Lambda invocation with the default 10 s timeout would.
 const REQUEST_BUDGET: Duration = Duration::from_secs(10);
 
@@ -64,7 +65,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
         Some(port) => port.parse().map_err(|_| "PORT must be a port number")?,
         None => DEFAULT_PORT,
     };
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|err| {
+        if err.kind() == std::io::ErrorKind::AddrInUse {
+            format!("port {port} is already in use (by cargo lambda watch?): set PORT to another one, e.g. PORT=9101")
+        } else {
+            format!("cannot listen on 127.0.0.1:{port}: {err}")
+        }
+    })?;
     let address = format!("http://{}", listener.local_addr()?);
     match (&config.sessions_table, &aws) {
         (Some(table), Some(aws)) => {

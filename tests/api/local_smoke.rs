@@ -71,3 +71,17 @@ async fn local_runs_on_dynamodb_and_secrets_manager_when_pointed_at_dynalite_and
         reply["guestId"].as_str().unwrap()
     );
 }
+
+#[tokio::test]
+async fn local_on_a_port_in_use_says_which_and_the_variable_to_change() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+
+    let mut local = ChildProcess::spawn_isolated(env!("CARGO_BIN_EXE_local"), &[("PORT", port.as_str())]);
+    let status = local.wait_for_exit();
+
+    assert!(!status.success());
+    let said = local.lines().join("\n");
+    assert!(said.contains(&format!("port {port} is already in use")), "{said}");
+    assert!(said.contains("set PORT"), "{said}");
+}

@@ -13,6 +13,7 @@ mod runtime_harness;
 
 mod api_contract;
 mod broker_flow;
+mod configuration_faults;
 mod delete_race;
 mod dynamodb_store;
 mod fault_suite;

@@ -346,3 +346,24 @@ async fn a_token_whose_store_write_keeps_failing_is_still_handed_out() {
         "the token was not stored: {item:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_dynamodb_drops_are_retried_and_a_store_that_keeps_dropping_them_is_a_503() {
+    let (deployment, proxy) = deploy_behind_proxy(&[]).await;
+    let (brief, lasting) = (hash_of("CRM-reset-once"), hash_of("CRM-reset-always"));
+    proxy.fail(FaultRule::new("GetItem", 1, AwsFault::Reset).when_body_contains(brief.as_str()));
+    proxy.fail(FaultRule::new("GetItem", usize::MAX, AwsFault::Reset).when_body_contains(lasting.as_str()));
+
+    let recovered = post(&deployment, "CRM-reset-once").await;
+    let down = post(&deployment, "CRM-reset-always").await;
+
+    assert_eq!(status(&recovered), 200, "{recovered}");
+    assert_eq!(status(&down), 503, "{down}");
+    assert_eq!(error_code(&down), "upstream_unavailable");
+    assert!(down["headers"]["retry-after"].is_string(), "{down}");
+    assert_eq!(
+        deployment.sandbox.guests().len(),
+        1,
+        "nothing is created for the customer whose store is down"
+    );
+}

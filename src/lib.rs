@@ -17,10 +17,8 @@ pub mod config;
 pub mod credentials;
 pub mod domain;
 pub mod genesys;
-#[cfg(feature = "sandbox")]
-pub mod http_server;
 pub mod lambda;
 #[cfg(feature = "sandbox")]
-pub mod sandbox;
+pub use genesys_sandbox as sandbox;
 pub mod store;
 pub mod telemetry;

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 
 use crate::domain::{Broker, Deadline};
-use crate::http_server::{self, ServerHandle};
+use genesys_sandbox::server::{self as http_server, ServerHandle};
 use crate::store::SessionStore;
 
 use super::{ApiRequest, handle};

@@ -9,7 +9,7 @@ use guest_token_broker::api::loopback;
 use guest_token_broker::credentials::{Credential, CredentialSet, CredentialSource, EnvCredentials, Pseudonyms};
 use guest_token_broker::domain::{Broker, CrmId, CrmIdHash, FixedClock, Pseudonymiser};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
-use guest_token_broker::http_server::ServerHandle;
+use guest_token_broker::sandbox::server::ServerHandle;
 use guest_token_broker::sandbox::{Endpoint, Sandbox, SandboxConfig};
 use guest_token_broker::store::{MemoryStore, SessionStore};
 use secrecy::SecretString;

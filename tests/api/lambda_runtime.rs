@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use guest_token_broker::http_server::{self, ServerHandle};
+use guest_token_broker::sandbox::server::{self as http_server, ServerHandle};
 use guest_token_broker::sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use guest_token_broker::http_server::{self, ServerHandle};
+use guest_token_broker::sandbox::server::{self as http_server, ServerHandle};
 use http::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

@@ -1,8 +1,10 @@
-//! In-process emulator of the Genesys Cloud upstream contract (OAuth login + guest API).
+//! An emulator of the Genesys Cloud upstream contract (OAuth login + guest API), in process or as
+//! its own binary (`cargo run --bin genesys-sandbox`).
 //!
 //! It is the test double for Genesys everywhere: tests point the broker's real HTTP client at
-//! it, script failures with [`Fault`]s and inspect what it received; the `local` binary embeds
-//! it so the broker can run end to end without a Genesys org.
+//! it, script failures with [`Fault`]s and inspect what it received; the `local` runner embeds
+//! it so the broker can run end to end without a Genesys org. It is a workspace member of its own:
+//! the deployed Lambda crate does not depend on it.
 
 mod config;
 mod fault;
@@ -10,6 +12,7 @@ mod guests;
 mod oauth;
 mod reply;
 mod routes;
+pub mod server;
 mod state;
 #[cfg(test)]
 mod test_support;
@@ -21,7 +24,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::http_server::{self, ServerHandle};
+use server::ServerHandle;
 use state::{Shared, State, lock};
 
 pub use config::{ExpiresAtKey, SandboxConfig};
@@ -49,7 +52,7 @@ impl Sandbox {
         let listener = TcpListener::bind(addr).await?;
         let shared: Shared = Arc::new(Mutex::new(State::new(config)));
         let handler_state = shared.clone();
-        let server = http_server::spawn(listener, move |req| routes::handle(handler_state.clone(), req));
+        let server = server::spawn(listener, move |req| routes::handle(handler_state.clone(), req));
         Ok(Sandbox {
             shared,
             addr: server.local_addr(),

@@ -19,30 +19,15 @@
 //! (default 1000) the warm hits per function; `BENCH_FUNCTION_ENV` (`NAME=value …`, for experiments)
 //! adds variables to both functions' environment, and the report names them.
 
-// The test modules carry helpers this bench does not use.
-#![allow(dead_code)]
-
-#[path = "../tests/api/aws.rs"]
-mod aws;
-#[path = "../tests/api/aws_proxy.rs"]
-mod aws_proxy;
-#[path = "../tests/api/emulators.rs"]
-mod emulators;
-#[path = "../tests/api/processes.rs"]
-mod processes;
-#[path = "../tests/api/runtime_harness.rs"]
-mod runtime_harness;
-
 use std::time::{Duration, Instant};
 
-use guest_token_broker::sandbox::{Endpoint, Sandbox, SandboxConfig};
-use serde_json::{Value, json};
-
-use crate::aws_proxy::AwsProxy;
-use crate::processes::ChildProcess;
-use crate::runtime_harness::lambda_env;
-use crate::runtime_harness::{Backends, Outcome, RuntimeHarness};
 use crate::stats::Samples;
+use genesys_sandbox::{Endpoint, Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+use test_kit::aws_proxy::AwsProxy;
+use test_kit::processes::{self, ChildProcess};
+use test_kit::runtime_harness::lambda_env;
+use test_kit::runtime_harness::{Backends, Outcome, RuntimeHarness};
 
 const SAMPLE_EVENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events/http-api-post-guest-tokens.json");
 const PYTHON_BOOTSTRAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/python_reference/bootstrap");
@@ -461,8 +446,8 @@ mod sdk_overhead {
     use aws_sdk_dynamodb::types::AttributeValue;
     use guest_token_broker::domain::{CrmId, Pseudonymiser};
 
-    use crate::aws_proxy::AwsProxy;
     use crate::stats::Samples;
+    use test_kit::aws_proxy::AwsProxy;
 
     const WARM_UP: usize = 20;
 
@@ -539,10 +524,6 @@ mod stats {
 
         pub fn len(&self) -> usize {
             self.0.len()
-        }
-
-        pub fn is_empty(&self) -> bool {
-            self.0.is_empty()
         }
     }
 
@@ -695,8 +676,8 @@ mod cold {
 mod warm {
     use std::time::Duration;
 
-    use crate::aws_proxy::Record;
     use crate::stats::Samples;
+    use test_kit::aws_proxy::Record;
 
     pub struct Hit {
         latency: Duration,

@@ -8,7 +8,9 @@
 //! - [`genesys`]: the Genesys Cloud client (OAuth, the guest endpoints, retries);
 //! - [`api`]: the HTTP API, one handler shared by Lambda and the local server;
 //! - [`lambda`]: the Lambda entry point (event dispatch, warm-up);
-//! - `sandbox` (feature `sandbox`): an emulator of the Genesys contract for tests and `local`.
+//!
+//! It holds only what is deployed. The Genesys sandbox, the `local` runner and the test kit are
+//! workspace members beside it (`crates/`), and it depends on none of them.
 
 pub mod api;
 pub mod app;
@@ -18,7 +20,5 @@ pub mod credentials;
 pub mod domain;
 pub mod genesys;
 pub mod lambda;
-#[cfg(feature = "sandbox")]
-pub use genesys_sandbox as sandbox;
 pub mod store;
 pub mod telemetry;

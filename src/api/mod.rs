@@ -1,10 +1,8 @@
-//! The HTTP API, one handler for every front end (Lambda events and the local server):
+//! The HTTP API, one handler for every front end (Lambda events, and `local`'s server):
 //! `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix.
 
 mod correlation;
 mod error;
-#[cfg(feature = "sandbox")]
-pub mod loopback;
 mod request;
 mod routes;
 

@@ -179,14 +179,11 @@ impl<S: SessionStore> Broker<S> {
         guest: GuestId,
         deadline: Deadline,
     ) -> Result<Round, BrokerError> {
-        let freshness = session.token.as_ref().map(|token| self.freshness(token));
-        let still_valid = || {
-            session
-                .token
-                .as_ref()
-                .filter(|_| freshness == Some(TokenFreshness::ExpiringSoon))
-        };
-        if let (Some(token), Some(TokenFreshness::Fresh)) = (&session.token, freshness) {
+        if let Some(token) = session
+            .token
+            .as_ref()
+            .filter(|t| self.freshness(t) == TokenFreshness::Fresh)
+        {
             return Ok(Round::Done(self.hit(&guest, token)));
         }
         let now = self.clock.now();
@@ -200,8 +197,10 @@ impl<S: SessionStore> Broker<S> {
                     .map(Round::Done);
             }
         }
-        // Another request renews it. A token still valid is handed out meanwhile.
-        if let Some(token) = still_valid() {
+        // Another request renews it. A token still valid now (the lease attempt took time, and the
+        // token may have expired meanwhile) is handed out in the meantime.
+        let still_valid = |token: &&GuestToken| self.freshness(token) == TokenFreshness::ExpiringSoon;
+        if let Some(token) = session.token.as_ref().filter(still_valid) {
             return Ok(Round::Done(self.hit(&guest, token)));
         }
         if session.refresh_lease_live(now) {

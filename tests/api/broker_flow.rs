@@ -2,8 +2,8 @@
 //! refresh, placeholders left by the Python utility, and session deletion.
 
 use chrono::{DateTime, Duration as Span, Utc};
+use genesys_sandbox::{ExpiresAtKey, SandboxConfig};
 use guest_token_broker::domain::{Clock, GuestId, GuestToken, Hold, SessionRecord};
-use guest_token_broker::sandbox::{ExpiresAtKey, SandboxConfig};
 use secrecy::SecretString;
 
 use crate::helpers::{Options, hash_of, spawn_app, spawn_app_with, upstream_calls};

@@ -3,11 +3,11 @@
 //! credentials secret is refused in SHA-256 mode), and 500 answers name no secret; failed Genesys
 //! answers are logged with their `ININ-Correlation-Id`.
 
-use guest_token_broker::sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
+use genesys_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
 
-use crate::aws::{create_secret, rotate_secret, unique};
 use crate::deployment::{Deployment, body_of};
 use crate::fleet::{error_code, post, status};
+use test_kit::aws::{create_secret, rotate_secret, unique};
 
 async fn deploy(env: &[(&'static str, &str)]) -> Deployment {
     let config = SandboxConfig::default();

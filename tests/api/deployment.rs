@@ -4,13 +4,16 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-use crate::aws::dynamodb;
 use crate::helpers::hash_of;
-use crate::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeHarness};
+use test_kit::aws::dynamodb;
+use test_kit::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeHarness};
+
+/// The function under test: the Lambda crate's binary.
+pub const LAMBDA_BINARY: &str = env!("CARGO_BIN_EXE_guest-token-broker");
 
 pub const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
 /// The customer of the sample events.
@@ -52,7 +55,7 @@ impl Deployment {
         let mut vars = backends.env;
         vars.extend(env.iter().map(|(name, value)| (*name, (*value).to_owned())));
         let harness = RuntimeHarness::start().await;
-        let function = LambdaFunction::start(&harness, &vars);
+        let function = LambdaFunction::start(LAMBDA_BINARY, &harness, &vars);
         let secret = vars
             .iter()
             .find(|(name, _)| *name == "GENESYS_CREDENTIALS_SECRET_ID")
@@ -70,7 +73,7 @@ impl Deployment {
 
     /// Another instance of the same function, polling the same harness (Lambda scaling out).
     pub fn start_instance(&self) -> LambdaFunction {
-        LambdaFunction::start(&self.harness, &self.env)
+        LambdaFunction::start(LAMBDA_BINARY, &self.harness, &self.env)
     }
 
     pub async fn invoke(&self, event: Value) -> Outcome {

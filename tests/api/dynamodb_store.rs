@@ -11,10 +11,10 @@ use guest_token_broker::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner
 use guest_token_broker::store::{DynamoDbStore, GuestStored, SessionStore, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::aws::{create_sessions_table, dynamodb, unique};
-use crate::emulators::dynalite;
 use crate::helpers::{Options, credential_source, hash_of, pair, spawn_app_on, upstream_calls};
-use crate::processes::run_shell;
+use test_kit::aws::{create_sessions_table, dynamodb, unique};
+use test_kit::emulators::dynalite;
+use test_kit::processes::run_shell;
 
 const RETENTION: Duration = Duration::from_secs(30 * 86_400);
 
@@ -74,7 +74,7 @@ fn python_utility_reads(store: &DynamoDbStore, hash: &CrmIdHash) -> Vec<String> 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/python_utility_read.py");
     let command = format!(
         "{} {script} {} {} {}",
-        crate::emulators::python(),
+        test_kit::emulators::python(),
         dynalite().endpoint,
         store.table(),
         hash.as_str()
@@ -294,7 +294,7 @@ async fn an_unreachable_dynamodb_is_503_and_nothing_is_created_upstream() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let config = crate::aws::sdk_config_for(&dynalite().endpoint)
+    let config = test_kit::aws::sdk_config_for(&dynalite().endpoint)
         .await
         .into_builder()
         .endpoint_url(endpoint)
@@ -326,7 +326,7 @@ async fn a_hanging_dynamodb_is_503_within_the_deadline() {
             open.push(socket);
         }
     });
-    let config = crate::aws::sdk_config_for(&dynalite().endpoint)
+    let config = test_kit::aws::sdk_config_for(&dynalite().endpoint)
         .await
         .into_builder()
         .endpoint_url(endpoint)

@@ -4,15 +4,15 @@
 
 use std::time::{Duration, Instant};
 
-use guest_token_broker::sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
+use genesys_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
-use crate::aws::rotate_secret;
 use crate::deployment::{Deployment, body_of};
 use crate::fleet::{
     closed_port_url, deploy_with_clients, error_code, instances_that_served, post, post_within, scale_out, status,
 };
 use crate::helpers::upstream_calls;
+use test_kit::aws::rotate_secret;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_with_retry_after_twice_is_waited_out_then_succeeds() {
@@ -79,7 +79,7 @@ async fn a_secret_rotated_to_a_brand_new_credential_is_picked_up_without_a_resta
 
     rotate_secret(
         &deployment.secret,
-        &crate::aws::credentials_document(&[("new", "new-secret")]),
+        &test_kit::aws::credentials_document(&[("new", "new-secret")]),
     )
     .await;
     deployment.sandbox.add_client("new", "new-secret");

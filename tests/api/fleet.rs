@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
-use crate::aws::dynamodb;
 use crate::deployment::{Deployment, body_of, crm_body, http_api_post, sample_event};
 use crate::helpers::{hash_of, pair};
-use crate::runtime_harness::LambdaFunction;
+use test_kit::aws::dynamodb;
+use test_kit::runtime_harness::LambdaFunction;
 
 /// The response to a POST /guest-tokens for `crm_id`, as the HTTP API shapes it.
 pub async fn post(deployment: &Deployment, crm_id: &str) -> Value {
@@ -94,7 +94,12 @@ pub fn stop_all(deployment: &mut Deployment, others: &mut [LambdaFunction]) -> V
 
 /// Whether an instance's output shows it served a token request.
 pub fn served_a_request(lines: &[String]) -> bool {
-    lines.iter().any(|line| line.contains("route=\"POST /guest-tokens\""))
+    lines.iter().any(|line| logs_a_token_request(line))
+}
+
+/// Whether a log line is the one line an instance writes per token request.
+pub fn logs_a_token_request(line: &str) -> bool {
+    line.contains("route=\"POST /guest-tokens\"")
 }
 
 /// How many instances logged a served request: more than one means the requests really raced.

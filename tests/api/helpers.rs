@@ -1,20 +1,23 @@
-//! Spawns the broker's API on loopback against the Genesys sandbox, with the in-memory store and a
-//! clock the test controls.
+//! The broker in process, driven the way Lambda drives it: each request is an HTTP API event (the
+//! fixture in `events/`, with the method, path and body the test gives) handed to
+//! `lambda::handle_event`, the path that ships. Genesys is the sandbox; the store is in memory
+//! (or any other), and the clock is the test's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use guest_token_broker::api::loopback;
+use genesys_sandbox::{Endpoint, Sandbox, SandboxConfig};
 use guest_token_broker::credentials::{Credential, CredentialSet, CredentialSource, EnvCredentials, Pseudonyms};
-use guest_token_broker::domain::{Broker, CrmId, CrmIdHash, FixedClock, Pseudonymiser};
+use guest_token_broker::domain::{Broker, CrmId, CrmIdHash, Deadline, FixedClock, Pseudonymiser};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
-use guest_token_broker::sandbox::server::ServerHandle;
-use guest_token_broker::sandbox::{Endpoint, Sandbox, SandboxConfig};
+use guest_token_broker::lambda;
 use guest_token_broker::store::{MemoryStore, SessionStore};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+
+use crate::deployment::sample_event;
 
 pub struct Options {
     pub sandbox: SandboxConfig,
@@ -42,12 +45,11 @@ impl Default for Options {
 }
 
 pub struct TestApp<S = MemoryStore> {
-    pub address: String,
+    pub broker: Arc<Broker<S>>,
     pub sandbox: Sandbox,
     pub store: S,
     pub clock: FixedClock,
-    pub http: reqwest::Client,
-    _server: ServerHandle,
+    budget: Duration,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -93,15 +95,12 @@ pub async fn spawn_app_hashing_with<S: SessionStore + Clone>(
         Arc::new(clock.clone()),
         options.window,
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = loopback::serve(Arc::new(broker), listener, options.budget);
     TestApp {
-        address: server.base_url(),
+        broker: Arc::new(broker),
         sandbox,
         store,
         clock,
-        http: reqwest::Client::new(),
-        _server: server,
+        budget: options.budget,
     }
 }
 
@@ -135,7 +134,7 @@ pub fn upstream_calls(sandbox: &Sandbox) -> (usize, usize, usize) {
 
 pub struct Reply {
     pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
+    pub headers: HeaderMap,
     pub body: Value,
 }
 
@@ -153,39 +152,49 @@ impl Reply {
     }
 }
 
-impl<S> TestApp<S> {
-    pub async fn request(&self, method: reqwest::Method, path: &str, body: impl Into<reqwest::Body>) -> Reply {
-        let response = self
-            .http
-            .request(method, format!("{}{path}", self.address))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+impl<S: SessionStore> TestApp<S> {
+    /// One request as an HTTP API event through `lambda::handle_event`, with the test's budget as
+    /// the invocation's remaining time.
+    pub async fn request(&self, method: Method, path: &str, body: impl Into<String>) -> Reply {
+        let mut event = sample_event("http-api-post-guest-tokens.json");
+        event["rawPath"] = path.into();
+        event["requestContext"]["http"]["method"] = method.as_str().into();
+        event["requestContext"]["http"]["path"] = path.into();
+        event["body"] = body.into().into();
+        let response = lambda::handle_event(&self.broker, event, Deadline::after(self.budget))
             .await
-            .expect("the API answers");
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
+            .expect("an HTTP event gets an HTTP response");
+        let mut headers = HeaderMap::new();
+        for (name, value) in response["headers"].as_object().into_iter().flatten() {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::try_from(name.as_str()),
+                value.as_str().map(HeaderValue::from_str),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        let body = match response["body"].as_str() {
+            None | Some("") => Value::Null,
+            Some(text) => serde_json::from_str(text).expect("JSON body"),
         };
-        Reply { status, headers, body }
+        Reply {
+            status: response["statusCode"]
+                .as_u64()
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or_default(),
+            headers,
+            body,
+        }
     }
 
     pub async fn post_token(&self, crm_id: &str) -> Reply {
-        self.request(
-            reqwest::Method::POST,
-            "/guest-tokens",
-            json!({ "crmId": crm_id }).to_string(),
-        )
-        .await
+        self.request(Method::POST, "/guest-tokens", json!({ "crmId": crm_id }).to_string())
+            .await
     }
 
     pub async fn delete_session(&self, crm_id: &str) -> Reply {
         self.request(
-            reqwest::Method::DELETE,
+            Method::DELETE,
             "/guest-sessions",
             json!({ "crmId": crm_id }).to_string(),
         )

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use genesys_sandbox::{Sandbox, SandboxConfig};
 use guest_token_broker::credentials::Pseudonyms;
 use guest_token_broker::domain::{Broker, Deadline, SystemClock};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda::handle_event;
-use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
 use guest_token_broker::store::MemoryStore;
 use proptest::prelude::*;
 use serde_json::{Value, json};

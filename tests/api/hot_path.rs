@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 
-use crate::aws_proxy::AwsProxy;
 use crate::deployment::{Deployment, crm_body, http_api_post};
 use crate::helpers::upstream_calls;
+use test_kit::aws_proxy::AwsProxy;
 
 /// A deployment on the default sandbox whose DynamoDB and Secrets Manager calls go through a new
 /// [`AwsProxy`] (which counts them and can fail them); `env` comes on top.
@@ -81,8 +81,8 @@ async fn init_primes_only_the_dynamodb_connection_unless_told_not_to() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hmac_pseudonyms_prime_their_key_at_init() {
-    let key_secret = crate::aws::unique("hash-key");
-    crate::aws::create_secret(&key_secret, r#"{"hash_key": "k3y"}"#).await;
+    let key_secret = test_kit::aws::unique("hash-key");
+    test_kit::aws::create_secret(&key_secret, r#"{"hash_key": "k3y"}"#).await;
     let env = [
         ("CRM_ID_HASH_MODE", "hmac-sha256"),
         ("CRM_ID_HASH_KEY_SECRET_ID", key_secret.as_str()),
@@ -141,6 +141,6 @@ async fn each_invocation_writes_one_metrics_record_and_the_first_is_the_cold_sta
         Some(3),
         "OAuth, guest, token"
     );
-    assert_eq!((hit["ColdStart"].as_u64(), hit["Hits"].as_u64()), (Some(0), Some(1)));
+    assert_eq!((hit.get("ColdStart"), hit["Hits"].as_u64()), (None, Some(1)));
     assert_eq!(hit["UpstreamLatency"], serde_json::json!([]));
 }

@@ -12,17 +12,17 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use guest_token_broker::sandbox::server::{self as http_server, ServerHandle};
-use guest_token_broker::sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
+use genesys_sandbox::server::{self as http_server, ServerHandle};
+use genesys_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::deployment::{
-    Deployment, EVENTS_DIR, SAMPLE_CRM_ID, assert_token_body, body_of, crm_body, http_api_post, rest_api_post,
-    sample_event,
+    Deployment, EVENTS_DIR, LAMBDA_BINARY, SAMPLE_CRM_ID, assert_token_body, body_of, crm_body, http_api_post,
+    rest_api_post, sample_event,
 };
 use crate::helpers::{hash_of, pair, upstream_calls};
-use crate::runtime_harness::{LambdaFunction, Outcome, RuntimeHarness};
+use test_kit::runtime_harness::{LambdaFunction, Outcome, RuntimeHarness};
 
 /// The HTTP API (payload 2.0) response shape: single-value headers.
 #[track_caller]
@@ -323,7 +323,7 @@ async fn a_bad_configuration_is_reported_as_an_init_error_saying_what_to_fix() {
     for (env, expected) in cases {
         let harness = RuntimeHarness::start().await;
         let env: Vec<(&str, String)> = env.iter().map(|(name, value)| (*name, (*value).to_owned())).collect();
-        let mut function = LambdaFunction::start(&harness, &env);
+        let mut function = LambdaFunction::start(LAMBDA_BINARY, &harness, &env);
 
         let error = harness.init_error().await;
         let status = function.wait_for_exit();
@@ -594,7 +594,7 @@ async fn debug_logs_never_contain_secrets_tokens_or_crm_ids() {
 async fn an_init_error_reaches_a_runtime_api_given_as_a_url_as_cargo_lambda_gives_it() {
     let harness = RuntimeHarness::start().await;
     let env = [("AWS_LAMBDA_RUNTIME_API", format!("http://{}", harness.runtime_api()))];
-    let mut function = LambdaFunction::start(&harness, &env);
+    let mut function = LambdaFunction::start(LAMBDA_BINARY, &harness, &env);
 
     let error = harness.init_error().await;
     function.wait_for_exit();

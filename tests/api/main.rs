@@ -1,15 +1,11 @@
-//! Integration tests, compiled into one binary. They talk HTTP on loopback to real servers: the
-//! broker's own API server, the Genesys sandbox, dynalite (DynamoDB), moto (Secrets Manager) and a Lambda
-//! Runtime API harness running the compiled binary.
+//! Integration tests, compiled into one binary. Most drive `lambda::handle_event` in process with
+//! the fixture events; the runtime-level ones run the compiled binary under the Runtime API harness.
+//! Both talk to real servers on loopback: the Genesys sandbox, dynalite (DynamoDB) and moto
+//! (Secrets Manager), from the `test-kit` and `genesys-sandbox` workspace members.
 
-mod aws;
-mod aws_proxy;
 mod deployment;
-mod emulators;
 mod fleet;
 mod helpers;
-mod processes;
-mod runtime_harness;
 
 mod api_contract;
 mod broker_flow;
@@ -20,9 +16,7 @@ mod fault_suite;
 mod hostile_input;
 mod hot_path;
 mod lambda_runtime;
-mod local_smoke;
 mod observability;
-mod openapi_conformance;
 mod secrets_manager;
 mod soak;
 mod store_contract;

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
+use genesys_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 use tokio::net::UdpSocket;
 

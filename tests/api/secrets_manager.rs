@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use genesys_sandbox::SandboxConfig;
 use guest_token_broker::credentials::{CredentialSource, HashKeySource, Pseudonyms, SecretsManagerCredentials};
-use guest_token_broker::sandbox::SandboxConfig;
 use guest_token_broker::store::{DynamoDbStore, MemoryStore, SessionStore};
 
-use crate::aws::{
+use crate::helpers::{Options, credential_source, hash_of, pair, spawn_app_hashing_with, spawn_app_on, upstream_calls};
+use test_kit::aws::{
     create_secret, create_sessions_table, credentials_document, dynamodb, rotate_secret, secrets, unique,
 };
-use crate::helpers::{Options, credential_source, hash_of, pair, spawn_app_hashing_with, spawn_app_on, upstream_calls};
 
 const CACHE: Duration = Duration::from_secs(300);
 

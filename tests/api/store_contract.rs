@@ -9,8 +9,8 @@ use guest_token_broker::domain::{CrmIdHash, GuestId, GuestToken, Hold, SessionRe
 use guest_token_broker::store::{DynamoDbStore, GuestStored, SessionStore};
 use secrecy::SecretString;
 
-use crate::aws::{create_sessions_table, dynamodb, unique};
 use crate::helpers::hash_of;
+use test_kit::aws::{create_sessions_table, dynamodb, unique};
 
 fn guest(id: &str) -> GuestId {
     GuestId::new(id).unwrap()

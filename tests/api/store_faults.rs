@@ -5,15 +5,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use guest_token_broker::sandbox::{Endpoint, Fault};
+use genesys_sandbox::{Endpoint, Fault};
 use serde_json::Value;
 
-use crate::aws::dynamodb;
-use crate::aws_proxy::{AwsFault, FaultRule};
 use crate::deployment::{Deployment, body_of};
 use crate::fleet::{error_code, post, post_within, status, stored_item};
 use crate::helpers::hash_of;
 use crate::hot_path::deploy_behind_proxy;
+use test_kit::aws::dynamodb;
+use test_kit::aws_proxy::{AwsFault, FaultRule};
 
 /// Only the write that stores a new guest (`put_guest`): its update expression sets the guest id.
 const STORES_THE_GUEST: &str = "SET #guest = :guest";

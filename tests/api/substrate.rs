@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 
-use crate::aws::{create_sessions_table, dynamodb, unique};
+use test_kit::aws::{create_sessions_table, dynamodb, unique};
 
 const ROUNDS: usize = 100;
 const WRITERS: usize = 16;

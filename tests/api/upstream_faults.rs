@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use guest_token_broker::sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
+use genesys_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
 use serde_json::json;
 
-use crate::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 use crate::deployment::Deployment;
 use crate::fleet::{deploy_with_clients, error_code, post, status};
+use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 
 /// The most a caller is told to wait, whatever Genesys said.
 const MAX_RETRY_AFTER_SECONDS: u64 = 120;
@@ -207,7 +207,7 @@ async fn a_secrets_manager_outage_is_paid_for_once_per_grace_period_not_by_every
 async fn eight_instances_finding_an_expired_token_while_genesys_is_slow_cause_one_renewal() {
     let mut deployment = Deployment::start().await;
     assert_eq!(status(&post(&deployment, "CRM-slow").await), 200);
-    crate::aws::dynamodb()
+    test_kit::aws::dynamodb()
         .await
         .update_item()
         .table_name(&deployment.table)

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use genesys_sandbox::{Endpoint, Fault, SandboxConfig};
 use guest_token_broker::genesys::RetryPolicy;
-use guest_token_broker::sandbox::{Endpoint, Fault, SandboxConfig};
 use serde_json::json;
 
 use crate::helpers::{Options, pair, spawn_app, spawn_app_with, upstream_calls};

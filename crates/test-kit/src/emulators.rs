@@ -48,7 +48,7 @@ pub fn dynalite() -> &'static Emulator {
     DYNALITE.get_or_init(|| {
         Emulator::start(
             "node",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/dynalite_server.js"),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/support/dynalite_server.js"),
             "scripts/test installs it: npm install --prefix .tools/node dynalite@4.0.0",
         )
     })
@@ -57,7 +57,7 @@ pub fn dynalite() -> &'static Emulator {
 /// The project's own virtual environment's Python when there is one (`scripts/test` makes it), so
 /// a plain `cargo test` works after `scripts/test` has run once.
 pub fn python() -> &'static str {
-    let venv_python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python3");
+    let venv_python = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python3");
     if std::path::Path::new(venv_python).exists() {
         venv_python
     } else {
@@ -70,7 +70,7 @@ pub fn moto() -> &'static Emulator {
     MOTO.get_or_init(|| {
         Emulator::start(
             python(),
-            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/moto_server.py"),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/support/moto_server.py"),
             "scripts/test installs it into .venv: pip install -r requirements-dev.txt",
         )
     })

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::processes::ChildProcess;
+use test_kit::processes::ChildProcess;
 
 const MAX_EXAMPLES: &str = "25";
 const SEED: &str = "20261124";
@@ -15,10 +15,10 @@ async fn the_api_conforms_to_its_openapi_description() {
     let mut local = ChildProcess::spawn(env!("CARGO_BIN_EXE_local"), &[("PORT", "0"), ("RUST_LOG", "warn")]);
     let listening = local.wait_for_line(|line| line.starts_with("Listening on "));
     let url = listening.trim_start_matches("Listening on ").trim().to_owned();
-    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml");
 
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(crate::emulators::python())
+        Command::new(test_kit::emulators::python())
             .args(["-m", "schemathesis.cli", "run", spec, "--url", &url, "--checks", "all"])
             .args([
                 "--max-examples",

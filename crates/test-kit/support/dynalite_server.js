@@ -9,7 +9,7 @@
 const path = require('path')
 
 const modules = process.env.DYNALITE_MODULES ||
-  path.join(__dirname, '..', '..', '.tools', 'node', 'node_modules')
+  path.join(__dirname, '..', '..', '..', '.tools', 'node', 'node_modules')
 
 let dynalite
 try {

@@ -2,10 +2,13 @@
 //! curl command it prints.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use guest_token_broker::domain::{CrmId, CrmIdHash, Pseudonymiser};
+use test_kit::aws::{aws_env, create_secret, create_sessions_table, credentials_document, dynamodb, unique};
+use test_kit::processes::{ChildProcess, run_shell};
 
-use crate::aws::{aws_env, create_secret, create_sessions_table, credentials_document, dynamodb, unique};
-use crate::helpers::hash_of;
-use crate::processes::{ChildProcess, run_shell};
+fn hash_of(crm_id: &str) -> CrmIdHash {
+    Pseudonymiser::Sha256.hash(&CrmId::parse(crm_id).unwrap())
+}
 
 #[tokio::test]
 async fn local_serves_a_token_to_its_printed_curl_and_repeats_it_from_the_store() {

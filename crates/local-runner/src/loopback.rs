@@ -1,4 +1,5 @@
-//! The API served over plain HTTP on a local socket: what `local` runs and what tests call.
+//! The broker's HTTP API served over plain HTTP on a local socket: `local`'s front end, through
+//! the same `api::handle` the Lambda events reach.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,11 +7,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::net::TcpListener;
 
-use crate::domain::{Broker, Deadline};
 use genesys_sandbox::server::{self as http_server, ServerHandle};
-use crate::store::SessionStore;
-
-use super::{ApiRequest, handle};
+use guest_token_broker::api::{ApiRequest, CORRELATION_HEADER, handle};
+use guest_token_broker::domain::{Broker, Deadline};
+use guest_token_broker::store::SessionStore;
 
 /// Serves `broker` on `listener`; each request gets `budget` as its deadline, like an invocation.
 pub fn serve<S: SessionStore>(broker: Arc<Broker<S>>, listener: TcpListener, budget: Duration) -> ServerHandle {
@@ -21,7 +21,7 @@ pub fn serve<S: SessionStore>(broker: Arc<Broker<S>>, listener: TcpListener, bud
             let request = ApiRequest {
                 correlation_header: parts
                     .headers
-                    .get(crate::api::CORRELATION_HEADER)
+                    .get(CORRELATION_HEADER)
                     .and_then(|value| value.to_str().ok()),
                 ..ApiRequest::new(&parts.method, parts.uri.path(), &body)
             };

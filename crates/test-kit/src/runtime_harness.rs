@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use guest_token_broker::sandbox::server::{self as http_server, ServerHandle};
+use genesys_sandbox::server::{self as http_server, ServerHandle};
 use http::{Method, Request, Response, StatusCode, header};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -299,13 +299,13 @@ pub struct LambdaFunction {
 }
 
 impl LambdaFunction {
-    /// Starts the binary against `harness`; `env` comes on top of the Lambda variables (and wins).
-    pub fn start(harness: &RuntimeHarness, env: &[(&str, String)]) -> Self {
+    /// Starts `binary` against `harness`; `env` comes on top of the Lambda variables (and wins).
+    pub fn start(binary: &str, harness: &RuntimeHarness, env: &[(&str, String)]) -> Self {
         let mut vars = lambda_env(&harness.runtime_api());
         vars.extend(env.iter().map(|(name, value)| (*name, value.clone())));
         let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
         Self {
-            process: ChildProcess::spawn_isolated(env!("CARGO_BIN_EXE_guest-token-broker"), &vars),
+            process: ChildProcess::spawn_isolated(binary, &vars),
         }
     }
 

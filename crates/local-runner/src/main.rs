@@ -2,7 +2,7 @@
 //! in-memory session store and the embedded Genesys sandbox, needing neither AWS nor Genesys.
 //!
 //! `SESSIONS_TABLE` / `GENESYS_CREDENTIALS_SECRET_ID` switch to DynamoDB / Secrets Manager (with
-//! `AWS_ENDPOINT_URL` for moto); `GENESYS_REGION` or `GENESYS_BASE_URL` plus credentials switch to
+//! the `AWS_ENDPOINT_URL*` variables for dynalite and moto); `GENESYS_REGION` or `GENESYS_BASE_URL` plus credentials switch to
 //! a real Genesys org.
 
 use std::error::Error;
@@ -10,11 +10,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use guest_token_broker::api::loopback;
+mod loopback;
+
+use genesys_sandbox::{Sandbox, SandboxConfig};
 use guest_token_broker::app;
 use guest_token_broker::config::Config;
 use guest_token_broker::domain::Broker;
-use guest_token_broker::sandbox::{Sandbox, SandboxConfig};
 use guest_token_broker::store::{MemoryStore, SessionStore};
 use guest_token_broker::telemetry::{self, LogSettings, XRay};
 use tokio::net::TcpListener;

@@ -28,7 +28,6 @@ pub struct Record {
     /// The full target, e.g. `DynamoDB_20120810.GetItem` or `secretsmanager.GetSecretValue`.
     pub operation: String,
     /// From reading the request to reading the emulator's answer (zero when a fault answered).
-    #[allow(dead_code)] // read by benches/runtime.rs
     pub elapsed: Duration,
     /// The fault played instead of (or before) forwarding, if any.
     pub fault: Option<AwsFault>,

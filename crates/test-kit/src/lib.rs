@@ -1,0 +1,10 @@
+//! What the broker's tests and benchmarks run against, real servers on loopback: dynalite and moto
+//! (the AWS emulators, started once per test process), an AWS proxy that fails chosen operations on
+//! purpose, a Lambda Runtime API harness that runs the compiled function binary, and helpers for
+//! child processes. Nothing here is deployed: it is a dev-dependency of the Lambda crate.
+
+pub mod aws;
+pub mod aws_proxy;
+pub mod emulators;
+pub mod processes;
+pub mod runtime_harness;

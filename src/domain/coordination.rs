@@ -27,6 +27,8 @@ const FIRST_POLL: Duration = Duration::from_millis(20);
 const MAX_POLL: Duration = Duration::from_millis(250);
 /// Backoff between attempts at storing a new guest while the store is throttled or unreachable.
 const FIRST_STORE_RETRY: Duration = Duration::from_millis(50);
+/// The least life a token must have left to be handed out while another request renews it.
+const HANDOUT_MARGIN: Duration = Duration::from_secs(1);
 /// Time kept before the deadline to log a new guest whose mapping could not be stored.
 const LAST_WORD: Duration = Duration::from_millis(50);
 /// Guests kept in memory whose mapping could not be stored; past this, the oldest is dropped
@@ -197,9 +199,11 @@ impl<S: SessionStore> Broker<S> {
                     .map(Round::Done);
             }
         }
-        // Another request renews it. A token still valid now (the lease attempt took time, and the
-        // token may have expired meanwhile) is handed out in the meantime.
-        let still_valid = |token: &&GuestToken| self.freshness(token) == TokenFreshness::ExpiringSoon;
+        // Another request renews it. A token with a little life left still (the lease attempt took
+        // time, and the token may be about to expire) is handed out in the meantime; one that would
+        // expire on its way to the caller is not: the renewal is waited for instead.
+        let usable_until_it_arrives = self.clock.now() + chrono::Duration::from_std(HANDOUT_MARGIN).unwrap_or_default();
+        let still_valid = |token: &&GuestToken| token.valid_at(usable_until_it_arrives);
         if let Some(token) = session.token.as_ref().filter(still_valid) {
             return Ok(Round::Done(self.hit(&guest, token)));
         }

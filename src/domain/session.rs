@@ -80,6 +80,11 @@ impl GuestToken {
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
     }
 
+    /// Whether the token is still valid at `at` (an unreadable expiry never is).
+    pub fn valid_at(&self, at: DateTime<Utc>) -> bool {
+        self.expires_at().is_some_and(|expires_at| expires_at > at)
+    }
+
     /// Whether the token can be handed out at `now` given the sliding `window`.
     pub fn freshness(&self, now: DateTime<Utc>, window: Duration) -> TokenFreshness {
         let Some(expires_at) = self.expires_at() else {

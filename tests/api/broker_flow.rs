@@ -272,3 +272,40 @@ async fn a_live_claim_that_outlasts_the_deadline_is_503_not_a_second_guest() {
     assert!(reply.error_message().contains("creating this customer's guest"));
     assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0));
 }
+
+#[tokio::test]
+async fn a_token_about_to_expire_is_not_handed_out_while_another_request_renews_it() {
+    let app = spawn_app_with(Options {
+        budget: std::time::Duration::from_millis(400),
+        ..Options::default()
+    })
+    .await;
+    let now = app.clock.now();
+    let about_to_expire = (now + Span::milliseconds(500)).to_rfc3339();
+    let well_inside_the_window = (now + Span::seconds(100)).to_rfc3339();
+    for (crm_id, expires) in [("CRM-1", &about_to_expire), ("CRM-2", &well_inside_the_window)] {
+        app.store.insert(SessionRecord {
+            guest_id: GuestId::new("g-1"),
+            token: GuestToken::new(SecretString::from("eyJ-old"), expires.as_str()),
+            token_stamp: Some(expires.clone()),
+            refresh_lease: Some(Hold::until(now + Span::seconds(60))),
+            ..SessionRecord::empty(hash_of(crm_id))
+        });
+    }
+
+    let nearly_expired = app.post_token("CRM-1").await;
+    let still_good = app.post_token("CRM-2").await;
+
+    assert_eq!(nearly_expired.status, 503, "{}", nearly_expired.body);
+    assert!(
+        nearly_expired
+            .error_message()
+            .contains("renewing this customer's token")
+    );
+    assert_eq!(
+        still_good.status, 200,
+        "another request renews it; this one is handed out meanwhile"
+    );
+    assert_eq!(still_good.body["token"], "eyJ-old");
+    assert_eq!(upstream_calls(&app.sandbox), (0, 0, 0));
+}

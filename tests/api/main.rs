@@ -16,6 +16,7 @@ mod fault_suite;
 mod hostile_input;
 mod hot_path;
 mod lambda_runtime;
+mod local_recipe;
 mod observability;
 mod secrets_manager;
 mod soak;

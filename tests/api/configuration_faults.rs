@@ -3,25 +3,17 @@
 //! credentials secret is refused in SHA-256 mode), and 500 answers name no secret; failed Genesys
 //! answers are logged with their `ININ-Correlation-Id`.
 
-use genesys_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
+use genesys_sandbox::{Endpoint, Fault};
 
 use crate::deployment::{Deployment, body_of};
 use crate::fleet::{error_code, post, status};
 use test_kit::aws::{create_secret, rotate_secret, unique};
 
-async fn deploy(env: &[(&'static str, &str)]) -> Deployment {
-    let config = SandboxConfig::default();
-    let clients = config.clients.clone();
-    let sandbox = Sandbox::start(config).await.unwrap();
-    let url = sandbox.base_url();
-    Deployment::start_on(sandbox, &clients, &url, env).await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_anyone_anew() {
     let key_secret = unique("hash-key");
     create_secret(&key_secret, r#"{"hash_key": "first-key"}"#).await;
-    let deployment = deploy(&[
+    let deployment = Deployment::start_with(&[
         ("CRM_ID_HASH_MODE", "hmac-sha256"),
         ("CRM_ID_HASH_KEY_SECRET_ID", key_secret.as_str()),
         ("CRM_ID_HASH_KEY_CHECK_SECONDS", "0"),
@@ -44,7 +36,7 @@ async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_a
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hash_key_left_in_the_credentials_secret_is_refused_in_sha256_mode() {
-    let deployment = deploy(&[]).await;
+    let deployment = Deployment::start_with(&[]).await;
     let document = serde_json::json!({
         "credentials": [{"client_id": "sandbox-client", "client_secret": "sandbox-secret"}],
         "hash_key": "legacy-key",
@@ -64,7 +56,7 @@ async fn a_hash_key_left_in_the_credentials_secret_is_refused_in_sha256_mode() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_secret_is_a_500_that_names_no_secret() {
     let missing = unique("no-such-secret");
-    let deployment = deploy(&[("GENESYS_CREDENTIALS_SECRET_ID", missing.as_str())]).await;
+    let deployment = Deployment::start_with(&[("GENESYS_CREDENTIALS_SECRET_ID", missing.as_str())]).await;
 
     let response = post(&deployment, "CRM-1").await;
 
@@ -76,7 +68,7 @@ async fn a_missing_secret_is_a_500_that_names_no_secret() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_genesys_answer_is_logged_with_its_inin_correlation_id() {
-    let mut deployment = deploy(&[]).await;
+    let mut deployment = Deployment::start_with(&[]).await;
     deployment.sandbox.push_fault(Endpoint::CreateGuest, Fault::status(403));
 
     assert_eq!(status(&post(&deployment, "CRM-1").await), 502);

@@ -33,11 +33,16 @@ pub struct Deployment {
 impl Deployment {
     /// On the sandbox's default client, which goes into the credentials secret.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Deployment::start`], with `env` on top of the rest.
+    pub async fn start_with(env: &[(&'static str, &str)]) -> Self {
         let config = SandboxConfig::default();
         let clients = config.clients.clone();
         let sandbox = Sandbox::start(config).await.expect("sandbox starts");
         let url = sandbox.base_url();
-        Self::start_on(sandbox, &clients, &url, &[]).await
+        Self::start_on(sandbox, &clients, &url, env).await
     }
 
     /// `clients` go into the credentials secret; `env` comes on top of the rest.

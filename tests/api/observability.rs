@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use genesys_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 use tokio::net::UdpSocket;
 
@@ -35,15 +34,11 @@ async fn drain(socket: &UdpSocket) -> Vec<String> {
 async fn logs_correlation_and_xray_let_an_operator_follow_one_request() {
     let daemon = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let daemon_address = daemon.local_addr().unwrap().to_string();
-    let config = SandboxConfig::default();
-    let clients = config.clients.clone();
-    let sandbox = Sandbox::start(config).await.unwrap();
-    let url = sandbox.base_url();
     let env = [
         ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
         ("AWS_XRAY_DAEMON_ADDRESS", daemon_address.as_str()),
     ];
-    let mut deployment = Deployment::start_on(sandbox, &clients, &url, &env).await;
+    let mut deployment = Deployment::start_with(&env).await;
 
     let created = deployment
         .invoke(post_with_correlation("order-42:attempt.1"))

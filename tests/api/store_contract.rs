@@ -53,6 +53,37 @@ async fn stored_guest_with_token<S: SessionStore>(store: &S, hash: &CrmIdHash, e
     );
 }
 
+/// After a DELETE: no guest, token, lease or claim is left; the renewal that held `lease` cannot
+/// store its token nor bring the session back; the next request may claim a new guest.
+async fn assert_forgotten_and_not_revived<S: SessionStore>(
+    store: &S,
+    hash: &CrmIdHash,
+    lease: &Hold,
+    now: DateTime<Utc>,
+) {
+    let forgotten = |record: &Option<SessionRecord>| {
+        record.as_ref().is_none_or(|r| {
+            r.guest_id.is_none() && r.token.is_none() && r.refresh_lease.is_none() && r.guest_claim.is_none()
+        })
+    };
+    let record = store.get(hash).await.unwrap();
+    assert!(forgotten(&record), "{record:?}");
+    let late_token = token("2030-01-01T01:00:00.000Z");
+    assert!(
+        !store
+            .put_token(hash, &guest("g-1"), &late_token, &lease.owner, now)
+            .await
+            .unwrap(),
+        "the renewal under way is not stored"
+    );
+    let record = store.get(hash).await.unwrap();
+    assert!(forgotten(&record), "nor does it bring the session back: {record:?}");
+    assert!(
+        store.claim_guest_creation(hash, &hold(20), now).await.unwrap(),
+        "the next request creates a guest"
+    );
+}
+
 async fn a_guest_claim_is_exclusive_until_it_expires<S: SessionStore>(store: S) {
     let hash = hash_of("CRM-claim");
     assert!(store.claim_guest_creation(&hash, &hold(10), at(0)).await.unwrap());
@@ -321,38 +352,7 @@ async fn a_delete_during_a_renewal_removes_guest_token_and_lease<S: SessionStore
 
     store.delete(&hash, at(1)).await.unwrap();
 
-    let record = store.get(&hash).await.unwrap();
-    assert!(
-        record
-            .as_ref()
-            .is_none_or(|r| r.guest_id.is_none() && r.token.is_none() && r.refresh_lease.is_none()),
-        "{record:?}"
-    );
-    assert!(
-        !store
-            .put_token(
-                &hash,
-                &guest("g-1"),
-                &token("2030-01-01T01:00:00.000Z"),
-                &lease.owner,
-                at(2)
-            )
-            .await
-            .unwrap(),
-        "the renewal under way is not stored"
-    );
-    assert!(
-        store
-            .get(&hash)
-            .await
-            .unwrap()
-            .is_none_or(|r| r.guest_id.is_none() && r.token.is_none()),
-        "nor does it bring the session back"
-    );
-    assert!(
-        store.claim_guest_creation(&hash, &hold(20), at(2)).await.unwrap(),
-        "the next request creates a guest"
-    );
+    assert_forgotten_and_not_revived(&store, &hash, &lease, at(2)).await;
 }
 
 async fn a_delete_of_a_new_guest_awaiting_its_first_token_removes_it_and_its_lease<S: SessionStore>(store: S) {
@@ -366,30 +366,7 @@ async fn a_delete_of_a_new_guest_awaiting_its_first_token_removes_it_and_its_lea
 
     store.delete(&hash, at(2)).await.unwrap();
 
-    let record = store.get(&hash).await.unwrap();
-    assert!(
-        record
-            .as_ref()
-            .is_none_or(|r| r.guest_id.is_none() && r.refresh_lease.is_none() && r.guest_claim.is_none()),
-        "{record:?}"
-    );
-    assert!(
-        !store
-            .put_token(
-                &hash,
-                &guest("g-1"),
-                &token("2030-01-01T01:00:00.000Z"),
-                &lease.owner,
-                at(3)
-            )
-            .await
-            .unwrap(),
-        "the first token of the deleted guest is not stored"
-    );
-    assert!(
-        store.claim_guest_creation(&hash, &hold(20), at(3)).await.unwrap(),
-        "the next request creates a guest"
-    );
+    assert_forgotten_and_not_revived(&store, &hash, &lease, at(3)).await;
 }
 
 async fn a_claim_kept_through_a_delete_still_ends_with_its_guest_and_token<S: SessionStore>(store: S) {

@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
-use genesys_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
+use genesys_sandbox::{Endpoint, Fault};
 use serde_json::json;
 
 use crate::deployment::Deployment;
 use crate::fleet::{deploy_with_clients, error_code, post, status};
-use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
+use crate::hot_path::deploy_behind_proxy;
+use test_kit::aws_proxy::{AwsFault, FaultRule};
 
 /// The most a caller is told to wait, whatever Genesys said.
 const MAX_RETRY_AFTER_SECONDS: u64 = 120;
@@ -123,10 +124,7 @@ async fn a_guest_creation_answered_500_is_not_sent_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_guest_creation_that_timed_out_after_sending_is_not_sent_again() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let clients = SandboxConfig::default().clients;
-    let url = sandbox.base_url();
-    let mut deployment = Deployment::start_on(sandbox, &clients, &url, &[("GENESYS_ATTEMPT_TIMEOUT_MS", "300")]).await;
+    let mut deployment = Deployment::start_with(&[("GENESYS_ATTEMPT_TIMEOUT_MS", "300")]).await;
     // Genesys makes the guest, but only after the broker stopped waiting.
     deployment
         .sandbox
@@ -175,18 +173,8 @@ async fn a_refused_credential_set_costs_one_oauth_call_per_instance_not_per_requ
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_secrets_manager_outage_is_paid_for_once_per_grace_period_not_by_every_request() {
-    let proxy = AwsProxy::start().await;
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let clients = SandboxConfig::default().clients;
-    let url = sandbox.base_url();
-    let through_proxy = proxy.env();
-    let mut env: Vec<(&'static str, &str)> = through_proxy
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
     // Every request that needs Genesys reads the secret again (no cache), so an outage shows.
-    env.push(("CREDENTIALS_CACHE_SECONDS", "0"));
-    let deployment = Deployment::start_on(sandbox, &clients, &url, &env).await;
+    let (deployment, proxy) = deploy_behind_proxy(&[("CREDENTIALS_CACHE_SECONDS", "0")]).await;
     assert_eq!(status(&post(&deployment, "CRM-0").await), 200);
     proxy.fail(FaultRule::new("GetSecretValue", 1000, AwsFault::ServerError));
 

@@ -20,10 +20,9 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use guest_token_broker::api::{self, ApiRequest};
+use guest_token_broker::broker::Broker;
 use guest_token_broker::credentials::{Credential, CredentialSet, EnvCredentials, Pseudonyms};
-use guest_token_broker::domain::{
-    Broker, CrmId, Deadline, GuestId, GuestToken, Pseudonymiser, SessionRecord, SystemClock,
-};
+use guest_token_broker::domain::{CrmId, Deadline, GuestId, GuestToken, Pseudonymiser, SessionRecord, SystemClock};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda::{self, Invocation};
 use guest_token_broker::store::MemoryStore;

@@ -6,9 +6,10 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::broker::Broker;
 use crate::config::{Config, ConfigError, CredentialsConfig, HashKeyConfig, PseudonymConfig};
 use crate::credentials::{CredentialSource, HashKeyField, HashKeySource, Pseudonyms, SecretsManagerCredentials};
-use crate::domain::{Broker, SystemClock};
+use crate::domain::SystemClock;
 use crate::genesys::GenesysClient;
 use crate::store::{DynamoDbStore, SessionStore};
 use crate::telemetry::{AwsCallTracer, XRay};

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::broker::DEFAULT_SLIDING_WINDOW;
 use crate::credentials::{CredentialError, EnvCredentials};
-use crate::domain::DEFAULT_SLIDING_WINDOW;
 use crate::genesys::{DEFAULT_REGION, GenesysEndpoints, RetryPolicy, UnknownRegion};
 
 pub const DEFAULT_SESSIONS_TABLE: &str = "GenesysGuestSessions";

@@ -1,8 +1,10 @@
 //! Guest-token broker: issues Genesys Cloud web-messaging guest tokens per CRM customer.
 //!
 //! The crate is laid out by architecture:
-//! - [`domain`]: the request path (pseudonymise, find or create the guest, sliding-window refresh),
-//!   free of AWS and HTTP types;
+//! - [`domain`]: the model (CRM ids and pseudonyms, sessions, the sliding window, deadlines),
+//!   importing nothing of the rest and free of AWS and HTTP types;
+//! - [`broker`]: the use case (pseudonymise, find or create the guest, sliding-window refresh,
+//!   coordination across instances), on the model, the store port and the Genesys client;
 //! - [`store`]: the session-store port with its DynamoDB adapter and an in-memory fake;
 //! - [`credentials`]: where the Genesys OAuth client credentials come from;
 //! - [`genesys`]: the Genesys Cloud client (OAuth, the guest endpoints, retries);
@@ -15,6 +17,7 @@
 pub mod api;
 pub mod app;
 mod aws_error;
+pub mod broker;
 pub mod config;
 pub mod credentials;
 pub mod domain;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
+use crate::broker::BrokerError;
 use crate::credentials::CredentialError;
-use crate::domain::BrokerError;
 use crate::genesys::GenesysError;
 use crate::store::StoreError;
 

@@ -12,8 +12,10 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use secrecy::ExposeSecret;
 use serde::Serialize;
+use tracing::Instrument;
 
-use crate::domain::{Broker, Deadline, IssuedToken};
+use crate::broker::{Broker, IssuedToken};
+use crate::domain::Deadline;
 use crate::store::SessionStore;
 
 pub use correlation::HEADER as CORRELATION_HEADER;
@@ -31,58 +33,59 @@ struct TokenBody<'a> {
     guest_id: &'a str,
 }
 
-/// Answers one request, and logs it on one line: route, status, outcome, duration and the first
-/// 8 characters of the customer's hash (never the id itself).
+/// Answers one request, and logs it on one line: route, status, outcome, duration, correlation id
+/// and (on the request's span) the first 8 characters of the customer's hash, never the id itself.
 pub async fn handle<S: SessionStore>(broker: &Broker<S>, request: ApiRequest<'_>, deadline: Deadline) -> ApiResponse {
-    let started = Instant::now();
-    let route = Route::resolve(request.method, request.path);
-    let route_name = route.as_ref().map_or("unmatched", |route| route.name());
-    let mut hash_prefix = String::new();
-    let result = match route {
-        Ok(route) => serve(broker, route, &request, deadline, &mut hash_prefix).await,
-        Err(err) => Err(err),
-    };
-    let (mut response, outcome) = match result {
-        Ok((response, outcome)) => (response, outcome),
-        Err(err) => {
-            let outcome = err.log();
-            (err.into_response(), outcome)
+    let span = tracing::info_span!("request", crm_id_hash = tracing::field::Empty);
+    async {
+        let started = Instant::now();
+        let route = Route::resolve(request.method, request.path);
+        let route_name = route.as_ref().map_or("unmatched", |route| route.name());
+        let result = match route {
+            Ok(route) => serve(broker, route, &request, deadline).await,
+            Err(err) => Err(err),
+        };
+        let (mut response, outcome) = match result {
+            Ok((response, outcome)) => (response, outcome),
+            Err(err) => {
+                let outcome = err.log();
+                (err.into_response(), outcome)
+            }
+        };
+        let correlation_id = correlation::choose(request.correlation_header, request.gateway_request_id);
+        if let Some(value) = correlation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+            response.headers_mut().insert(correlation::HEADER, value);
         }
-    };
-    let correlation_id = correlation::choose(request.correlation_header, request.gateway_request_id);
-    if let Some(value) = correlation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
-        response.headers_mut().insert(correlation::HEADER, value);
+        crate::telemetry::metrics().outcome(outcome);
+        tracing::info!(
+            route = route_name,
+            status = response.status().as_u16(),
+            outcome,
+            correlation_id,
+            duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+            "request"
+        );
+        response
     }
-    crate::telemetry::metrics().outcome(outcome);
-    tracing::info!(
-        route = route_name,
-        status = response.status().as_u16(),
-        outcome,
-        correlation_id,
-        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-        crm_id_hash = (!hash_prefix.is_empty()).then_some(hash_prefix.as_str()),
-        "request"
-    );
-    response
+    .instrument(span)
+    .await
 }
 
+/// Parses the request, calls the use case, maps the result.
 async fn serve<S: SessionStore>(
     broker: &Broker<S>,
     route: Route,
     request: &ApiRequest<'_>,
     deadline: Deadline,
-    hash_prefix: &mut String,
 ) -> Result<(ApiResponse, &'static str), ApiError> {
     let crm_id = request.crm_id()?;
-    let hash = broker.pseudonymise(&crm_id).await?;
-    hash_prefix.push_str(hash.prefix(8));
     match route {
         Route::IssueToken => {
-            let issued = broker.issue_token(&hash, deadline).await?;
+            let issued = broker.issue_token(&crm_id, deadline).await?;
             Ok((token_response(&issued)?, issued.outcome.as_str()))
         }
         Route::ForgetSession => {
-            broker.forget(&hash, deadline).await?;
+            broker.forget(&crm_id, deadline).await?;
             Ok((empty_response(StatusCode::NO_CONTENT), "deleted"))
         }
     }

@@ -1,14 +1,12 @@
-//! The broker's domain core: customer pseudonyms, stored sessions, the sliding-window rule and the
-//! request path that ties them together. Nothing here knows about AWS, Lambda or HTTP.
+//! The broker's model: CRM ids and their pseudonyms, stored sessions with their claims and leases,
+//! the sliding-window rule, deadlines and clocks. It imports nothing of the rest of the crate (the
+//! use case in `broker` ties it to the store and Genesys) and knows nothing of AWS, Lambda or HTTP.
 
-mod broker;
 mod clock;
-mod coordination;
 mod crm_id;
 mod deadline;
 mod session;
 
-pub use broker::{Broker, BrokerError, DEFAULT_SLIDING_WINDOW, IssuedToken, Outcome, WarmUpReport};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use crm_id::{CrmId, CrmIdError, CrmIdHash, Pseudonymiser};
 pub use deadline::Deadline;

@@ -15,7 +15,8 @@ use lambda_http::aws_lambda_events::encodings::Body;
 use serde_json::Value;
 
 use crate::api::{self, ApiError, ApiRequest, ApiResponse};
-use crate::domain::{Broker, Deadline};
+use crate::broker::Broker;
+use crate::domain::Deadline;
 use crate::store::SessionStore;
 
 /// What an invocation asks for.

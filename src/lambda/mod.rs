@@ -12,7 +12,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::domain::{Broker, Deadline};
+use crate::broker::Broker;
+use crate::domain::Deadline;
 use crate::store::SessionStore;
 use crate::telemetry::EmfEmitter;
 

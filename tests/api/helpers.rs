@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use genesys_sandbox::{Endpoint, Sandbox, SandboxConfig};
+use guest_token_broker::broker::Broker;
 use guest_token_broker::credentials::{Credential, CredentialSet, CredentialSource, EnvCredentials, Pseudonyms};
-use guest_token_broker::domain::{Broker, CrmId, CrmIdHash, Deadline, FixedClock, Pseudonymiser};
+use guest_token_broker::domain::{CrmId, CrmIdHash, Deadline, FixedClock, Pseudonymiser};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda;
 use guest_token_broker::store::{MemoryStore, SessionStore};

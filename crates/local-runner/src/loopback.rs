@@ -9,7 +9,8 @@ use tokio::net::TcpListener;
 
 use genesys_sandbox::server::{self as http_server, ServerHandle};
 use guest_token_broker::api::{ApiRequest, CORRELATION_HEADER, handle};
-use guest_token_broker::domain::{Broker, Deadline};
+use guest_token_broker::broker::Broker;
+use guest_token_broker::domain::Deadline;
 use guest_token_broker::store::SessionStore;
 
 /// Serves `broker` on `listener`; each request gets `budget` as its deadline, like an invocation.

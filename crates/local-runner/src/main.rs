@@ -14,8 +14,8 @@ mod loopback;
 
 use genesys_sandbox::{Sandbox, SandboxConfig};
 use guest_token_broker::app;
+use guest_token_broker::broker::Broker;
 use guest_token_broker::config::Config;
-use guest_token_broker::domain::Broker;
 use guest_token_broker::store::{MemoryStore, SessionStore};
 use guest_token_broker::telemetry::{self, LogSettings, XRay};
 use tokio::net::TcpListener;

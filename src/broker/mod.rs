@@ -1,6 +1,10 @@
-//! The request path: read the session once, hand out a token with more than the sliding window
-//! left, else find or create the guest and renew the token, coordinating with other requests (in
-//! this instance or any other) through claims and leases in the session store.
+//! The broker's use case: a CRM id in, its guest token out. It pseudonymises the id, then reads the
+//! session once and hands out a token with more than the sliding window left, or finds or creates
+//! the guest and renews the token, coordinating with other requests (in this instance or any
+//! other) through claims and leases in the session store (`sessions`).
+
+mod sessions;
+mod unstored;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +12,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::credentials::{CredentialError, Pseudonyms};
+use crate::domain::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken};
 use crate::genesys::{GenesysClient, GenesysError};
 use crate::store::{SessionStore, StoreError};
 
-use super::coordination::UnstoredGuests;
-use super::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken, TokenFreshness};
+use sessions::Sessions;
 
 /// Default sliding window: a stored token with less than this left is renewed.
 pub const DEFAULT_SLIDING_WINDOW: Duration = Duration::from_secs(300);
@@ -61,7 +65,7 @@ pub enum BrokerError {
     DeadlineExceeded,
 }
 
-pub(super) async fn within<T>(
+async fn within<T>(
     deadline: Deadline,
     work: impl std::future::Future<Output = Result<T, BrokerError>>,
 ) -> Result<T, BrokerError> {
@@ -82,14 +86,8 @@ pub struct WarmUpReport {
 }
 
 pub struct Broker<S> {
-    pub(super) store: S,
-    pub(super) genesys: GenesysClient,
-    pub(super) clock: Arc<dyn Clock>,
-    window: Duration,
+    sessions: Sessions<S>,
     pseudonyms: Pseudonyms,
-    /// Guests created upstream whose mapping could not be stored: the next request for the
-    /// customer in this instance stores and uses them instead of creating another.
-    pub(super) unstored: UnstoredGuests,
 }
 
 impl<S: SessionStore> Broker<S> {
@@ -101,19 +99,39 @@ impl<S: SessionStore> Broker<S> {
         window: Duration,
     ) -> Self {
         Self {
-            store,
-            genesys,
-            clock,
-            window,
+            sessions: Sessions::new(store, genesys, clock, window),
             pseudonyms,
-            unstored: UnstoredGuests::default(),
         }
     }
 
-    /// The customer's `crm_id_hash`.
-    pub async fn pseudonymise(&self, crm_id: &CrmId) -> Result<CrmIdHash, BrokerError> {
+    /// A guest token for the customer, with more than the sliding window left where possible.
+    ///
+    /// Every step already fits its waits inside `deadline`; the overall bound catches what no step
+    /// controls (a store call that hangs), so the caller always gets an answer in time. The first
+    /// characters of the customer's hash go on the current span (`crm_id_hash`), for the log.
+    pub async fn issue_token(&self, crm_id: &CrmId, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
+        within(deadline, async {
+            let hash = self.pseudonymise(crm_id).await?;
+            self.sessions.serve_token(&hash, deadline).await
+        })
+        .await
+    }
+
+    /// Forgets the customer's guest and token (a creation under way still completes). Idempotent.
+    pub async fn forget(&self, crm_id: &CrmId, deadline: Deadline) -> Result<(), BrokerError> {
+        within(deadline, async {
+            let hash = self.pseudonymise(crm_id).await?;
+            Ok(self.sessions.forget(&hash).await?)
+        })
+        .await
+    }
+
+    /// The customer's `crm_id_hash`, noted on the current span.
+    async fn pseudonymise(&self, crm_id: &CrmId) -> Result<CrmIdHash, BrokerError> {
         let pseudonymiser = self.pseudonyms.current().await.map_err(BrokerError::Pseudonym)?;
-        Ok(pseudonymiser.hash(crm_id))
+        let hash = pseudonymiser.hash(crm_id);
+        tracing::Span::current().record("crm_id_hash", hash.prefix(8));
+        Ok(hash)
     }
 
     /// Does at init what the first request needs anyway: opens the store's connection and, for
@@ -125,7 +143,7 @@ impl<S: SessionStore> Broker<S> {
             }
             Ok::<_, BrokerError>(())
         };
-        let (key, store) = tokio::join!(key, self.store.ping());
+        let (key, store) = tokio::join!(key, self.sessions.ping());
         key?;
         Ok(store?)
     }
@@ -133,11 +151,7 @@ impl<S: SessionStore> Broker<S> {
     /// The scheduled warm-up: the pseudonym key, an OAuth access token cached, the store's
     /// connection open. Creates no guest and no guest token; a failing step is reported, not fatal.
     pub async fn warm_up(&self, deadline: Deadline) -> WarmUpReport {
-        let (key, access_token, store) = tokio::join!(
-            self.pseudonyms.current(),
-            self.genesys.ensure_access_token(deadline),
-            self.store.ping(),
-        );
+        let (key, (access_token, store)) = tokio::join!(self.pseudonyms.current(), self.sessions.warm_up(deadline));
         let report = WarmUpReport {
             warmed: key.is_ok() && access_token.is_ok() && store.is_ok(),
             pseudonym_key: warm_up_step("pseudonym key", key.map(drop)),
@@ -146,33 +160,6 @@ impl<S: SessionStore> Broker<S> {
         };
         tracing::info!(route = "warm-up", warmed = report.warmed, "request");
         report
-    }
-
-    /// A guest token for the customer, with more than the sliding window left where possible.
-    ///
-    /// Every step already fits its waits inside `deadline`; the overall bound catches what no step
-    /// controls (a store call that hangs), so the caller always gets an answer in time.
-    pub async fn issue_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
-        within(deadline, self.serve_token(hash, deadline)).await
-    }
-
-    /// Forgets the customer's guest and token (a creation under way still completes). Idempotent.
-    pub async fn forget(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<(), BrokerError> {
-        self.unstored.forget(hash);
-        within(deadline, async { Ok(self.store.delete(hash, self.clock.now()).await?) }).await
-    }
-
-    pub(super) fn freshness(&self, token: &GuestToken) -> TokenFreshness {
-        token.freshness(self.clock.now(), self.window)
-    }
-
-    pub(super) fn hit(&self, guest_id: &GuestId, token: &GuestToken) -> IssuedToken {
-        crate::telemetry::metrics().hit();
-        IssuedToken {
-            token: token.clone(),
-            guest_id: guest_id.clone(),
-            outcome: Outcome::Hit,
-        }
     }
 }
 

@@ -8,17 +8,17 @@
 //! conditional write that fails sends it round again to read what is stored now, so a concurrent
 //! DELETE or an odd stored item costs a round, never an error or a spin.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::genesys::{Endpoint, GenesysError, NewGuest};
+use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
+use crate::genesys::{Endpoint, GenesysClient, GenesysError, NewGuest};
 use crate::store::{GuestStored, SessionStore, StoreError};
 
-use super::broker::{Broker, BrokerError, IssuedToken, Outcome};
-use super::{CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
+use super::unstored::UnstoredGuests;
+use super::{BrokerError, IssuedToken, Outcome};
 
 /// Rounds a request may go before it answers 503: each is one read and at most one write or wait.
 const MAX_ROUNDS: usize = 8;
@@ -31,9 +31,6 @@ const FIRST_STORE_RETRY: Duration = Duration::from_millis(50);
 const HANDOUT_MARGIN: Duration = Duration::from_secs(1);
 /// Time kept before the deadline to log a new guest whose mapping could not be stored.
 const LAST_WORD: Duration = Duration::from_millis(50);
-/// Guests kept in memory whose mapping could not be stored; past this, the oldest is dropped
-/// (it was logged for reconciliation when its store failed).
-const MAX_UNSTORED: usize = 1024;
 
 /// What one round decided.
 enum Round {
@@ -41,7 +38,57 @@ enum Round {
     Again,
 }
 
-impl<S: SessionStore> Broker<S> {
+/// The sessions of all customers as this instance works on them: the store, the Genesys client
+/// that creates guests and issues tokens, the clock and the sliding window.
+pub(super) struct Sessions<S> {
+    store: S,
+    genesys: GenesysClient,
+    clock: Arc<dyn Clock>,
+    window: Duration,
+    /// Guests created upstream whose mapping could not be stored (yet): the next request for the
+    /// customer in this instance stores and uses them instead of creating another.
+    unstored: UnstoredGuests,
+}
+
+impl<S: SessionStore> Sessions<S> {
+    pub(super) fn new(store: S, genesys: GenesysClient, clock: Arc<dyn Clock>, window: Duration) -> Self {
+        Self {
+            store,
+            genesys,
+            clock,
+            window,
+            unstored: UnstoredGuests::default(),
+        }
+    }
+
+    /// Forgets the customer's guest and token; a live creation claim survives (see the store).
+    pub(super) async fn forget(&self, hash: &CrmIdHash) -> Result<(), StoreError> {
+        self.unstored.forget(hash);
+        self.store.delete(hash, self.clock.now()).await
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    /// The warm-up's upstream steps: an access token cached, the store's connection open.
+    pub(super) async fn warm_up(&self, deadline: Deadline) -> (Result<(), GenesysError>, Result<(), StoreError>) {
+        tokio::join!(self.genesys.ensure_access_token(deadline), self.store.ping())
+    }
+
+    fn freshness(&self, token: &GuestToken) -> TokenFreshness {
+        token.freshness(self.clock.now(), self.window)
+    }
+
+    fn hit(&self, guest_id: &GuestId, token: &GuestToken) -> IssuedToken {
+        crate::telemetry::metrics().hit();
+        IssuedToken {
+            token: token.clone(),
+            guest_id: guest_id.clone(),
+            outcome: Outcome::Hit,
+        }
+    }
+
     pub(super) async fn serve_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
         for _ in 0..MAX_ROUNDS {
             let session = self.read(hash).await?;
@@ -308,34 +355,5 @@ impl<S: SessionStore> Broker<S> {
                 return Ok(session);
             }
         }
-    }
-}
-
-/// Guests this instance created whose mapping it could not store, by customer.
-#[derive(Debug, Default)]
-pub(super) struct UnstoredGuests(Mutex<HashMap<CrmIdHash, GuestId>>);
-
-impl UnstoredGuests {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CrmIdHash, GuestId>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn get(&self, hash: &CrmIdHash) -> Option<GuestId> {
-        self.lock().get(hash).cloned()
-    }
-
-    fn remember(&self, hash: &CrmIdHash, guest: &GuestId) {
-        let mut guests = self.lock();
-        if guests.len() >= MAX_UNSTORED && !guests.contains_key(hash) {
-            // Any one will do: each was logged for reconciliation when its store failed.
-            if let Some(evicted) = guests.keys().next().cloned() {
-                guests.remove(&evicted);
-            }
-        }
-        guests.insert(hash.clone(), guest.clone());
-    }
-
-    pub(super) fn forget(&self, hash: &CrmIdHash) {
-        self.lock().remove(hash);
     }
 }

@@ -14,7 +14,7 @@ use crate::telemetry::XRay;
 use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken, NewGuest};
 use super::http::{BodyError, LazyHttp, read_json};
 use super::oauth::OAuth;
-use super::retry::{Step, log_failed_answer, retry_after, send_attempt, with_retries};
+use super::retry::{Step, log_failed_answer, send_attempt, step_for_status, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
 /// Built once at init; its connection pool and access-token cache live across invocations.
@@ -116,11 +116,7 @@ impl GenesysClient {
             Ok(response) => response,
             Err(step) => return step,
         };
-        let status = response.status();
-        if !status.is_success() {
-            log_failed_answer(endpoint, &response);
-        }
-        match status.as_u16() {
+        match response.status().as_u16() {
             200..=299 => match read_json::<R>(response).await {
                 Ok(parsed) => Step::Done(parsed),
                 // A guest creation that may have reached Genesys is never sent again: a second
@@ -143,6 +139,7 @@ impl GenesysClient {
                 }),
             },
             401 => {
+                log_failed_answer(endpoint, &response);
                 // The access token expired or was revoked early: fetch a new one and go again.
                 self.oauth.invalidate(&token).await;
                 Step::Retry {
@@ -150,31 +147,7 @@ impl GenesysClient {
                     reason: "access token refused (HTTP 401)".into(),
                 }
             }
-            403 => Step::Fail(GenesysError::Forbidden { endpoint }),
-            429 => {
-                crate::telemetry::metrics().genesys_rate_limited();
-                Step::Retry {
-                    after: retry_after(&response),
-                    reason: "rate limited (HTTP 429)".into(),
-                }
-            }
-            // 503 says the request was not served; another 5xx may come after the work was done.
-            503 => Step::Retry {
-                after: retry_after(&response),
-                reason: "HTTP 503".into(),
-            },
-            500..=599 if endpoint.may_repeat() => Step::Retry {
-                after: retry_after(&response),
-                reason: format!("HTTP {}", status.as_u16()),
-            },
-            500..=599 => Step::Fail(GenesysError::Indeterminate {
-                endpoint,
-                reason: format!("HTTP {}", status.as_u16()),
-            }),
-            other => Step::Fail(GenesysError::Rejected {
-                endpoint,
-                status: other,
-            }),
+            _ => step_for_status(endpoint, &response),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::credentials::{Credential, CredentialSet, CredentialSource};
 use crate::domain::Deadline;
 
 use super::http::{LazyHttp, read_json};
-use super::retry::{Step, log_failed_answer, retry_after, send_attempt, with_retries};
+use super::retry::{Step, log_failed_answer, retry_after, send_attempt, step_for_status, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
 /// An access token is dropped this long before Genesys says it expires (or at half its life when
@@ -238,12 +238,8 @@ impl OAuth {
             Ok(response) => response,
             Err(step) => return step,
         };
-        let status = response.status();
-        let wait = retry_after(&response);
-        if !status.is_success() {
-            log_failed_answer(Endpoint::OAuthToken, &response);
-        }
-        if status.is_success() {
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
             return match read_json::<TokenResponse>(response).await {
                 Ok(body) if !body.access_token.is_empty() => Step::Done(AccessToken {
                     value: SecretString::from(body.access_token),
@@ -256,33 +252,23 @@ impl OAuth {
                 })),
             };
         }
-        if status.is_server_error() {
-            return Step::Retry {
-                after: wait,
-                reason: format!("HTTP {}", status.as_u16()),
-            };
+        if !matches!(status, 400 | 401) {
+            return step_for_status(Endpoint::OAuthToken, &response);
         }
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            crate::telemetry::metrics().genesys_rate_limited();
-            return Step::Retry {
-                after: wait,
-                reason: "rate limited (HTTP 429)".into(),
-            };
-        }
+        // The login server says in its body whether this client is refused or it is rate limiting.
+        log_failed_answer(Endpoint::OAuthToken, &response);
+        let wait = retry_after(&response);
         let body: OAuthErrorBody = read_json(response).await.unwrap_or_default();
-        match (status.as_u16(), body.error.as_str()) {
-            (400 | 401, "invalid_client") => Step::Fail(FetchError::Refused),
-            (400, "invalid_request") if body.description.to_ascii_lowercase().contains("rate limit") => {
+        match body.error.as_str() {
+            "invalid_client" => Step::Fail(FetchError::Refused),
+            "invalid_request" if status == 400 && body.description.to_ascii_lowercase().contains("rate limit") => {
                 crate::telemetry::metrics().genesys_rate_limited();
                 Step::Retry {
                     after: wait,
                     reason: "rate limited (invalid_request: rate limit exceeded)".into(),
                 }
             }
-            (403, _) => Step::Fail(FetchError::Other(GenesysError::Forbidden {
-                endpoint: Endpoint::OAuthToken,
-            })),
-            (status, _) => Step::Fail(FetchError::Other(GenesysError::Rejected {
+            _ => Step::Fail(FetchError::Other(GenesysError::Rejected {
                 endpoint: Endpoint::OAuthToken,
                 status,
             })),

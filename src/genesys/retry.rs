@@ -157,6 +157,43 @@ pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
     })
 }
 
+/// The one reading of an error status, for every endpoint (the OAuth token endpoint's
+/// `invalid_client` and the API's 401 are read by their callers first): 429 and 503 mean "not
+/// served, try later"; another 5xx is tried again only where repeating is harmless; 403 means a
+/// missing scope; anything else is a refusal. Logs the answer with its `ININ-Correlation-Id`.
+pub(crate) fn step_for_status<T, E: From<GenesysError>>(
+    endpoint: Endpoint,
+    response: &reqwest::Response,
+) -> Step<T, E> {
+    log_failed_answer(endpoint, response);
+    let status = response.status().as_u16();
+    let fail = |err: GenesysError| Step::Fail(err.into());
+    match status {
+        429 => {
+            crate::telemetry::metrics().genesys_rate_limited();
+            Step::Retry {
+                after: retry_after(response),
+                reason: "rate limited (HTTP 429)".into(),
+            }
+        }
+        // 503 says the request was not served; another 5xx may come after the work was done.
+        503 => Step::Retry {
+            after: retry_after(response),
+            reason: "HTTP 503".into(),
+        },
+        500..=599 if endpoint.may_repeat() => Step::Retry {
+            after: retry_after(response),
+            reason: format!("HTTP {status}"),
+        },
+        500..=599 => fail(GenesysError::Indeterminate {
+            endpoint,
+            reason: format!("HTTP {status}"),
+        }),
+        403 => fail(GenesysError::Forbidden { endpoint }),
+        _ => fail(GenesysError::Rejected { endpoint, status }),
+    }
+}
+
 /// Logs a non-2xx answer with Genesys's `ININ-Correlation-Id`, so a support case can be opened
 /// from the log line. The header is logged only when it looks like one (a UUID-like token), so
 /// an upstream cannot write arbitrary text into the log.

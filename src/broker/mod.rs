@@ -3,6 +3,7 @@
 //! the guest and renews the token, coordinating with other requests (in this instance or any
 //! other) through claims and leases in the session store (`sessions`).
 
+mod backoff;
 mod sessions;
 mod unstored;
 
@@ -47,6 +48,16 @@ pub struct IssuedToken {
     pub token: GuestToken,
     pub guest_id: GuestId,
     pub outcome: Outcome,
+}
+
+impl IssuedToken {
+    fn new(token: GuestToken, guest_id: GuestId, outcome: Outcome) -> Self {
+        Self {
+            token,
+            guest_id,
+            outcome,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,8 @@
 //! A request goes round a bounded number of times: read the session, then hand out a fresh token,
 //! take the claim or the lease, or wait (inside its deadline) for the request that holds it. Every
 //! conditional write that fails sends it round again to read what is stored now, so a concurrent
-//! DELETE or an odd stored item costs a round, never an error or a spin.
+//! DELETE or an odd stored item costs a round, never an error or a spin. Log lines here carry
+//! the customer's hash prefix through the request's span.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, Hold, Sessi
 use crate::genesys::{Endpoint, GenesysClient, GenesysError, NewGuest};
 use crate::store::{GuestStored, SessionStore, StoreError};
 
+use super::backoff::Backoff;
 use super::unstored::UnstoredGuests;
 use super::{BrokerError, IssuedToken, Outcome};
 
@@ -82,11 +84,7 @@ impl<S: SessionStore> Sessions<S> {
 
     fn hit(&self, guest_id: &GuestId, token: &GuestToken) -> IssuedToken {
         crate::telemetry::metrics().hit();
-        IssuedToken {
-            token: token.clone(),
-            guest_id: guest_id.clone(),
-            outcome: Outcome::Hit,
-        }
+        IssuedToken::new(token.clone(), guest_id.clone(), Outcome::Hit)
     }
 
     pub(super) async fn serve_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
@@ -100,10 +98,7 @@ impl<S: SessionStore> Sessions<S> {
                 return Ok(issued);
             }
         }
-        tracing::warn!(
-            crm_id_hash = hash.prefix(8),
-            "the session kept changing under this request; giving up"
-        );
+        tracing::warn!("the session kept changing under this request; giving up");
         Err(BrokerError::Contended("changing this customer's session"))
     }
 
@@ -142,7 +137,7 @@ impl<S: SessionStore> Sessions<S> {
     async fn create_guest(&self, hash: &CrmIdHash, claim: Hold, deadline: Deadline) -> Result<Round, BrokerError> {
         let guest = match self.unstored.get(hash) {
             Some(guest) => {
-                tracing::info!(crm_id_hash = hash.prefix(8), guest_id = %guest, "storing the guest created earlier whose mapping was not stored");
+                tracing::info!(guest_id = %guest, "storing the guest created earlier whose mapping was not stored");
                 guest
             }
             None => match self.genesys.create_guest(&NewGuest::for_customer(hash), deadline).await {
@@ -155,11 +150,11 @@ impl<S: SessionStore> Sessions<S> {
                 }
                 Err(err) => {
                     if matches!(err, GenesysError::Indeterminate { .. }) {
-                        tracing::error!(crm_id_hash = hash.prefix(8), error = %err, "guest creation may have reached Genesys without an answer; not repeated, so at most one guest may exist upstream unmapped (reconcile by the crm_id_hash custom attribute)");
+                        tracing::error!(error = %err, "guest creation may have reached Genesys without an answer; not repeated, so at most one guest may exist upstream unmapped (reconcile by the crm_id_hash custom attribute)");
                     }
                     // Let waiting requests try at once rather than wait out our claim.
                     if let Err(release) = self.store.release_guest_claim(hash, &claim.owner).await {
-                        tracing::warn!(crm_id_hash = hash.prefix(8), error = %release, "could not release the guest claim");
+                        tracing::warn!(error = %release, "could not release the guest claim");
                     }
                     return Err(err.into());
                 }
@@ -184,11 +179,11 @@ impl<S: SessionStore> Sessions<S> {
             Ok(GuestStored::Theirs(stored)) => {
                 // Our claim had expired and was taken over: the guest stored first is the one in force.
                 self.unstored.forget(hash);
-                tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, kept = %stored, "another request stored a guest first; ours is unused (reconcile it upstream)");
+                tracing::warn!(guest_id = %guest, kept = %stored, "another request stored a guest first; ours is unused (reconcile it upstream)");
                 return Ok(Round::Again);
             }
             Err(err) => {
-                tracing::error!(crm_id_hash = hash.prefix(8), guest_id = %guest, error = %err, "created a guest but could not store its mapping; this instance will store it on the customer's next request (reconcile it upstream if none comes)");
+                tracing::error!(guest_id = %guest, error = %err, "created a guest but could not store its mapping; this instance will store it on the customer's next request (reconcile it upstream if none comes)");
                 return Err(err.into());
             }
         }
@@ -206,13 +201,14 @@ impl<S: SessionStore> Sessions<S> {
         lease: &Hold,
         deadline: Deadline,
     ) -> Result<GuestStored, StoreError> {
-        let mut pause = FIRST_STORE_RETRY;
+        let mut backoff = Backoff::new(FIRST_STORE_RETRY, MAX_POLL);
         loop {
             match self.store.put_guest(hash, guest, lease, self.clock.now()).await {
-                Err(StoreError::Unavailable(err)) if deadline.allows(pause) => {
-                    tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, error = %err, "storing the new guest failed; trying again");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(MAX_POLL);
+                Err(StoreError::Unavailable(err)) => {
+                    tracing::warn!(guest_id = %guest, error = %err, "storing the new guest failed");
+                    if !backoff.pause_within(deadline).await {
+                        return Err(StoreError::Unavailable(err));
+                    }
                 }
                 other => return other,
             }
@@ -298,18 +294,14 @@ impl<S: SessionStore> Sessions<S> {
             // Deleted, re-bound or taken over while we were upstream: the token is still valid for
             // this guest, so the caller gets it, but it is not stored against a session that moved on.
             Ok(false) => {
-                tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, "session changed during the token call; token not stored")
+                tracing::warn!(guest_id = %guest, "session changed during the token call; token not stored")
             }
             Err(err) => {
-                tracing::warn!(crm_id_hash = hash.prefix(8), guest_id = %guest, error = %err, "could not store the new token; handing it out unstored");
+                tracing::warn!(guest_id = %guest, error = %err, "could not store the new token; handing it out unstored");
                 self.release_lease(hash, &lease).await;
             }
         }
-        Ok(IssuedToken {
-            token,
-            guest_id: guest,
-            outcome,
-        })
+        Ok(IssuedToken::new(token, guest, outcome))
     }
 
     /// A token that has expired by the time it arrives (a clock or upstream fault) is never
@@ -326,7 +318,7 @@ impl<S: SessionStore> Sessions<S> {
 
     async fn release_lease(&self, hash: &CrmIdHash, lease: &Hold) {
         if let Err(err) = self.store.release_token_lease(hash, &lease.owner).await {
-            tracing::warn!(crm_id_hash = hash.prefix(8), error = %err, "could not release the token lease; it ends at its deadline");
+            tracing::warn!(error = %err, "could not release the token lease; it ends at its deadline");
         }
     }
 
@@ -343,13 +335,11 @@ impl<S: SessionStore> Sessions<S> {
         what: &'static str,
         done: impl Fn(&SessionRecord) -> bool,
     ) -> Result<SessionRecord, BrokerError> {
-        let mut pause = FIRST_POLL;
+        let mut backoff = Backoff::new(FIRST_POLL, MAX_POLL);
         loop {
-            if !deadline.allows(pause) {
+            if !backoff.pause_within(deadline).await {
                 return Err(BrokerError::Contended(what));
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(MAX_POLL);
             let session = self.read(hash).await?;
             if done(&session) {
                 return Ok(session);

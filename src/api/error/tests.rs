@@ -1,0 +1,82 @@
+//! The error-to-response mapping: statuses, codes, messages and what never reaches a caller.
+
+use super::*;
+
+fn body(response: &ApiResponse) -> serde_json::Value {
+    serde_json::from_slice(response.body()).unwrap()
+}
+
+#[test]
+fn every_error_has_the_envelope_and_no_store_header() {
+    let errors = [
+        ApiError::invalid_request("crmId is required"),
+        ApiError::not_found(),
+        ApiError::method_not_allowed("POST"),
+        ApiError::payload_too_large(),
+        ApiError::new(ErrorKind::UpstreamRejected, "x"),
+        unavailable("x", Some(Duration::from_millis(1500))),
+        ApiError::new(ErrorKind::Configuration, "x"),
+        ApiError::internal(),
+    ];
+    let expected = [
+        (400, "invalid_request"),
+        (404, "not_found"),
+        (405, "method_not_allowed"),
+        (413, "payload_too_large"),
+        (502, "upstream_rejected"),
+        (503, "upstream_unavailable"),
+        (500, "configuration_error"),
+        (500, "internal_error"),
+    ];
+    for (err, (status, code)) in errors.into_iter().zip(expected) {
+        let response = err.into_response();
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(body(&response)["error"]["code"], code);
+        assert!(body(&response)["error"]["message"].is_string());
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+    }
+}
+
+#[test]
+fn method_not_allowed_names_the_allowed_method_and_503_says_when_to_retry() {
+    let response = ApiError::method_not_allowed("DELETE").into_response();
+    assert_eq!(response.headers()[header::ALLOW], "DELETE");
+    let response = unavailable("x", Some(Duration::from_millis(1500))).into_response();
+    assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+}
+
+#[test]
+fn a_missing_table_is_a_configuration_error_whose_name_only_the_log_shows() {
+    let err: ApiError = StoreError::Misconfigured {
+        table: "GenesysGuestSessions".into(),
+        problem: "it does not exist".into(),
+    }
+    .into();
+    assert_eq!(err.code(), "configuration_error");
+    assert!(!err.to_string().contains("GenesysGuestSessions"));
+    let body = String::from_utf8(err.into_response().body().to_vec()).unwrap();
+    assert!(!body.contains("GenesysGuestSessions"), "{body}");
+}
+
+#[test]
+fn an_unreadable_secret_is_a_configuration_error_whose_name_only_the_log_shows() {
+    let err: ApiError = GenesysError::Credentials(CredentialError::Inaccessible {
+        secret_id: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:genesys".into(),
+        problem: "access denied".into(),
+    })
+    .into();
+    assert_eq!(err.code(), "configuration_error");
+    let body = String::from_utf8(err.into_response().body().to_vec()).unwrap();
+    assert!(!body.contains("arn:aws"), "{body}");
+}
+
+#[test]
+fn a_missing_scope_is_upstream_rejected_and_says_so() {
+    let err: ApiError = GenesysError::Forbidden {
+        endpoint: crate::genesys::Endpoint::CreateGuest,
+    }
+    .into();
+    assert_eq!(err.status(), StatusCode::BAD_GATEWAY);
+    assert!(err.to_string().contains("scope or permission"));
+}

@@ -1,0 +1,181 @@
+//! The runtime benchmark: the compiled Lambda binary (`guest-token-broker`, release profile) next to
+//! a Python 3 reference doing the same job with boto3 and requests (`bench/python_reference/`), on
+//! the same machine, in the same run, against the same servers:
+//!
+//! - dynalite (DynamoDB) and moto (Secrets Manager) behind a timing proxy that records each AWS request's
+//!   operation and how long the emulator took to answer it;
+//! - the Genesys sandbox, whose call counters show any upstream call;
+//! - the tests' Lambda Runtime API harness (one per function process), or, to time init, a listener
+//!   that only notes when the first `GET …/invocation/next` arrives.
+//!
+//! It measures init (process start → first Runtime API poll), cold start (process start → answer to
+//! a `POST /guest-tokens` HTTP API event for a customer whose token is still good), primed and with
+//! `PRIME_AT_INIT=false`, warm hits (latency, AWS requests, Genesys calls, DynamoDB time and the
+//! broker's own time per hit) and peak RSS, then prints a markdown table and writes it to
+//! `bench/last-run.md`.
+//!
+//! Run it with `scripts/bench` (installs moto, boto3 and requests first) or `cargo bench --bench
+//! runtime`. `BENCH_RUNS` (default 30) sets the runs per init and cold-start figure, `BENCH_HITS`
+//! (default 1000) the warm hits per function; `BENCH_FUNCTION_ENV` (`NAME=value …`, for experiments)
+//! adds variables to both functions' environment, and the report names them.
+
+use std::time::Duration;
+
+use crate::stats::Samples;
+
+const SAMPLE_EVENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events/http-api-post-guest-tokens.json");
+const PYTHON_BOOTSTRAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/python_reference/bootstrap");
+const REPORT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/last-run.md");
+/// The customer of the sample event, whose session the bench creates first.
+const CUSTOMER: &str = "CRM-987654";
+/// A customer only the Python reference serves, to check that it creates guests too.
+const PYTHON_ONLY_CUSTOMER: &str = "CRM-python-reference";
+/// Identifies a spawned process in `/proc` (its pid is not exposed by `ChildProcess`).
+const INSTANCE_MARKER: &str = "GTB_BENCH_INSTANCE";
+const GET_ITEM: &str = "DynamoDB_20120810.GetItem";
+/// Invocations answered without I/O that time the harness and runtime-loop round trip.
+const TRIVIAL_INVOCATIONS: usize = 200;
+/// How long init may take before the bench gives up on a process.
+const INIT_DEADLINE: Duration = Duration::from_secs(60);
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(run(Settings::from_env()));
+}
+
+struct Settings {
+    runs: usize,
+    hits: usize,
+    /// Extra variables for both functions.
+    function_env: Vec<(&'static str, String)>,
+}
+
+impl Settings {
+    fn from_env() -> Self {
+        let number = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .map(|raw| raw.parse().unwrap_or_else(|_| panic!("{name} must be a whole number")))
+                .unwrap_or(default)
+        };
+        Self {
+            runs: number("BENCH_RUNS", 30).max(1),
+            hits: number("BENCH_HITS", 1000).max(1),
+            function_env: pairs(&std::env::var("BENCH_FUNCTION_ENV").unwrap_or_default()),
+        }
+    }
+
+    /// `BENCH_FUNCTION_ENV` as the report shows it.
+    fn function_env_text(&self) -> String {
+        let pairs: Vec<String> = self
+            .function_env
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        pairs.join(" ")
+    }
+}
+
+/// `NAME=value NAME2=value2` as variables.
+fn pairs(text: &str) -> Vec<(&'static str, String)> {
+    text.split_whitespace()
+        .map(|pair| {
+            let (name, value) = pair
+                .split_once('=')
+                .unwrap_or_else(|| panic!("BENCH_FUNCTION_ENV takes NAME=value pairs, not {pair:?}"));
+            // Names live for the whole run, like the `&'static str` names of the other variables.
+            let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+            (name, value.to_owned())
+        })
+        .collect()
+}
+
+async fn run(settings: Settings) {
+    let world = World::start(&settings.function_env).await;
+    world.seed_session_and_check_the_reference().await;
+    let broker_unprimed = Subject::Broker { primed: false };
+    let broker_primed = Subject::Broker { primed: true };
+    let subjects = [broker_primed, broker_unprimed, Subject::Python];
+
+    progress(&format!("init: {} runs each", settings.runs));
+    let init = measure_each(&subjects, settings.runs, |subject| world.time_init(subject)).await;
+    progress(&format!("cold start: {} runs each", settings.runs));
+    let cold = measure_each(&subjects, settings.runs, |subject| world.time_cold_start(subject)).await;
+    progress(&format!("warm: {} hits each", settings.hits));
+    let warm_broker = world.warm(broker_primed, settings.hits).await;
+    let warm_python = world.warm(Subject::Python, settings.hits).await;
+    let sdk_overhead = sdk_overhead::measure(&world.proxy, &world.table, TRIVIAL_INVOCATIONS).await;
+
+    let results = report::Results {
+        init_unprimed: Samples::new(take(&init, broker_unprimed)),
+        init_primed: Samples::new(take(&init, broker_primed)),
+        init_python: Samples::new(take(&init, Subject::Python)),
+        cold_primed: cold::summary(take(&cold, broker_primed)),
+        cold_unprimed: cold::summary(take(&cold, broker_unprimed)),
+        cold_python: cold::summary(take(&cold, Subject::Python)),
+        warm_broker,
+        warm_python,
+        sdk_overhead,
+        machine: machine::describe(&world.python_dir),
+        hits: settings.hits,
+        function_env: settings.function_env_text(),
+    };
+    let markdown = report::markdown(&results);
+    println!("\n{markdown}");
+    std::fs::write(REPORT_PATH, &markdown).unwrap_or_else(|err| panic!("cannot write {REPORT_PATH}: {err}"));
+    progress(&format!("written to {REPORT_PATH}"));
+}
+
+fn progress(message: &str) {
+    eprintln!("[bench] {message}");
+}
+
+/// `runs` measurements of every subject, interleaved (one of each, then again) so that drift in the
+/// machine's load spreads over all of them; one unrecorded warm-up of each first (page cache).
+async fn measure_each<T, F, Fut>(subjects: &[Subject], runs: usize, mut measure: F) -> Vec<(Subject, T)>
+where
+    F: FnMut(Subject) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    for &subject in subjects {
+        measure(subject).await;
+    }
+    let mut results = Vec::with_capacity(runs * subjects.len());
+    for _ in 0..runs {
+        for &subject in subjects {
+            results.push((subject, measure(subject).await));
+        }
+    }
+    results
+}
+
+fn take<T: Clone>(results: &[(Subject, T)], wanted: Subject) -> Vec<T> {
+    results
+        .iter()
+        .filter(|(subject, _)| *subject == wanted)
+        .map(|(_, value)| value.clone())
+        .collect()
+}
+
+mod world;
+
+use world::*;
+
+mod sdk_overhead;
+
+mod stats;
+
+mod poll_clock;
+
+mod proc_fs;
+
+mod cold;
+
+mod warm;
+
+mod machine;
+
+mod report;

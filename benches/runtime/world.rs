@@ -1,0 +1,283 @@
+//! The world every measurement shares (dynalite, moto and the timing proxy, the Genesys sandbox,
+//! the environment a function gets), what runs as the function (the broker or the Python
+//! reference) and the helpers that start and check one.
+
+use std::time::{Duration, Instant};
+
+use genesys_sandbox::{Endpoint, Sandbox, SandboxConfig};
+use serde_json::{Value, json};
+use test_kit::aws_proxy::AwsProxy;
+use test_kit::processes::{self, ChildProcess};
+use test_kit::runtime_harness::lambda_env;
+use test_kit::runtime_harness::{Backends, Outcome, RuntimeHarness};
+
+use crate::stats::Samples;
+use crate::*;
+
+/// What runs as the Lambda function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// The release binary; `primed` is its `PRIME_AT_INIT`.
+    Broker { primed: bool },
+    /// `bench/python_reference/bootstrap` with `guest_token.handler`.
+    Python,
+}
+
+impl Subject {
+    pub(crate) fn program(self) -> &'static str {
+        match self {
+            Self::Broker { .. } => env!("CARGO_BIN_EXE_guest-token-broker"),
+            Self::Python => PYTHON_BOOTSTRAP,
+        }
+    }
+}
+
+/// A function process; killed when dropped.
+pub(crate) struct Instance {
+    process: ChildProcess,
+    /// The value of its `INSTANCE_MARKER` variable.
+    marker: String,
+}
+
+impl Instance {
+    /// Looked up in `/proc` when needed (not while a start is being timed).
+    pub(crate) fn pid(&self) -> u32 {
+        proc_fs::pid_with_env(INSTANCE_MARKER, &self.marker)
+    }
+
+    pub(crate) fn stop(mut self) -> Vec<String> {
+        self.process.kill();
+        self.process.lines().to_vec()
+    }
+}
+
+/// The servers every measurement shares, and the environment a function gets.
+pub(crate) struct World {
+    pub(crate) proxy: AwsProxy,
+    pub(crate) table: String,
+    sandbox: Sandbox,
+    /// AWS (through the proxy), table, secret and Genesys variables, as `Backends` sets them.
+    env: Vec<(&'static str, String)>,
+    event: Value,
+    /// The folder of the real Python interpreter (not a pyenv shim), first on the reference's PATH.
+    pub(crate) python_dir: String,
+}
+
+impl World {
+    pub(crate) async fn start(function_env: &[(&'static str, String)]) -> Self {
+        progress("starting dynalite, moto, the timing proxy and the Genesys sandbox");
+        let proxy = AwsProxy::start().await;
+        let config = SandboxConfig::default();
+        let clients: Vec<(&str, &str)> = config.clients.iter().map(|(i, s)| (i.as_str(), s.as_str())).collect();
+        let sandbox = Sandbox::start(config.clone()).await.expect("the sandbox starts");
+        let backends = Backends::create(&sandbox.base_url(), &clients).await;
+        let table = backends.table;
+        let mut env = backends.env;
+        env.extend(proxy.env());
+        env.extend([
+            // Lambda sets both; boto3 reads only this one.
+            ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ]);
+        env.extend_from_slice(function_env);
+        Self {
+            proxy,
+            table,
+            sandbox,
+            env,
+            event: sample_event(),
+            python_dir: python_dir(),
+        }
+    }
+
+    pub(crate) fn start_instance(&self, subject: Subject, runtime_api: &str) -> Instance {
+        let marker = uuid::Uuid::new_v4().simple().to_string();
+        let mut vars = lambda_env(runtime_api);
+        vars.extend(self.env.iter().map(|(name, value)| (*name, value.clone())));
+        vars.push((INSTANCE_MARKER, marker.clone()));
+        match subject {
+            Subject::Broker { primed } => vars.push(("PRIME_AT_INIT", primed.to_string())),
+            Subject::Python => vars.extend([
+                ("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", self.python_dir)),
+                ("LAMBDA_TASK_ROOT", python_task_root()),
+                ("_HANDLER", "guest_token.handler".to_owned()),
+            ]),
+        }
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        let process = ChildProcess::spawn_isolated(subject.program(), &vars);
+        Instance { process, marker }
+    }
+
+    pub(crate) fn genesys_calls(&self) -> usize {
+        [Endpoint::OAuthToken, Endpoint::CreateGuest, Endpoint::GuestToken]
+            .into_iter()
+            .map(|endpoint| self.sandbox.calls(endpoint))
+            .sum()
+    }
+
+    /// Creates the customer's guest and token through the broker, then checks that the reference
+    /// gives the same answer for it and creates a guest for a new customer.
+    pub(crate) async fn seed_session_and_check_the_reference(&self) {
+        progress("creating the customer's session through the broker");
+        let broker_answer = self.invoke_once(Subject::Broker { primed: true }, &self.event).await;
+        progress("checking that the Python reference gives the same answer");
+        let python_answer = self.invoke_once(Subject::Python, &self.event).await;
+        assert_eq!(
+            comparable(&python_answer),
+            comparable(&broker_answer),
+            "the Python reference answers the customer's request as the broker does"
+        );
+        let guests_before = self.sandbox.guests().len();
+        let other = with_crm_id(&self.event, PYTHON_ONLY_CUSTOMER);
+        self.invoke_once(Subject::Python, &other).await;
+        assert_eq!(
+            self.sandbox.guests().len(),
+            guests_before + 1,
+            "the reference creates guests"
+        );
+    }
+
+    /// One invocation on a fresh instance; the answer must be a 200.
+    pub(crate) async fn invoke_once(&self, subject: Subject, event: &Value) -> Value {
+        let harness = RuntimeHarness::start().await;
+        let instance = self.start_instance(subject, &harness.runtime_api());
+        let outcome = harness.invoke(event.clone()).await;
+        let lines = instance.stop();
+        match outcome {
+            Outcome::Response(response) if response["statusCode"] == 200 => response,
+            other => panic!("{subject:?} answered {other:?}; it printed:\n{}", lines.join("\n")),
+        }
+    }
+
+    /// Process start → first `GET /runtime/invocation/next`.
+    pub(crate) async fn time_init(&self, subject: Subject) -> Duration {
+        let clock = poll_clock::PollClock::bind().await;
+        let started = Instant::now();
+        let instance = self.start_instance(subject, &clock.runtime_api());
+        let polled = clock.first_poll(INIT_DEADLINE).await;
+        let lines = instance.stop();
+        match polled {
+            Ok(at) => at - started,
+            Err(problem) => panic!("{subject:?}: {problem}; it printed:\n{}", lines.join("\n")),
+        }
+    }
+
+    /// Process start → the answer to a token request whose stored token is still good.
+    pub(crate) async fn time_cold_start(&self, subject: Subject) -> cold::Run {
+        let harness = RuntimeHarness::start().await;
+        self.proxy.take();
+        let started = Instant::now();
+        let instance = self.start_instance(subject, &harness.runtime_api());
+        let outcome = harness.invoke(self.event.clone()).await;
+        let elapsed = started.elapsed();
+        let lines = instance.stop();
+        expect_hit(subject, &outcome, &lines);
+        let aws = self.proxy.take();
+        cold::Run {
+            elapsed,
+            aws: aws.iter().map(|record| record.elapsed).sum(),
+            operations: aws.into_iter().map(|record| record.operation).collect(),
+        }
+    }
+
+    /// `hits` sequential hits on one instance after its cold start, then its peak RSS, then the
+    /// trivial invocations that time the round trip every invocation costs.
+    pub(crate) async fn warm(&self, subject: Subject, hits: usize) -> warm::Warm {
+        let harness = RuntimeHarness::start().await;
+        let instance = self.start_instance(subject, &harness.runtime_api());
+        let first = harness.invoke(self.event.clone()).await;
+        expect_hit(subject, &first, &[]);
+        let genesys_before = self.genesys_calls();
+        self.proxy.take();
+
+        let hits = self.time_hits(&harness, subject, hits).await;
+        let genesys_calls = self.genesys_calls() - genesys_before;
+        let peak_rss_kib = proc_fs::vm_hwm_kib(instance.pid());
+        let trivial = time_trivial_invocations(&harness, subject).await;
+        assert!(self.proxy.take().is_empty(), "a rejected payload makes no AWS request");
+        instance.stop();
+        warm::Warm::new(hits, trivial, genesys_calls, peak_rss_kib)
+    }
+
+    /// Each hit's latency (queued → answer at the harness) and the AWS requests it made.
+    pub(crate) async fn time_hits(&self, harness: &RuntimeHarness, subject: Subject, hits: usize) -> Vec<warm::Hit> {
+        let mut timed = Vec::with_capacity(hits);
+        for _ in 0..hits {
+            let started = Instant::now();
+            let outcome = harness.invoke(self.event.clone()).await;
+            let latency = started.elapsed();
+            expect_hit(subject, &outcome, &[]);
+            timed.push(warm::Hit::new(latency, self.proxy.take()));
+        }
+        timed
+    }
+}
+
+/// The round trip of an invocation answered without I/O: an empty JSON object, which both
+/// functions answer with an invocation error.
+pub(crate) async fn time_trivial_invocations(harness: &RuntimeHarness, subject: Subject) -> Samples {
+    let mut timed = Vec::with_capacity(TRIVIAL_INVOCATIONS);
+    for _ in 0..TRIVIAL_INVOCATIONS {
+        let started = Instant::now();
+        let outcome = harness.invoke(json!({})).await;
+        timed.push(started.elapsed());
+        assert!(
+            matches!(outcome, Outcome::Error(_)),
+            "{subject:?} rejects an empty object"
+        );
+    }
+    Samples::new(timed)
+}
+
+#[track_caller]
+pub(crate) fn expect_hit(subject: Subject, outcome: &Outcome, lines: &[String]) {
+    let ok = matches!(outcome, Outcome::Response(response) if response["statusCode"] == 200);
+    assert!(
+        ok,
+        "{subject:?} answered {outcome:?}; it printed:\n{}",
+        lines.join("\n")
+    );
+}
+
+pub(crate) fn sample_event() -> Value {
+    let text = std::fs::read_to_string(SAMPLE_EVENT).unwrap_or_else(|err| panic!("cannot read {SAMPLE_EVENT}: {err}"));
+    let event: Value = serde_json::from_str(&text).expect("the sample event is JSON");
+    with_crm_id(&event, CUSTOMER)
+}
+
+pub(crate) fn with_crm_id(event: &Value, crm_id: &str) -> Value {
+    let mut event = event.clone();
+    event["body"] = json!({ "crmId": crm_id }).to_string().into();
+    event
+}
+
+/// What both functions must agree on: status, headers and the parsed body.
+pub(crate) fn comparable(response: &Value) -> Value {
+    let body: Value = response["body"]
+        .as_str()
+        .and_then(|body| serde_json::from_str(body).ok())
+        .unwrap_or(Value::Null);
+    json!({
+        "statusCode": response["statusCode"],
+        "headers": response["headers"],
+        "body": body,
+    })
+}
+
+pub(crate) fn python_task_root() -> String {
+    std::path::Path::new(PYTHON_BOOTSTRAP)
+        .parent()
+        .expect("the bootstrap's folder")
+        .display()
+        .to_string()
+}
+
+/// The folder of the interpreter `python3` runs (through a pyenv shim, say), so the reference
+/// starts the interpreter itself, as Lambda does.
+pub(crate) fn python_dir() -> String {
+    let executable = processes::run_shell("python3 -c 'import sys; print(sys.executable)'");
+    std::path::Path::new(executable.trim())
+        .parent()
+        .expect("the interpreter's folder")
+        .display()
+        .to_string()
+}

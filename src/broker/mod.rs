@@ -145,32 +145,48 @@ impl<S: SessionStore> Broker<S> {
         Ok(hash)
     }
 
-    /// Does at init what the first request needs anyway: opens the store's connection and, for
-    /// HMAC pseudonyms, loads the key. Reads no Genesys credentials and creates nothing anywhere.
-    pub async fn prime(&self) -> Result<(), BrokerError> {
+    /// Opens what requests need before they come, and creates nothing anywhere.
+    ///
+    /// At init ([`WarmUp::AtInit`]): only what the first request needs anyway, the store's
+    /// connection and, for HMAC pseudonyms, the key; Genesys credentials wait for the first
+    /// Genesys call, since most requests are hits. On the schedule ([`WarmUp::Scheduled`]): the
+    /// pseudonym key, an OAuth access token cached, the store's connection. A failing step is
+    /// reported and logged, never fatal.
+    pub async fn warm_up(&self, deadline: Deadline, when: WarmUp) -> WarmUpReport {
         let key = async {
-            if self.pseudonyms.needs_key() {
-                self.pseudonyms.current().await.map_err(BrokerError::Pseudonym)?;
+            match when {
+                WarmUp::AtInit if !self.pseudonyms.needs_key() => Ok(()),
+                _ => self.pseudonyms.current().await.map(drop),
             }
-            Ok::<_, BrokerError>(())
         };
-        let (key, store) = tokio::join!(key, self.sessions.ping());
-        key?;
-        Ok(store?)
-    }
-
-    /// The scheduled warm-up: the pseudonym key, an OAuth access token cached, the store's
-    /// connection open. Creates no guest and no guest token; a failing step is reported, not fatal.
-    pub async fn warm_up(&self, deadline: Deadline) -> WarmUpReport {
-        let (key, (access_token, store)) = tokio::join!(self.pseudonyms.current(), self.sessions.warm_up(deadline));
+        let (key, (access_token, store)) =
+            tokio::join!(key, self.sessions.warm_up(deadline, when == WarmUp::Scheduled));
         let report = WarmUpReport {
-            warmed: key.is_ok() && access_token.is_ok() && store.is_ok(),
-            pseudonym_key: warm_up_step("pseudonym key", key.map(drop)),
-            access_token: warm_up_step("access token", access_token),
+            warmed: key.is_ok() && access_token.as_ref().is_none_or(Result::is_ok) && store.is_ok(),
+            pseudonym_key: warm_up_step("pseudonym key", key),
+            access_token: access_token.map_or_else(|| "not at init".into(), |done| warm_up_step("access token", done)),
             store: warm_up_step("store", store),
         };
-        tracing::info!(route = "warm-up", warmed = report.warmed, "request");
+        tracing::info!(route = when.as_str(), warmed = report.warmed, "request");
         report
+    }
+}
+
+/// When a warm-up runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmUp {
+    /// During Lambda init (`PRIME_AT_INIT`), at full CPU, before the first request.
+    AtInit,
+    /// On the EventBridge schedule that keeps instances warm.
+    Scheduled,
+}
+
+impl WarmUp {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::AtInit => "init",
+            Self::Scheduled => "warm-up",
+        }
     }
 }
 

@@ -69,13 +69,20 @@ impl<S: SessionStore> Sessions<S> {
         self.store.delete(hash, self.clock.now()).await
     }
 
-    pub(super) async fn ping(&self) -> Result<(), StoreError> {
-        self.store.ping().await
-    }
-
-    /// The warm-up's upstream steps: an access token cached, the store's connection open.
-    pub(super) async fn warm_up(&self, deadline: Deadline) -> (Result<(), GenesysError>, Result<(), StoreError>) {
-        tokio::join!(self.genesys.ensure_access_token(deadline), self.store.ping())
+    /// The warm-up's upstream steps: the store's connection open and, when asked, an access token
+    /// cached (`None` when not asked).
+    pub(super) async fn warm_up(
+        &self,
+        deadline: Deadline,
+        access_token: bool,
+    ) -> (Option<Result<(), GenesysError>>, Result<(), StoreError>) {
+        let token = async {
+            match access_token {
+                true => Some(self.genesys.ensure_access_token(deadline).await),
+                false => None,
+            }
+        };
+        tokio::join!(token, self.store.ping())
     }
 
     fn freshness(&self, token: &GuestToken) -> TokenFreshness {

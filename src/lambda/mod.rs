@@ -12,7 +12,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, WarmUp};
 use crate::domain::Deadline;
 use crate::store::SessionStore;
 use crate::telemetry::EmfEmitter;
@@ -51,12 +51,14 @@ pub async fn run<S: SessionStore>(
     .await
 }
 
-/// Init-time priming (credential set, DynamoDB connection); a failure is logged and left for the
-/// first request to report.
+/// The longest init-time priming may take: Lambda's init phase is at most 10 s, and a step that
+/// does not finish is simply left to the first request.
+const PRIMING_BUDGET: Duration = Duration::from_secs(3);
+
+/// Init-time priming: the broker's warm-up at init (see [`WarmUp::AtInit`]); a failing step is
+/// logged and left for the first request to retry.
 pub async fn prime<S: SessionStore>(broker: &Broker<S>) {
-    if let Err(err) = broker.prime().await {
-        tracing::warn!(error = %err, "priming at init failed; the first request will retry");
-    }
+    broker.warm_up(Deadline::after(PRIMING_BUDGET), WarmUp::AtInit).await;
 }
 
 /// Handles one invocation's payload; the error is the Lambda-level result for payloads this
@@ -70,7 +72,7 @@ pub async fn handle_event<S: SessionStore>(
         Invocation::Http(event) => Ok(event.respond(broker, deadline).await),
         Invocation::WarmUp => {
             crate::telemetry::metrics().outcome("warm-up");
-            Ok(serde_json::to_value(broker.warm_up(deadline).await).unwrap_or(Value::Null))
+            Ok(serde_json::to_value(broker.warm_up(deadline, WarmUp::Scheduled).await).unwrap_or(Value::Null))
         }
         Invocation::Unsupported(what) => {
             tracing::warn!(payload = what, "unsupported invocation payload");

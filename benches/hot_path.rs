@@ -26,6 +26,7 @@ use guest_token_broker::domain::{CrmId, Deadline, GuestId, GuestToken, Pseudonym
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda::{self, Invocation};
 use guest_token_broker::store::MemoryStore;
+use guest_token_broker::telemetry::Metrics;
 use http::Method;
 use secrecy::{SecretSlice, SecretString};
 use serde_json::Value;
@@ -100,15 +101,16 @@ fn api_handle(c: &mut Criterion) {
     let broker = broker_with_fresh_session();
     let body = serde_json::json!({ "crmId": CRM_ID }).to_string();
     let request = ApiRequest::new(&Method::POST, "/prod/guest-tokens", body.as_bytes());
+    let metrics = Metrics::new();
     assert_eq!(
-        rt.block_on(api::handle(&broker, request, Deadline::after(BUDGET)))
+        rt.block_on(api::handle(&broker, request, Deadline::after(BUDGET), &metrics))
             .status(),
         200,
         "the bench request is a warm hit"
     );
     c.bench_function("api_handle/warm_hit", |b| {
         b.to_async(&rt)
-            .iter(|| api::handle(&broker, black_box(request), Deadline::after(BUDGET)))
+            .iter(|| api::handle(&broker, black_box(request), Deadline::after(BUDGET), &metrics))
     });
 }
 
@@ -116,8 +118,14 @@ fn lambda_event(c: &mut Criterion) {
     let rt = runtime();
     let broker = broker_with_fresh_session();
     let event = sample_event();
+    let metrics = Metrics::new();
     let first = rt
-        .block_on(lambda::handle_event(&broker, event.clone(), Deadline::after(BUDGET)))
+        .block_on(lambda::handle_event(
+            &broker,
+            event.clone(),
+            Deadline::after(BUDGET),
+            &metrics,
+        ))
         .expect("an HTTP response");
     assert_eq!(first["statusCode"], 200, "the bench event is a warm hit: {first}");
 
@@ -132,7 +140,7 @@ fn lambda_event(c: &mut Criterion) {
     group.bench_function("http_api_v2_warm_hit", |b| {
         b.to_async(&rt).iter_batched(
             || event.clone(),
-            |payload| lambda::handle_event(&broker, payload, Deadline::after(BUDGET)),
+            |payload| lambda::handle_event(&broker, payload, Deadline::after(BUDGET), &metrics),
             criterion::BatchSize::SmallInput,
         )
     });
@@ -141,7 +149,7 @@ fn lambda_event(c: &mut Criterion) {
         // From the bytes the Runtime API delivers, where the Lambda runtime starts.
         b.to_async(&rt).iter(|| {
             let payload: Value = serde_json::from_str(black_box(&text)).expect("JSON");
-            lambda::handle_event(&broker, payload, Deadline::after(BUDGET))
+            lambda::handle_event(&broker, payload, Deadline::after(BUDGET), &metrics)
         })
     });
     group.finish();

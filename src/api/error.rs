@@ -145,9 +145,6 @@ impl ApiError {
             last = text;
             source = cause.source();
         }
-        if self.kind == ErrorKind::UpstreamRejected {
-            crate::telemetry::metrics().upstream_rejection();
-        }
         if self.status().is_server_error() {
             tracing::error!(code = self.code(), error = %chain, "request failed");
             "failed"
@@ -215,7 +212,9 @@ impl From<BrokerError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         let error = match &err {
-            StoreError::Unavailable(_) => unavailable("the session store is unavailable; retry shortly", None),
+            StoreError::Unavailable(_) | StoreError::Throttled(_) => {
+                unavailable("the session store is unavailable; retry shortly", None)
+            }
             StoreError::Misconfigured { .. } => ApiError::new(
                 ErrorKind::Configuration,
                 "the function is misconfigured: its session table cannot be used (the function's log says why)",

@@ -14,9 +14,10 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use tracing::Instrument;
 
-use crate::broker::{Broker, IssuedToken};
+use crate::broker::{Broker, BrokerError, IssuedToken};
 use crate::domain::Deadline;
 use crate::store::SessionStore;
+use crate::telemetry::Metrics;
 
 pub use correlation::HEADER as CORRELATION_HEADER;
 pub use error::{ApiError, ErrorKind};
@@ -35,19 +36,28 @@ struct TokenBody<'a> {
 
 /// Answers one request, and logs it on one line: route, status, outcome, duration, correlation id
 /// and (on the request's span) the first 8 characters of the customer's hash, never the id itself.
-pub async fn handle<S: SessionStore>(broker: &Broker<S>, request: ApiRequest<'_>, deadline: Deadline) -> ApiResponse {
+/// What it did is counted in `metrics`, the invocation's recorder.
+pub async fn handle<S: SessionStore>(
+    broker: &Broker<S>,
+    request: ApiRequest<'_>,
+    deadline: Deadline,
+    metrics: &Metrics,
+) -> ApiResponse {
     let span = tracing::info_span!("request", crm_id_hash = tracing::field::Empty);
     async {
         let started = Instant::now();
         let route = Route::resolve(request.method, request.path);
         let route_name = route.as_ref().map_or("unmatched", |route| route.name());
         let result = match route {
-            Ok(route) => serve(broker, route, &request, deadline).await,
+            Ok(route) => serve(broker, route, &request, deadline, metrics).await,
             Err(err) => Err(err),
         };
         let (mut response, outcome) = match result {
             Ok((response, outcome)) => (response, outcome),
             Err(err) => {
+                if err.kind() == ErrorKind::UpstreamRejected {
+                    metrics.upstream_rejection();
+                }
                 let outcome = err.log();
                 (err.into_response(), outcome)
             }
@@ -56,7 +66,7 @@ pub async fn handle<S: SessionStore>(broker: &Broker<S>, request: ApiRequest<'_>
         if let Some(value) = correlation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
             response.headers_mut().insert(correlation::HEADER, value);
         }
-        crate::telemetry::metrics().outcome(outcome);
+        metrics.outcome(outcome);
         tracing::info!(
             route = route_name,
             status = response.status().as_u16(),
@@ -77,15 +87,22 @@ async fn serve<S: SessionStore>(
     route: Route,
     request: &ApiRequest<'_>,
     deadline: Deadline,
+    metrics: &Metrics,
 ) -> Result<(ApiResponse, &'static str), ApiError> {
     let crm_id = request.crm_id()?;
+    let counted = |err: BrokerError| {
+        if err.is_store_throttle() {
+            metrics.store_throttle();
+        }
+        ApiError::from(err)
+    };
     match route {
         Route::IssueToken => {
-            let issued = broker.issue_token(&crm_id, deadline).await?;
+            let issued = broker.issue_token(&crm_id, deadline, metrics).await.map_err(counted)?;
             Ok((token_response(&issued)?, issued.outcome.as_str()))
         }
         Route::ForgetSession => {
-            broker.forget(&crm_id, deadline).await?;
+            broker.forget(&crm_id, deadline).await.map_err(counted)?;
             Ok((empty_response(StatusCode::NO_CONTENT), "deleted"))
         }
     }

@@ -16,6 +16,7 @@ use crate::credentials::{CredentialError, Pseudonyms};
 use crate::domain::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken};
 use crate::genesys::{GenesysClient, GenesysError};
 use crate::store::{SessionStore, StoreError};
+use crate::telemetry::Metrics;
 
 use sessions::Sessions;
 
@@ -76,6 +77,13 @@ pub enum BrokerError {
     DeadlineExceeded,
 }
 
+impl BrokerError {
+    /// DynamoDB throttled the request past the SDK's own retries.
+    pub fn is_store_throttle(&self) -> bool {
+        matches!(self, Self::Store(StoreError::Throttled(_)))
+    }
+}
+
 async fn within<T>(
     deadline: Deadline,
     work: impl std::future::Future<Output = Result<T, BrokerError>>,
@@ -120,10 +128,15 @@ impl<S: SessionStore> Broker<S> {
     /// Every step already fits its waits inside `deadline`; the overall bound catches what no step
     /// controls (a store call that hangs), so the caller always gets an answer in time. The first
     /// characters of the customer's hash go on the current span (`crm_id_hash`), for the log.
-    pub async fn issue_token(&self, crm_id: &CrmId, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
+    pub async fn issue_token(
+        &self,
+        crm_id: &CrmId,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<IssuedToken, BrokerError> {
         within(deadline, async {
             let hash = self.pseudonymise(crm_id).await?;
-            self.sessions.serve_token(&hash, deadline).await
+            self.sessions.serve_token(&hash, deadline, metrics).await
         })
         .await
     }
@@ -152,7 +165,7 @@ impl<S: SessionStore> Broker<S> {
     /// Genesys call, since most requests are hits. On the schedule ([`WarmUp::Scheduled`]): the
     /// pseudonym key, an OAuth access token cached, the store's connection. A failing step is
     /// reported and logged, never fatal.
-    pub async fn warm_up(&self, deadline: Deadline, when: WarmUp) -> WarmUpReport {
+    pub async fn warm_up(&self, deadline: Deadline, when: WarmUp, metrics: &Metrics) -> WarmUpReport {
         let key = async {
             match when {
                 WarmUp::AtInit if !self.pseudonyms.needs_key() => Ok(()),
@@ -160,7 +173,7 @@ impl<S: SessionStore> Broker<S> {
             }
         };
         let (key, (access_token, store)) =
-            tokio::join!(key, self.sessions.warm_up(deadline, when == WarmUp::Scheduled));
+            tokio::join!(key, self.sessions.warm_up(deadline, metrics, when == WarmUp::Scheduled));
         let report = WarmUpReport {
             warmed: key.is_ok() && access_token.as_ref().is_none_or(Result::is_ok) && store.is_ok(),
             pseudonym_key: warm_up_step("pseudonym key", key),

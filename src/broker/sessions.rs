@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
 use crate::genesys::{Endpoint, GenesysClient, GenesysError, NewGuest};
 use crate::store::{GuestStored, SessionStore, StoreError};
+use crate::telemetry::Metrics;
 
 use super::backoff::Backoff;
 use super::unstored::UnstoredGuests;
@@ -74,11 +75,12 @@ impl<S: SessionStore> Sessions<S> {
     pub(super) async fn warm_up(
         &self,
         deadline: Deadline,
+        metrics: &Metrics,
         access_token: bool,
     ) -> (Option<Result<(), GenesysError>>, Result<(), StoreError>) {
         let token = async {
             match access_token {
-                true => Some(self.genesys.ensure_access_token(deadline).await),
+                true => Some(self.genesys.ensure_access_token(deadline, metrics).await),
                 false => None,
             }
         };
@@ -89,17 +91,22 @@ impl<S: SessionStore> Sessions<S> {
         token.freshness(self.clock.now(), self.window)
     }
 
-    fn hit(&self, guest_id: &GuestId, token: &GuestToken) -> IssuedToken {
-        crate::telemetry::metrics().hit();
+    fn hit(&self, guest_id: &GuestId, token: &GuestToken, metrics: &Metrics) -> IssuedToken {
+        metrics.hit();
         IssuedToken::new(token.clone(), guest_id.clone(), Outcome::Hit)
     }
 
-    pub(super) async fn serve_token(&self, hash: &CrmIdHash, deadline: Deadline) -> Result<IssuedToken, BrokerError> {
+    pub(super) async fn serve_token(
+        &self,
+        hash: &CrmIdHash,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<IssuedToken, BrokerError> {
         for _ in 0..MAX_ROUNDS {
             let session = self.read(hash).await?;
             let round = match session.guest_id.clone() {
-                None => self.without_guest(hash, &session, deadline).await?,
-                Some(guest) => self.with_guest(hash, &session, guest, deadline).await?,
+                None => self.without_guest(hash, &session, deadline, metrics).await?,
+                Some(guest) => self.with_guest(hash, &session, guest, deadline, metrics).await?,
             };
             if let Round::Done(issued) = round {
                 return Ok(issued);
@@ -123,6 +130,7 @@ impl<S: SessionStore> Sessions<S> {
         hash: &CrmIdHash,
         session: &SessionRecord,
         deadline: Deadline,
+        metrics: &Metrics,
     ) -> Result<Round, BrokerError> {
         let now = self.clock.now();
         if session.guest_claim_live(now) {
@@ -136,20 +144,30 @@ impl<S: SessionStore> Sessions<S> {
         if !self.store.claim_guest_creation(hash, &claim, now).await? {
             return Ok(Round::Again);
         }
-        self.create_guest(hash, claim, deadline).await
+        self.create_guest(hash, claim, deadline, metrics).await
     }
 
     /// Holding the claim: create the guest (or reuse one whose mapping could not be stored), store
     /// it before anything else can fail, then fetch its first token under the lease that came with it.
-    async fn create_guest(&self, hash: &CrmIdHash, claim: Hold, deadline: Deadline) -> Result<Round, BrokerError> {
+    async fn create_guest(
+        &self,
+        hash: &CrmIdHash,
+        claim: Hold,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<Round, BrokerError> {
         let guest = match self.unstored.get(hash) {
             Some(guest) => {
                 tracing::info!(guest_id = %guest, "storing the guest created earlier whose mapping was not stored");
                 guest
             }
-            None => match self.genesys.create_guest(&NewGuest::for_customer(hash), deadline).await {
+            None => match self
+                .genesys
+                .create_guest(&NewGuest::for_customer(hash), deadline, metrics)
+                .await
+            {
                 Ok(guest) => {
-                    crate::telemetry::metrics().guest_created();
+                    metrics.guest_created();
                     // Kept until stored: if this request runs out of time while storing it, the
                     // customer's next request here stores this guest instead of creating another.
                     self.unstored.remember(hash, &guest);
@@ -194,7 +212,7 @@ impl<S: SessionStore> Sessions<S> {
                 return Err(err.into());
             }
         }
-        self.fetch_token(hash, guest, lease, deadline, Outcome::Created)
+        self.fetch_token(hash, guest, lease, deadline, metrics, Outcome::Created)
             .await
             .map(Round::Done)
     }
@@ -211,10 +229,10 @@ impl<S: SessionStore> Sessions<S> {
         let mut backoff = Backoff::new(FIRST_STORE_RETRY, MAX_POLL);
         loop {
             match self.store.put_guest(hash, guest, lease, self.clock.now()).await {
-                Err(StoreError::Unavailable(err)) => {
+                Err(err @ (StoreError::Unavailable(_) | StoreError::Throttled(_))) => {
                     tracing::warn!(guest_id = %guest, error = %err, "storing the new guest failed");
                     if !backoff.pause_within(deadline).await {
-                        return Err(StoreError::Unavailable(err));
+                        return Err(err);
                     }
                 }
                 other => return other,
@@ -230,13 +248,14 @@ impl<S: SessionStore> Sessions<S> {
         session: &SessionRecord,
         guest: GuestId,
         deadline: Deadline,
+        metrics: &Metrics,
     ) -> Result<Round, BrokerError> {
         if let Some(token) = session
             .token
             .as_ref()
             .filter(|t| self.freshness(t) == TokenFreshness::Fresh)
         {
-            return Ok(Round::Done(self.hit(&guest, token)));
+            return Ok(Round::Done(self.hit(&guest, token, metrics)));
         }
         let now = self.clock.now();
         if !session.refresh_lease_live(now) {
@@ -244,7 +263,7 @@ impl<S: SessionStore> Sessions<S> {
             let stamp = session.token_stamp.as_deref();
             if self.store.lease_token_refresh(hash, &guest, stamp, &lease, now).await? {
                 return self
-                    .fetch_token(hash, guest, lease, deadline, Outcome::Refreshed)
+                    .fetch_token(hash, guest, lease, deadline, metrics, Outcome::Refreshed)
                     .await
                     .map(Round::Done);
             }
@@ -255,7 +274,7 @@ impl<S: SessionStore> Sessions<S> {
         let usable_until_it_arrives = self.clock.now() + chrono::Duration::from_std(HANDOUT_MARGIN).unwrap_or_default();
         let still_valid = |token: &&GuestToken| token.valid_at(usable_until_it_arrives);
         if let Some(token) = session.token.as_ref().filter(still_valid) {
-            return Ok(Round::Done(self.hit(&guest, token)));
+            return Ok(Round::Done(self.hit(&guest, token, metrics)));
         }
         if session.refresh_lease_live(now) {
             let seen = session.token_stamp.clone();
@@ -275,11 +294,12 @@ impl<S: SessionStore> Sessions<S> {
         guest: GuestId,
         lease: Hold,
         deadline: Deadline,
+        metrics: &Metrics,
         outcome: Outcome,
     ) -> Result<IssuedToken, BrokerError> {
         let issued = self
             .genesys
-            .issue_guest_token(&guest, deadline)
+            .issue_guest_token(&guest, deadline, metrics)
             .await
             .and_then(|token| self.usable_on_arrival(token));
         let token = match issued {
@@ -290,7 +310,7 @@ impl<S: SessionStore> Sessions<S> {
             }
         };
         if outcome == Outcome::Refreshed {
-            crate::telemetry::metrics().refresh();
+            metrics.refresh();
         }
         match self
             .store

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::credentials::{CredentialSet, CredentialSource};
 use crate::domain::{Deadline, GuestId, GuestToken};
-use crate::telemetry::XRay;
+use crate::telemetry::{Metrics, XRay};
 
 use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken, NewGuest};
 use super::http::{BodyError, LazyHttp, read_json};
@@ -53,23 +53,33 @@ impl GenesysClient {
     }
 
     /// Makes sure an access token is cached (warm-up); creates nothing upstream.
-    pub async fn ensure_access_token(&self, deadline: Deadline) -> Result<(), GenesysError> {
-        self.oauth.access_token(deadline).await.map(drop)
+    pub async fn ensure_access_token(&self, deadline: Deadline, metrics: &Metrics) -> Result<(), GenesysError> {
+        self.oauth.access_token(deadline, metrics).await.map(drop)
     }
 
-    pub async fn create_guest(&self, guest: &NewGuest, deadline: Deadline) -> Result<GuestId, GenesysError> {
+    pub async fn create_guest(
+        &self,
+        guest: &NewGuest,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<GuestId, GenesysError> {
         let created: CreatedGuest = self
-            .post_json(Endpoint::CreateGuest, CREATE_GUEST_PATH, guest, deadline)
+            .post_json(Endpoint::CreateGuest, CREATE_GUEST_PATH, guest, deadline, metrics)
             .await?;
         created.into_guest_id().map_err(malformed)
     }
 
-    pub async fn issue_guest_token(&self, guest: &GuestId, deadline: Deadline) -> Result<GuestToken, GenesysError> {
+    pub async fn issue_guest_token(
+        &self,
+        guest: &GuestId,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<GuestToken, GenesysError> {
         let body = GuestTokenRequest {
             external_user_id: guest.as_str(),
         };
         let issued: IssuedGuestToken = self
-            .post_json(Endpoint::GuestToken, GUEST_TOKEN_PATH, &body, deadline)
+            .post_json(Endpoint::GuestToken, GUEST_TOKEN_PATH, &body, deadline, metrics)
             .await?;
         issued.into_guest_token().map_err(malformed)
     }
@@ -80,14 +90,15 @@ impl GenesysClient {
         path: &str,
         body: &B,
         deadline: Deadline,
+        metrics: &Metrics,
     ) -> Result<R, GenesysError>
     where
         B: Serialize,
         R: DeserializeOwned,
     {
         let url = self.endpoints.api_url(path);
-        with_retries(&self.retry, deadline, endpoint, |_| {
-            self.post_once(endpoint, &url, body, deadline)
+        with_retries(&self.retry, deadline, endpoint, metrics, |_| {
+            self.post_once(endpoint, &url, body, deadline, metrics)
         })
         .await
     }
@@ -98,12 +109,13 @@ impl GenesysClient {
         url: &url::Url,
         body: &B,
         deadline: Deadline,
+        metrics: &Metrics,
     ) -> Step<R, GenesysError>
     where
         B: Serialize,
         R: DeserializeOwned,
     {
-        let token = match self.oauth.access_token(deadline).await {
+        let token = match self.oauth.access_token(deadline, metrics).await {
             Ok(token) => token,
             Err(err) => return Step::Fail(err),
         };
@@ -112,7 +124,7 @@ impl GenesysClient {
             Err(err) => return Step::Fail(err),
         };
         let request = http.post(url.clone()).bearer_auth(token.bearer()).json(body);
-        let response = match send_attempt(&self.retry, deadline, endpoint, self.http.xray(), request).await {
+        let response = match send_attempt(&self.retry, deadline, endpoint, self.http.xray(), metrics, request).await {
             Ok(response) => response,
             Err(step) => return step,
         };
@@ -147,7 +159,7 @@ impl GenesysClient {
                     reason: "access token refused (HTTP 401)".into(),
                 }
             }
-            _ => step_for_status(endpoint, &response),
+            _ => step_for_status(endpoint, &response, metrics),
         }
     }
 }

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::credentials::{Credential, CredentialSet, CredentialSource};
 use crate::domain::Deadline;
+use crate::telemetry::Metrics;
 
 use super::http::{LazyHttp, read_json};
 use super::retry::{Step, log_failed_answer, retry_after, send_attempt, step_for_status, with_retries};
@@ -130,16 +131,20 @@ impl OAuth {
     }
 
     /// A usable access token from the first credential Genesys accepts.
-    pub(crate) async fn access_token(&self, deadline: Deadline) -> Result<AccessToken, GenesysError> {
+    pub(crate) async fn access_token(
+        &self,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<AccessToken, GenesysError> {
         let set = self.source.current().await?;
-        if let Some(token) = self.first_accepted(&set, deadline).await? {
+        if let Some(token) = self.first_accepted(&set, deadline, metrics).await? {
             return Ok(token);
         }
         // Every credential we hold was refused: the secret may have been rotated since we read it.
         let reloaded = self.source.reload().await?;
         if !reloaded.same_clients(&set) {
             tracing::info!("credential set changed on re-read; trying its credentials");
-            if let Some(token) = self.first_accepted(&reloaded, deadline).await? {
+            if let Some(token) = self.first_accepted(&reloaded, deadline, metrics).await? {
                 return Ok(token);
             }
         }
@@ -163,6 +168,7 @@ impl OAuth {
         &self,
         set: &CredentialSet,
         deadline: Deadline,
+        metrics: &Metrics,
     ) -> Result<Option<AccessToken>, GenesysError> {
         let credentials = set.credentials();
         let start = self.preferred.load(Ordering::Relaxed) % credentials.len();
@@ -172,7 +178,7 @@ impl OAuth {
             if self.known_refused(credential) {
                 continue;
             }
-            match self.token_for(credential, deadline).await {
+            match self.token_for(credential, deadline, metrics).await {
                 Ok(token) => {
                     if index != start {
                         self.preferred.store(index, Ordering::Relaxed);
@@ -182,7 +188,7 @@ impl OAuth {
                 Err(FetchError::Refused) => {
                     self.lock_refused().insert(fingerprint(credential), Instant::now());
                     tracing::warn!(client_id = %credential.client_id, "Genesys refused OAuth client (invalid_client); rotating to the next credential");
-                    crate::telemetry::metrics().credential_rotation();
+                    metrics.credential_rotation();
                 }
                 Err(FetchError::Other(err)) => return Err(err),
             }
@@ -208,22 +214,32 @@ impl OAuth {
 
     /// The cached token of `credential`, or a new one; callers arriving meanwhile wait on the slot
     /// and share the result instead of sending their own request.
-    async fn token_for(&self, credential: &Credential, deadline: Deadline) -> Result<AccessToken, FetchError> {
+    async fn token_for(
+        &self,
+        credential: &Credential,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<AccessToken, FetchError> {
         let slot = self.slot(&credential.client_id);
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.usable_until) {
             return Ok(token.clone());
         }
         *cached = None;
-        let token = with_retries(&self.retry, deadline, Endpoint::OAuthToken, |_| {
-            self.request_token(credential, deadline)
+        let token = with_retries(&self.retry, deadline, Endpoint::OAuthToken, metrics, |_| {
+            self.request_token(credential, deadline, metrics)
         })
         .await?;
         *cached = Some(token.clone());
         Ok(token)
     }
 
-    async fn request_token(&self, credential: &Credential, deadline: Deadline) -> Step<AccessToken, FetchError> {
+    async fn request_token(
+        &self,
+        credential: &Credential,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Step<AccessToken, FetchError> {
         let http = match self.http.client().await {
             Ok(http) => http,
             Err(err) => return Step::Fail(err.into()),
@@ -233,7 +249,15 @@ impl OAuth {
             .basic_auth(&credential.client_id, Some(credential.client_secret.expose_secret()))
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body("grant_type=client_credentials");
-        let response = match send_attempt(&self.retry, deadline, Endpoint::OAuthToken, self.http.xray(), request).await
+        let response = match send_attempt(
+            &self.retry,
+            deadline,
+            Endpoint::OAuthToken,
+            self.http.xray(),
+            metrics,
+            request,
+        )
+        .await
         {
             Ok(response) => response,
             Err(step) => return step,
@@ -253,7 +277,7 @@ impl OAuth {
             };
         }
         if !matches!(status, 400 | 401) {
-            return step_for_status(Endpoint::OAuthToken, &response);
+            return step_for_status(Endpoint::OAuthToken, &response, metrics);
         }
         // The login server says in its body whether this client is refused or it is rate limiting.
         log_failed_answer(Endpoint::OAuthToken, &response);
@@ -262,7 +286,7 @@ impl OAuth {
         match body.error.as_str() {
             "invalid_client" => Step::Fail(FetchError::Refused),
             "invalid_request" if status == 400 && body.description.to_ascii_lowercase().contains("rate limit") => {
-                crate::telemetry::metrics().genesys_rate_limited();
+                metrics.genesys_rate_limited();
                 Step::Retry {
                     after: wait,
                     reason: "rate limited (invalid_request: rate limit exceeded)".into(),

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::Deadline;
-use crate::telemetry::{Subsegment, XRay};
+use crate::telemetry::{Metrics, Subsegment, XRay};
 
 use super::{Endpoint, GenesysError};
 
@@ -66,6 +66,7 @@ pub(crate) async fn with_retries<T, E, F, Fut>(
     policy: &RetryPolicy,
     deadline: Deadline,
     endpoint: Endpoint,
+    metrics: &Metrics,
     mut attempt: F,
 ) -> Result<T, E>
 where
@@ -90,7 +91,7 @@ where
             .into());
         }
         tracing::info!(%endpoint, attempt = number, wait_ms = wait.as_millis() as u64, %reason, "retrying Genesys call");
-        crate::telemetry::metrics().retry();
+        metrics.retry();
         tokio::time::sleep(wait).await;
         number += 1;
     }
@@ -123,6 +124,7 @@ pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
     deadline: Deadline,
     endpoint: Endpoint,
     xray: &XRay,
+    metrics: &Metrics,
     request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, Step<T, E>> {
     let Some(timeout) = policy.attempt_timeout(deadline) else {
@@ -137,7 +139,7 @@ pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
     };
     let (started, wall_start) = (std::time::Instant::now(), std::time::SystemTime::now());
     let sent = request.timeout(timeout).send().await;
-    crate::telemetry::metrics().upstream_latency(started.elapsed());
+    metrics.upstream_latency(started.elapsed());
     xray.record(&Subsegment {
         name: "Genesys Cloud".to_owned(),
         namespace: "remote",
@@ -164,13 +166,14 @@ pub(crate) async fn send_attempt<T, E: From<GenesysError>>(
 pub(crate) fn step_for_status<T, E: From<GenesysError>>(
     endpoint: Endpoint,
     response: &reqwest::Response,
+    metrics: &Metrics,
 ) -> Step<T, E> {
     log_failed_answer(endpoint, response);
     let status = response.status().as_u16();
     let fail = |err: GenesysError| Step::Fail(err.into());
     match status {
         429 => {
-            crate::telemetry::metrics().genesys_rate_limited();
+            metrics.genesys_rate_limited();
             Step::Retry {
                 after: retry_after(response),
                 reason: "rate limited (HTTP 429)".into(),
@@ -256,10 +259,12 @@ mod tests {
     async fn gives_up_after_max_attempts_with_upstreams_retry_after() {
         let policy = RetryPolicy::default();
         let mut calls = 0;
+        let metrics = Metrics::new();
         let result: Result<(), GenesysError> = with_retries(
             &policy,
             Deadline::after(Duration::from_secs(60)),
             Endpoint::GuestToken,
+            &metrics,
             |_| {
                 calls += 1;
                 async {
@@ -272,6 +277,7 @@ mod tests {
         )
         .await;
         assert_eq!(calls, 4);
+        assert_eq!(metrics.snapshot().retries, 3, "each attempt after the first is counted");
         assert!(matches!(
             result,
             Err(GenesysError::Unavailable { retry_after: Some(d), .. }) if d == Duration::from_secs(1)
@@ -287,6 +293,7 @@ mod tests {
             &policy,
             Deadline::after(Duration::from_secs(5)),
             Endpoint::CreateGuest,
+            &Metrics::new(),
             |_| {
                 calls += 1;
                 async {

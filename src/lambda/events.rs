@@ -18,6 +18,7 @@ use crate::api::{self, ApiError, ApiRequest, ApiResponse};
 use crate::broker::Broker;
 use crate::domain::Deadline;
 use crate::store::SessionStore;
+use crate::telemetry::Metrics;
 
 /// What an invocation asks for.
 #[derive(Debug)]
@@ -128,7 +129,7 @@ impl HttpEvent {
     }
 
     /// Runs the API handler and shapes its response for the event's origin.
-    pub async fn respond<S: SessionStore>(&self, broker: &Broker<S>, deadline: Deadline) -> Value {
+    pub async fn respond<S: SessionStore>(&self, broker: &Broker<S>, deadline: Deadline, metrics: &Metrics) -> Value {
         let (method, path, body, base64) = self.parts();
         let (correlation_header, gateway_request_id) = self.correlation();
         let response = match decode_body(body, base64) {
@@ -138,7 +139,7 @@ impl HttpEvent {
                     gateway_request_id,
                     ..ApiRequest::new(method, path, &body)
                 };
-                api::handle(broker, request, deadline).await
+                api::handle(broker, request, deadline, metrics).await
             }
             Err(err) => {
                 err.log();

@@ -15,13 +15,13 @@ use tracing::Instrument;
 use crate::broker::{Broker, WarmUp};
 use crate::domain::Deadline;
 use crate::store::SessionStore;
-use crate::telemetry::EmfEmitter;
+use crate::telemetry::{EmfEmitter, Metrics};
 
 pub use events::{HttpEvent, Invocation};
 pub use init_error::report_init_error;
 
-/// Serves invocations until the Runtime API goes away, writing one metrics record (EMF) after
-/// each.
+/// Serves invocations until the Runtime API goes away. Each invocation gets a metrics recorder of
+/// its own, handed down the request path and written out as one EMF record after it.
 pub async fn run<S: SessionStore>(
     broker: Arc<Broker<S>>,
     deadline_margin: Duration,
@@ -42,8 +42,9 @@ pub async fn run<S: SessionStore>(
         );
         async move {
             let deadline = invocation_deadline(event.context.deadline, deadline_margin);
-            let result = handle_event(&broker, event.payload, deadline).await;
-            emf.emit();
+            let metrics = Metrics::new();
+            let result = handle_event(&broker, event.payload, deadline, &metrics).await;
+            emf.emit(&metrics);
             result
         }
         .instrument(span)
@@ -58,7 +59,10 @@ const PRIMING_BUDGET: Duration = Duration::from_secs(3);
 /// Init-time priming: the broker's warm-up at init (see [`WarmUp::AtInit`]); a failing step is
 /// logged and left for the first request to retry.
 pub async fn prime<S: SessionStore>(broker: &Broker<S>) {
-    broker.warm_up(Deadline::after(PRIMING_BUDGET), WarmUp::AtInit).await;
+    // Nothing is reported for init: its figures are in Lambda's own init duration.
+    broker
+        .warm_up(Deadline::after(PRIMING_BUDGET), WarmUp::AtInit, &Metrics::new())
+        .await;
 }
 
 /// Handles one invocation's payload; the error is the Lambda-level result for payloads this
@@ -67,12 +71,14 @@ pub async fn handle_event<S: SessionStore>(
     broker: &Broker<S>,
     payload: Value,
     deadline: Deadline,
+    metrics: &Metrics,
 ) -> Result<Value, Diagnostic> {
     match Invocation::classify(payload) {
-        Invocation::Http(event) => Ok(event.respond(broker, deadline).await),
+        Invocation::Http(event) => Ok(event.respond(broker, deadline, metrics).await),
         Invocation::WarmUp => {
-            crate::telemetry::metrics().outcome("warm-up");
-            Ok(serde_json::to_value(broker.warm_up(deadline, WarmUp::Scheduled).await).unwrap_or(Value::Null))
+            metrics.outcome("warm-up");
+            let report = broker.warm_up(deadline, WarmUp::Scheduled, metrics).await;
+            Ok(serde_json::to_value(report).unwrap_or(Value::Null))
         }
         Invocation::Unsupported(what) => {
             tracing::warn!(payload = what, "unsupported invocation payload");

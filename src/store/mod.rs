@@ -20,6 +20,9 @@ pub enum StoreError {
     /// Throttled, timed out or unreachable after the SDK's own retries.
     #[error("the session store is unavailable")]
     Unavailable(#[source] BoxError),
+    /// DynamoDB throttled the request past the SDK's own retries; worth retrying later.
+    #[error("the session store is throttling requests")]
+    Throttled(#[source] BoxError),
     /// The table is missing or this function may not use it: an operator must act.
     #[error("session table {table:?} cannot be used: {problem}")]
     Misconfigured { table: String, problem: String },

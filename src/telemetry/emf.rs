@@ -1,24 +1,22 @@
 //! CloudWatch Embedded Metric Format: one JSON line per invocation on stdout, which CloudWatch
 //! Logs turns into metrics with no API call and no extra latency.
 
-use std::sync::Mutex;
-use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
-use super::metrics::{MetricsSnapshot, metrics};
+use super::metrics::Metrics;
 
 pub const NAMESPACE: &str = "GuestTokenBroker";
 /// The `service` dimension's name and value, as Powertools names it.
 pub const SERVICE_DIMENSION: &str = "service";
 pub const SERVICE: &str = "guest-token-broker";
 
-/// Turns what the process counted during one invocation into an EMF record.
+/// Turns what one invocation counted into an EMF record; remembers whether a record was written
+/// before, for `ColdStart`.
 pub struct EmfEmitter {
     function_name: String,
     cold: AtomicBool,
-    last: Mutex<MetricsSnapshot>,
 }
 
 impl EmfEmitter {
@@ -26,24 +24,16 @@ impl EmfEmitter {
         Self {
             function_name: function_name.into(),
             cold: AtomicBool::new(true),
-            last: Mutex::new(metrics().snapshot()),
         }
     }
 
-    /// The record for everything counted since the previous one. `ColdStart` is in the first
-    /// record only; the invocation's outcome (`hit`, `created`, `warm-up`, …) is a dimension, so
-    /// hits, refreshes and creations can be graphed apart.
-    pub fn record(&self, timestamp_ms: i64) -> Value {
-        let now = metrics().snapshot();
-        let delta = {
-            let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-            let delta = now.since(&last);
-            *last = now;
-            delta
-        };
+    /// The record of one invocation's `metrics`. `ColdStart` is in the instance's first record
+    /// only; the invocation's outcome (`hit`, `created`, `warm-up`, …) is a dimension, so hits,
+    /// refreshes and creations can be graphed apart.
+    pub fn record(&self, metrics: &Metrics, timestamp_ms: i64) -> Value {
+        let delta = metrics.snapshot();
         let cold = self.cold.swap(false, Ordering::Relaxed);
-        let latencies = metrics().drain_upstream_latencies();
-        let outcome = metrics().take_outcome().unwrap_or("none");
+        let outcome = delta.outcome.unwrap_or("none");
         let count = |name: &str| json!({"Name": name, "Unit": "Count"});
         let mut declared = vec![
             count("Hits"),
@@ -79,7 +69,7 @@ impl EmfEmitter {
             "Genesys429s": delta.genesys_rate_limited,
             "UpstreamRejections": delta.upstream_rejections,
             "StoreThrottles": delta.store_throttles,
-            "UpstreamLatency": latencies,
+            "UpstreamLatency": delta.upstream_latencies_ms,
         });
         if cold {
             record["ColdStart"] = json!(1);
@@ -88,8 +78,8 @@ impl EmfEmitter {
     }
 
     /// Writes the record as one line on stdout, where the Lambda service collects it.
-    pub fn emit(&self) {
-        println!("{}", self.record(chrono::Utc::now().timestamp_millis()));
+    pub fn emit(&self, metrics: &Metrics) {
+        println!("{}", self.record(metrics, chrono::Utc::now().timestamp_millis()));
     }
 }
 
@@ -108,9 +98,13 @@ mod tests {
     #[test]
     fn a_record_declares_every_metric_and_only_the_first_is_cold() {
         let emitter = EmfEmitter::new("fn");
-        metrics().upstream_latency(std::time::Duration::from_millis(12));
-        let first = emitter.record(1);
-        let second = emitter.record(2);
+        let (cold, warm) = (Metrics::new(), Metrics::new());
+        cold.upstream_latency(std::time::Duration::from_millis(12));
+        cold.guest_created();
+        cold.outcome("created");
+        warm.hit();
+        let first = emitter.record(&cold, 1);
+        let second = emitter.record(&warm, 2);
 
         let declared: Vec<&str> = first["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
@@ -131,9 +125,14 @@ mod tests {
         assert_eq!(first["service"], SERVICE);
         assert_eq!(first["FunctionName"], "fn");
         assert!(first["UpstreamLatency"].as_array().unwrap().contains(&json!(12.0)));
-        assert!(
-            !second["UpstreamLatency"].as_array().unwrap().contains(&json!(12.0)),
-            "latencies are reported once"
+        assert_eq!(
+            (first["GuestCreations"].as_u64(), first["outcome"].as_str()),
+            (Some(1), Some("created"))
         );
+        assert_eq!(
+            (second["Hits"].as_u64(), second["GuestCreations"].as_u64()),
+            (Some(1), Some(0))
+        );
+        assert_eq!(second["UpstreamLatency"], json!([]), "each invocation reports its own");
     }
 }

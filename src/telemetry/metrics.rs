@@ -1,11 +1,15 @@
-//! Process-wide counters of what the broker did, and the upstream latencies seen since they were
-//! last drained; read by the metrics emitter and by tests.
+//! What one invocation did, counted as it happens: a recorder made per invocation, handed down the
+//! request path (API, broker, Genesys client) and written out once as an EMF record afterwards.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-#[derive(Debug)]
+/// EMF takes at most 100 values per metric in one record.
+pub const MAX_LATENCIES: usize = 100;
+
+/// The counters of one invocation. Interior mutability, so the request path shares it by `&`.
+#[derive(Debug, Default)]
 pub struct Metrics {
     hits: AtomicU64,
     refreshes: AtomicU64,
@@ -16,12 +20,12 @@ pub struct Metrics {
     upstream_rejections: AtomicU64,
     store_throttles: AtomicU64,
     upstream_latencies_ms: Mutex<Vec<f64>>,
-    /// How the last request was served (`hit`, `created`, …), taken by the next record.
+    /// How the request was served (`hit`, `created`, `warm-up`, …).
     outcome: Mutex<Option<&'static str>>,
 }
 
-/// A point-in-time copy of the counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The counters' values, as a record reports them.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricsSnapshot {
     pub hits: u64,
     pub refreshes: u64,
@@ -31,92 +35,61 @@ pub struct MetricsSnapshot {
     pub genesys_rate_limited: u64,
     pub upstream_rejections: u64,
     pub store_throttles: u64,
+    pub upstream_latencies_ms: Vec<f64>,
+    pub outcome: Option<&'static str>,
 }
 
-impl MetricsSnapshot {
-    /// What happened between `earlier` and `self`.
-    pub fn since(&self, earlier: &Self) -> Self {
-        Self {
-            hits: self.hits - earlier.hits,
-            refreshes: self.refreshes - earlier.refreshes,
-            guest_creations: self.guest_creations - earlier.guest_creations,
-            credential_rotations: self.credential_rotations - earlier.credential_rotations,
-            retries: self.retries - earlier.retries,
-            genesys_rate_limited: self.genesys_rate_limited - earlier.genesys_rate_limited,
-            upstream_rejections: self.upstream_rejections - earlier.upstream_rejections,
-            store_throttles: self.store_throttles - earlier.store_throttles,
-        }
-    }
-}
-
-/// EMF takes at most 100 values per metric in one record.
-pub const MAX_LATENCIES: usize = 100;
-
-static METRICS: Metrics = Metrics {
-    hits: AtomicU64::new(0),
-    refreshes: AtomicU64::new(0),
-    guest_creations: AtomicU64::new(0),
-    credential_rotations: AtomicU64::new(0),
-    retries: AtomicU64::new(0),
-    genesys_rate_limited: AtomicU64::new(0),
-    upstream_rejections: AtomicU64::new(0),
-    store_throttles: AtomicU64::new(0),
-    upstream_latencies_ms: Mutex::new(Vec::new()),
-    outcome: Mutex::new(None),
-};
-
-pub fn metrics() -> &'static Metrics {
-    &METRICS
+fn add(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
 }
 
 impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     pub fn hit(&self) {
-        self.hits.fetch_add(1, Ordering::Relaxed);
+        add(&self.hits);
     }
 
     pub fn refresh(&self) {
-        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        add(&self.refreshes);
     }
 
     pub fn guest_created(&self) {
-        self.guest_creations.fetch_add(1, Ordering::Relaxed);
+        add(&self.guest_creations);
     }
 
     pub fn credential_rotation(&self) {
-        self.credential_rotations.fetch_add(1, Ordering::Relaxed);
+        add(&self.credential_rotations);
     }
 
     pub fn retry(&self) {
-        self.retries.fetch_add(1, Ordering::Relaxed);
+        add(&self.retries);
     }
 
     /// Genesys answered 429 (or its OAuth endpoint's "rate limit exceeded").
     pub fn genesys_rate_limited(&self) {
-        self.genesys_rate_limited.fetch_add(1, Ordering::Relaxed);
+        add(&self.genesys_rate_limited);
     }
 
-    /// A request failed because Genesys refused it (403, refused credentials, a contract breach).
+    /// The request failed because Genesys refused it (403, refused credentials, a contract breach).
     pub fn upstream_rejection(&self) {
-        self.upstream_rejections.fetch_add(1, Ordering::Relaxed);
+        add(&self.upstream_rejections);
     }
 
     /// DynamoDB throttled a request past the SDK's own retries.
     pub fn store_throttle(&self) {
-        self.store_throttles.fetch_add(1, Ordering::Relaxed);
+        add(&self.store_throttles);
     }
 
-    /// How the request was served, for the next record's `outcome` dimension.
+    /// How the request was served, for the record's `outcome` dimension.
     pub fn outcome(&self, outcome: &'static str) {
         *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
     }
 
-    /// The outcome recorded since the last call, if any.
-    pub fn take_outcome(&self) -> Option<&'static str> {
-        self.outcome.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-
-    /// One HTTP exchange with Genesys took `elapsed` (whatever its outcome). Kept until drained,
-    /// at most [`MAX_LATENCIES`] of them, so a process that never drains (`local`) does not grow.
+    /// One HTTP exchange with Genesys took `elapsed` (whatever its outcome); at most
+    /// [`MAX_LATENCIES`] are kept, what one record can carry.
     pub fn upstream_latency(&self, elapsed: Duration) {
         let mut latencies = self
             .upstream_latencies_ms
@@ -127,26 +100,23 @@ impl Metrics {
         }
     }
 
-    /// The latencies recorded since the last call.
-    pub fn drain_upstream_latencies(&self) -> Vec<f64> {
-        std::mem::take(
-            &mut *self
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            hits: load(&self.hits),
+            refreshes: load(&self.refreshes),
+            guest_creations: load(&self.guest_creations),
+            credential_rotations: load(&self.credential_rotations),
+            retries: load(&self.retries),
+            genesys_rate_limited: load(&self.genesys_rate_limited),
+            upstream_rejections: load(&self.upstream_rejections),
+            store_throttles: load(&self.store_throttles),
+            upstream_latencies_ms: self
                 .upstream_latencies_ms
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
-    }
-
-    pub fn snapshot(&self) -> MetricsSnapshot {
-        MetricsSnapshot {
-            hits: self.hits.load(Ordering::Relaxed),
-            refreshes: self.refreshes.load(Ordering::Relaxed),
-            guest_creations: self.guest_creations.load(Ordering::Relaxed),
-            credential_rotations: self.credential_rotations.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
-            genesys_rate_limited: self.genesys_rate_limited.load(Ordering::Relaxed),
-            upstream_rejections: self.upstream_rejections.load(Ordering::Relaxed),
-            store_throttles: self.store_throttles.load(Ordering::Relaxed),
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            outcome: *self.outcome.lock().unwrap_or_else(PoisonError::into_inner),
         }
     }
 }
@@ -156,10 +126,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn undrained_latencies_stop_growing_at_what_one_record_can_carry() {
+    fn latencies_stop_growing_at_what_one_record_can_carry() {
+        let metrics = Metrics::new();
         for _ in 0..MAX_LATENCIES * 3 {
-            metrics().upstream_latency(Duration::from_millis(1));
+            metrics.upstream_latency(Duration::from_millis(1));
         }
-        assert!(metrics().drain_upstream_latencies().len() <= MAX_LATENCIES);
+        assert_eq!(metrics.snapshot().upstream_latencies_ms.len(), MAX_LATENCIES);
     }
 }

@@ -16,7 +16,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 pub use aws_calls::AwsCallTracer;
 pub use emf::{EmfEmitter, NAMESPACE, SERVICE};
-pub use metrics::{Metrics, MetricsSnapshot, metrics};
+pub use metrics::{Metrics, MetricsSnapshot};
 pub use xray::{Subsegment, TraceContext, XRay};
 
 /// Crates whose DEBUG/TRACE output can include payloads, headers or credentials.

@@ -46,6 +46,15 @@ async fn a_repeated_request_returns_the_stored_token_with_no_upstream_call() {
     assert_eq!(second.status, 200);
     assert_eq!(second.body, first.body);
     assert_eq!(upstream_calls(&app.sandbox), (1, 1, 1));
+    // Each request counts into its own recorder, as each invocation's metrics record reports it.
+    let (created, hit) = (&first.metrics, &second.metrics);
+    assert_eq!(
+        (created.guest_creations, created.hits, created.outcome),
+        (1, 0, Some("created"))
+    );
+    assert_eq!(created.upstream_latencies_ms.len(), 3, "OAuth, guest, token");
+    assert_eq!((hit.guest_creations, hit.hits, hit.outcome), (0, 1, Some("hit")));
+    assert!(hit.upstream_latencies_ms.is_empty());
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use guest_token_broker::domain::{CrmId, CrmIdHash, Deadline, FixedClock, Pseudon
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda;
 use guest_token_broker::store::{MemoryStore, SessionStore};
+use guest_token_broker::telemetry::{Metrics, MetricsSnapshot};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -137,6 +138,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Value,
+    /// What the request counted, as its invocation's metrics record would report it.
+    pub metrics: MetricsSnapshot,
 }
 
 impl Reply {
@@ -162,7 +165,8 @@ impl<S: SessionStore> TestApp<S> {
         event["requestContext"]["http"]["method"] = method.as_str().into();
         event["requestContext"]["http"]["path"] = path.into();
         event["body"] = body.into().into();
-        let response = lambda::handle_event(&self.broker, event, Deadline::after(self.budget))
+        let metrics = Metrics::new();
+        let response = lambda::handle_event(&self.broker, event, Deadline::after(self.budget), &metrics)
             .await
             .expect("an HTTP event gets an HTTP response");
         let mut headers = HeaderMap::new();
@@ -185,6 +189,7 @@ impl<S: SessionStore> TestApp<S> {
                 .unwrap_or_default(),
             headers,
             body,
+            metrics: metrics.snapshot(),
         }
     }
 

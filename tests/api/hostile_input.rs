@@ -14,6 +14,7 @@ use guest_token_broker::domain::{Deadline, SystemClock};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda::handle_event;
 use guest_token_broker::store::MemoryStore;
+use guest_token_broker::telemetry::Metrics;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -201,6 +202,7 @@ proptest! {
                 &world.broker,
                 event(&request),
                 Deadline::after(Duration::from_secs(10)),
+                &Metrics::new(),
             ));
             let answer = answer.map_err(|e| TestCaseError::fail(format!("error result: {e:?}")))?;
             let status = answer["statusCode"].as_u64().unwrap_or_default();

@@ -12,6 +12,7 @@ use guest_token_broker::api::{ApiRequest, CORRELATION_HEADER, handle};
 use guest_token_broker::broker::Broker;
 use guest_token_broker::domain::Deadline;
 use guest_token_broker::store::SessionStore;
+use guest_token_broker::telemetry::Metrics;
 
 /// Serves `broker` on `listener`; each request gets `budget` as its deadline, like an invocation.
 pub fn serve<S: SessionStore>(broker: Arc<Broker<S>>, listener: TcpListener, budget: Duration) -> ServerHandle {
@@ -26,7 +27,8 @@ pub fn serve<S: SessionStore>(broker: Arc<Broker<S>>, listener: TcpListener, bud
                     .and_then(|value| value.to_str().ok()),
                 ..ApiRequest::new(&parts.method, parts.uri.path(), &body)
             };
-            handle(&broker, request, Deadline::after(budget)).await
+            // `local` writes no metrics records: each request counts into a recorder of its own.
+            handle(&broker, request, Deadline::after(budget), &Metrics::new()).await
         }
     })
 }

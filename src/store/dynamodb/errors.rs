@@ -21,7 +21,7 @@ where
         err.code(),
         Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded")
     ) {
-        crate::telemetry::metrics().store_throttle();
+        return StoreError::Throttled(Box::new(err));
     }
     match classify_aws(&err) {
         AwsFailure::Transient => StoreError::Unavailable(Box::new(err)),

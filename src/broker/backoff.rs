@@ -5,6 +5,12 @@ use std::time::Duration;
 
 use crate::domain::Deadline;
 
+/// Polling of the store while another request works: starts quick, backs off to this.
+pub(super) const FIRST_POLL: Duration = Duration::from_millis(20);
+pub(super) const MAX_POLL: Duration = Duration::from_millis(250);
+/// Backoff between attempts at storing a new guest while the store is throttled or unreachable.
+pub(super) const FIRST_STORE_RETRY: Duration = Duration::from_millis(50);
+
 /// Successive pauses: `first`, then doubling, at most `max`.
 pub(super) struct Backoff {
     next: Duration,

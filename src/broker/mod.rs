@@ -20,6 +20,14 @@ use crate::telemetry::Metrics;
 
 use sessions::Sessions;
 
+/// One request for one customer: whose session, until when, and where its counts go.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    hash: &'a CrmIdHash,
+    deadline: Deadline,
+    metrics: &'a Metrics,
+}
+
 /// Default sliding window: a stored token with less than this left is renewed.
 pub const DEFAULT_SLIDING_WINDOW: Duration = Duration::from_secs(300);
 
@@ -136,7 +144,13 @@ impl<S: SessionStore> Broker<S> {
     ) -> Result<IssuedToken, BrokerError> {
         within(deadline, async {
             let hash = self.pseudonymise(crm_id).await?;
-            self.sessions.serve_token(&hash, deadline, metrics).await
+            self.sessions
+                .serve_token(Call {
+                    hash: &hash,
+                    deadline,
+                    metrics,
+                })
+                .await
         })
         .await
     }
@@ -172,8 +186,13 @@ impl<S: SessionStore> Broker<S> {
                 _ => self.pseudonyms.current().await.map(drop),
             }
         };
-        let (key, (access_token, store)) =
-            tokio::join!(key, self.sessions.warm_up(deadline, metrics, when == WarmUp::Scheduled));
+        let access_token = async {
+            match when {
+                WarmUp::AtInit => None,
+                WarmUp::Scheduled => Some(self.sessions.cache_access_token(deadline, metrics).await),
+            }
+        };
+        let (key, access_token, store) = tokio::join!(key, access_token, self.sessions.ping());
         let report = WarmUpReport {
             warmed: key.is_ok() && access_token.as_ref().is_none_or(Result::is_ok) && store.is_ok(),
             pseudonym_key: warm_up_step("pseudonym key", key),

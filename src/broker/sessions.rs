@@ -19,17 +19,13 @@ use crate::genesys::{Endpoint, GenesysClient, GenesysError, NewGuest};
 use crate::store::{GuestStored, SessionStore, StoreError};
 use crate::telemetry::Metrics;
 
-use super::backoff::Backoff;
+use super::Call;
+use super::backoff::{Backoff, FIRST_POLL, FIRST_STORE_RETRY, MAX_POLL};
 use super::unstored::UnstoredGuests;
 use super::{BrokerError, IssuedToken, Outcome};
 
 /// Rounds a request may go before it answers 503: each is one read and at most one write or wait.
 const MAX_ROUNDS: usize = 8;
-/// Polling of the store while another request works: starts quick, backs off to this.
-const FIRST_POLL: Duration = Duration::from_millis(20);
-const MAX_POLL: Duration = Duration::from_millis(250);
-/// Backoff between attempts at storing a new guest while the store is throttled or unreachable.
-const FIRST_STORE_RETRY: Duration = Duration::from_millis(50);
 /// The least life a token must have left to be handed out while another request renews it.
 const HANDOUT_MARGIN: Duration = Duration::from_secs(1);
 /// Time kept before the deadline to log a new guest whose mapping could not be stored.
@@ -70,21 +66,13 @@ impl<S: SessionStore> Sessions<S> {
         self.store.delete(hash, self.clock.now()).await
     }
 
-    /// The warm-up's upstream steps: the store's connection open and, when asked, an access token
-    /// cached (`None` when not asked).
-    pub(super) async fn warm_up(
-        &self,
-        deadline: Deadline,
-        metrics: &Metrics,
-        access_token: bool,
-    ) -> (Option<Result<(), GenesysError>>, Result<(), StoreError>) {
-        let token = async {
-            match access_token {
-                true => Some(self.genesys.ensure_access_token(deadline, metrics).await),
-                false => None,
-            }
-        };
-        tokio::join!(token, self.store.ping())
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    /// An OAuth access token fetched and cached (warm-up); creates nothing upstream.
+    pub(super) async fn cache_access_token(&self, deadline: Deadline, metrics: &Metrics) -> Result<(), GenesysError> {
+        self.genesys.ensure_access_token(deadline, metrics).await
     }
 
     fn freshness(&self, token: &GuestToken) -> TokenFreshness {
@@ -96,17 +84,13 @@ impl<S: SessionStore> Sessions<S> {
         IssuedToken::new(token.clone(), guest_id.clone(), Outcome::Hit)
     }
 
-    pub(super) async fn serve_token(
-        &self,
-        hash: &CrmIdHash,
-        deadline: Deadline,
-        metrics: &Metrics,
-    ) -> Result<IssuedToken, BrokerError> {
+    pub(super) async fn serve_token(&self, call: Call<'_>) -> Result<IssuedToken, BrokerError> {
+        let hash = call.hash;
         for _ in 0..MAX_ROUNDS {
             let session = self.read(hash).await?;
             let round = match session.guest_id.clone() {
-                None => self.without_guest(hash, &session, deadline, metrics).await?,
-                Some(guest) => self.with_guest(hash, &session, guest, deadline, metrics).await?,
+                None => self.without_guest(call, &session).await?,
+                Some(guest) => self.with_guest(call, &session, guest).await?,
             };
             if let Round::Done(issued) = round {
                 return Ok(issued);
@@ -125,13 +109,8 @@ impl<S: SessionStore> Sessions<S> {
     }
 
     /// No guest stored: create it under the claim, or wait for the request that holds the claim.
-    async fn without_guest(
-        &self,
-        hash: &CrmIdHash,
-        session: &SessionRecord,
-        deadline: Deadline,
-        metrics: &Metrics,
-    ) -> Result<Round, BrokerError> {
+    async fn without_guest(&self, call: Call<'_>, session: &SessionRecord) -> Result<Round, BrokerError> {
+        let (hash, deadline) = (call.hash, call.deadline);
         let now = self.clock.now();
         if session.guest_claim_live(now) {
             self.await_session(hash, deadline, "creating this customer's guest", |s| {
@@ -144,18 +123,13 @@ impl<S: SessionStore> Sessions<S> {
         if !self.store.claim_guest_creation(hash, &claim, now).await? {
             return Ok(Round::Again);
         }
-        self.create_guest(hash, claim, deadline, metrics).await
+        self.create_guest(call, claim).await
     }
 
     /// Holding the claim: create the guest (or reuse one whose mapping could not be stored), store
     /// it before anything else can fail, then fetch its first token under the lease that came with it.
-    async fn create_guest(
-        &self,
-        hash: &CrmIdHash,
-        claim: Hold,
-        deadline: Deadline,
-        metrics: &Metrics,
-    ) -> Result<Round, BrokerError> {
+    async fn create_guest(&self, call: Call<'_>, claim: Hold) -> Result<Round, BrokerError> {
+        let (hash, deadline, metrics) = (call.hash, call.deadline, call.metrics);
         let guest = match self.unstored.get(hash) {
             Some(guest) => {
                 tracing::info!(guest_id = %guest, "storing the guest created earlier whose mapping was not stored");
@@ -212,7 +186,7 @@ impl<S: SessionStore> Sessions<S> {
                 return Err(err.into());
             }
         }
-        self.fetch_token(hash, guest, lease, deadline, metrics, Outcome::Created)
+        self.fetch_token(call, guest, lease, Outcome::Created)
             .await
             .map(Round::Done)
     }
@@ -242,14 +216,8 @@ impl<S: SessionStore> Sessions<S> {
 
     /// A guest is stored: hand out its token, renew it under the lease, or wait for the request
     /// that holds the lease when there is nothing valid to hand out meanwhile.
-    async fn with_guest(
-        &self,
-        hash: &CrmIdHash,
-        session: &SessionRecord,
-        guest: GuestId,
-        deadline: Deadline,
-        metrics: &Metrics,
-    ) -> Result<Round, BrokerError> {
+    async fn with_guest(&self, call: Call<'_>, session: &SessionRecord, guest: GuestId) -> Result<Round, BrokerError> {
+        let (hash, deadline, metrics) = (call.hash, call.deadline, call.metrics);
         if let Some(token) = session
             .token
             .as_ref()
@@ -263,7 +231,7 @@ impl<S: SessionStore> Sessions<S> {
             let stamp = session.token_stamp.as_deref();
             if self.store.lease_token_refresh(hash, &guest, stamp, &lease, now).await? {
                 return self
-                    .fetch_token(hash, guest, lease, deadline, metrics, Outcome::Refreshed)
+                    .fetch_token(call, guest, lease, Outcome::Refreshed)
                     .await
                     .map(Round::Done);
             }
@@ -290,13 +258,12 @@ impl<S: SessionStore> Sessions<S> {
     /// be stored (it is valid; only the next request pays for another).
     async fn fetch_token(
         &self,
-        hash: &CrmIdHash,
+        call: Call<'_>,
         guest: GuestId,
         lease: Hold,
-        deadline: Deadline,
-        metrics: &Metrics,
         outcome: Outcome,
     ) -> Result<IssuedToken, BrokerError> {
+        let (hash, deadline, metrics) = (call.hash, call.deadline, call.metrics);
         let issued = self
             .genesys
             .issue_guest_token(&guest, deadline, metrics)

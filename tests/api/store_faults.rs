@@ -367,3 +367,24 @@ async fn connections_dynamodb_drops_are_retried_and_a_store_that_keeps_dropping_
         "nothing is created for the customer whose store is down"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamodb_throttling_past_the_sdk_retries_is_a_503_counted_in_the_metrics_record() {
+    let (mut deployment, proxy) = deploy_behind_proxy(&[]).await;
+    let hash = hash_of("CRM-throttled-read");
+    proxy.fail(FaultRule::new("GetItem", usize::MAX, AwsFault::Throttling).when_body_contains(hash.as_str()));
+
+    let response = post(&deployment, "CRM-throttled-read").await;
+
+    assert_eq!(status(&response), 503, "{response}");
+    let records: Vec<Value> = deployment
+        .function
+        .stop()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["StoreThrottles"], 1, "{}", records[0]);
+    assert_eq!(records[0]["outcome"], "failed");
+}

@@ -97,6 +97,7 @@ async fn a_429_with_retry_after_is_waited_out_then_succeeds() {
         (1, 1, 3),
         "no re-authentication for a rate limit"
     );
+    assert_eq!((reply.metrics.genesys_rate_limited, reply.metrics.retries), (2, 2));
 }
 
 #[tokio::test]
@@ -159,6 +160,10 @@ async fn a_403_is_502_after_exactly_one_call_naming_the_missing_permission() {
     assert_eq!(reply.error_code(), "upstream_rejected");
     assert!(reply.error_message().contains("scope or permission"));
     assert_eq!(upstream_calls(&app.sandbox), (1, 1, 0));
+    assert_eq!(
+        (reply.metrics.upstream_rejections, reply.metrics.outcome),
+        (1, Some("failed"))
+    );
 }
 
 #[tokio::test]

@@ -121,13 +121,7 @@ async fn each_invocation_writes_one_metrics_record_and_the_first_is_the_cold_sta
     post(&deployment, "CRM-1").await;
     post(&deployment, "CRM-1").await;
 
-    let records: Vec<Value> = deployment
-        .function
-        .stop()
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|record| record.get("_aws").is_some())
-        .collect();
+    let records = crate::fleet::metrics_records(&deployment.function.stop());
 
     assert_eq!(records.len(), 2, "{records:?}");
     let (created, hit) = (&records[0], &records[1]);

@@ -134,13 +134,7 @@ async fn metrics_records_carry_the_service_and_outcome_and_only_a_cold_start_say
     deployment.invoke(http_api_post(&crm_body("CRM-1"))).await.response();
     deployment.invoke(http_api_post(&crm_body("CRM-1"))).await.response();
 
-    let records: Vec<Value> = deployment
-        .function
-        .stop()
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line.get("_aws").is_some())
-        .collect();
+    let records = crate::fleet::metrics_records(&deployment.function.stop());
 
     assert_eq!(records.len(), 2, "{records:?}");
     for record in &records {

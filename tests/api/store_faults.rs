@@ -377,13 +377,7 @@ async fn dynamodb_throttling_past_the_sdk_retries_is_a_503_counted_in_the_metric
     let response = post(&deployment, "CRM-throttled-read").await;
 
     assert_eq!(status(&response), 503, "{response}");
-    let records: Vec<Value> = deployment
-        .function
-        .stop()
-        .iter()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|line| line.get("_aws").is_some())
-        .collect();
+    let records = crate::fleet::metrics_records(&deployment.function.stop());
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["StoreThrottles"], 1, "{}", records[0]);
     assert_eq!(records[0]["outcome"], "failed");

@@ -51,18 +51,21 @@ impl Aws {
         Self { sdk, xray }
     }
 
+    /// Without X-Ray the clients carry no tracer, so a warm hit pays nothing for it.
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk)
-            .interceptor(AwsCallTracer::new(self.xray.clone()))
-            .build();
-        aws_sdk_dynamodb::Client::from_conf(config)
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&self.sdk);
+        if self.xray.is_enabled() {
+            config = config.interceptor(AwsCallTracer::new(self.xray.clone()));
+        }
+        aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 
     pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
-        let config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk)
-            .interceptor(AwsCallTracer::new(self.xray.clone()))
-            .build();
-        aws_sdk_secretsmanager::Client::from_conf(config)
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk);
+        if self.xray.is_enabled() {
+            config = config.interceptor(AwsCallTracer::new(self.xray.clone()));
+        }
+        aws_sdk_secretsmanager::Client::from_conf(config.build())
     }
 }
 

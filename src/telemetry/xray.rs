@@ -112,6 +112,11 @@ impl XRay {
         }
     }
 
+    /// Whether subsegments go anywhere (a daemon address was given).
+    pub fn is_enabled(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Sends `call` under the current invocation's trace, if it is sampled. Never blocks.
     pub fn record(&self, call: &Subsegment) {
         let Some(emitter) = &self.0 else { return };

@@ -14,6 +14,10 @@
 //! It holds only what is deployed. The Genesys sandbox, the `local` runner and the test kit are
 //! workspace members beside it (`crates/`), and it depends on none of them.
 
+// The request path's futures nest deeply (the API handler, the broker, the Genesys client's
+// retries); computing their layout needs more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 mod aws_error;

@@ -13,6 +13,9 @@
 //!
 //! Run with `cargo bench --bench hot_path`.
 
+// The broker's request path nests futures deeply; computing their layout needs more than 128.
+#![recursion_limit = "256"]
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;

@@ -19,6 +19,9 @@
 //! (default 1000) the warm hits per function; `BENCH_FUNCTION_ENV` (`NAME=value …`, for experiments)
 //! adds variables to both functions' environment, and the report names them.
 
+// The broker's request path nests futures deeply; computing their layout needs more than 128.
+#![recursion_limit = "256"]
+
 use std::time::Duration;
 
 use crate::stats::Samples;

@@ -3,6 +3,9 @@
 //! Both talk to real servers on loopback: the Genesys sandbox, dynalite (DynamoDB) and moto
 //! (Secrets Manager), from the `test-kit` and `genesys-sandbox` workspace members.
 
+// The broker's request path nests futures deeply; computing their layout needs more than 128.
+#![recursion_limit = "256"]
+
 mod deployment;
 mod fleet;
 mod helpers;

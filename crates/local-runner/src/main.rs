@@ -5,6 +5,9 @@
 //! the `AWS_ENDPOINT_URL*` variables for dynalite and moto); `GENESYS_REGION` or `GENESYS_BASE_URL` plus credentials switch to
 //! a real Genesys org.
 
+// The broker's request path nests futures deeply; computing their layout needs more than 128.
+#![recursion_limit = "256"]
+
 use std::error::Error;
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -203,7 +203,7 @@ impl From<BrokerError> for ApiError {
         match err {
             BrokerError::Store(err) => err.into(),
             BrokerError::Upstream(err) => err.into(),
-            BrokerError::Pseudonym(err) => credentials_error(err),
+            BrokerError::Pseudonym(err) => err.into(),
             BrokerError::Contended(_) | BrokerError::DeadlineExceeded => unavailable(err.to_string(), None),
         }
     }
@@ -227,6 +227,10 @@ impl From<StoreError> for ApiError {
 
 impl From<GenesysError> for ApiError {
     fn from(err: GenesysError) -> Self {
+        let err = match err {
+            GenesysError::Credentials(credentials) => return credentials.into(),
+            other => other,
+        };
         let error = match &err {
             GenesysError::CredentialsRefused
             | GenesysError::Forbidden { .. }
@@ -240,8 +244,8 @@ impl From<GenesysError> for ApiError {
                 format!("Genesys Cloud is unavailable ({err}); retry shortly"),
                 *retry_after,
             ),
-            GenesysError::Credentials(_) => return credentials_error_ref(err),
-            GenesysError::Client(_) => ApiError::internal(),
+            // Credentials were taken above; a client that cannot be built is a bug of ours.
+            GenesysError::Credentials(_) | GenesysError::Client(_) => ApiError::internal(),
         };
         error.caused_by(err)
     }
@@ -249,22 +253,17 @@ impl From<GenesysError> for ApiError {
 
 /// Secrets and keys: an outage is a 503; anything else is the operator's to fix. The message names
 /// the problem but no secret name or ARN (those are in the cause, which only the log shows).
-fn credentials_error(err: CredentialError) -> ApiError {
-    let error = match &err {
-        CredentialError::Unavailable(_) => unavailable("Secrets Manager is unavailable; retry shortly", None),
-        CredentialError::Malformed(problem) => ApiError::new(ErrorKind::Configuration, problem.clone()),
-        CredentialError::Inaccessible { .. } => ApiError::new(
-            ErrorKind::Configuration,
-            "the function is misconfigured: a secret it needs cannot be read (the function's log says which and why)",
-        ),
-    };
-    error.caused_by(err)
-}
-
-fn credentials_error_ref(err: GenesysError) -> ApiError {
-    match err {
-        GenesysError::Credentials(credentials) => credentials_error(credentials),
-        other => other.into(),
+impl From<CredentialError> for ApiError {
+    fn from(err: CredentialError) -> Self {
+        let error = match &err {
+            CredentialError::Unavailable(_) => unavailable("Secrets Manager is unavailable; retry shortly", None),
+            CredentialError::Malformed(problem) => ApiError::new(ErrorKind::Configuration, problem.clone()),
+            CredentialError::Inaccessible { .. } => ApiError::new(
+                ErrorKind::Configuration,
+                "the function is misconfigured: a secret it needs cannot be read (the function's log says which and why)",
+            ),
+        };
+        error.caused_by(err)
     }
 }
 

@@ -7,12 +7,15 @@ use crate::stats::Samples;
 #[derive(Debug, Clone)]
 pub struct Run {
     pub elapsed: Duration,
+    /// From handing the invocation out to its answer: the first invocation's duration.
+    pub invocation: Duration,
     pub aws: Duration,
     pub operations: Vec<String>,
 }
 
 pub struct Summary {
     pub elapsed: Samples,
+    pub invocation: Samples,
     pub aws: Samples,
     /// The AWS operations of one cold start (the first run's; every run's count is checked).
     pub operations: Vec<String>,
@@ -30,6 +33,7 @@ pub fn summary(runs: Vec<Run>) -> Summary {
     }
     Summary {
         elapsed: Samples::new(runs.iter().map(|run| run.elapsed).collect()),
+        invocation: Samples::new(runs.iter().map(|run| run.invocation).collect()),
         aws: Samples::new(runs.iter().map(|run| run.aws).collect()),
         operations,
     }

@@ -29,12 +29,11 @@ use crate::stats::Samples;
 const SAMPLE_EVENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events/http-api-post-guest-tokens.json");
 const PYTHON_BOOTSTRAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/python_reference/bootstrap");
 const REPORT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/last-run.md");
+const PROFILE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/profile");
 /// The customer of the sample event, whose session the bench creates first.
 const CUSTOMER: &str = "CRM-987654";
 /// A customer only the Python reference serves, to check that it creates guests too.
 const PYTHON_ONLY_CUSTOMER: &str = "CRM-python-reference";
-/// Identifies a spawned process in `/proc` (its pid is not exposed by `ChildProcess`).
-const INSTANCE_MARKER: &str = "GTB_BENCH_INSTANCE";
 const GET_ITEM: &str = "DynamoDB_20120810.GetItem";
 /// Invocations answered without I/O that time the harness and runtime-loop round trip.
 const TRIVIAL_INVOCATIONS: usize = 200;
@@ -54,6 +53,8 @@ struct Settings {
     hits: usize,
     /// Extra variables for both functions.
     function_env: Vec<(&'static str, String)>,
+    /// `BENCH_PROFILE_BINARY`: profile a primed init of this binary instead of measuring.
+    profile_binary: Option<String>,
 }
 
 impl Settings {
@@ -68,6 +69,9 @@ impl Settings {
             runs: number("BENCH_RUNS", 30).max(1),
             hits: number("BENCH_HITS", 1000).max(1),
             function_env: pairs(&std::env::var("BENCH_FUNCTION_ENV").unwrap_or_default()),
+            profile_binary: std::env::var("BENCH_PROFILE_BINARY")
+                .ok()
+                .filter(|path| !path.is_empty()),
         }
     }
 
@@ -99,23 +103,54 @@ fn pairs(text: &str) -> Vec<(&'static str, String)> {
 async fn run(settings: Settings) {
     let world = World::start(&settings.function_env).await;
     world.seed_session_and_check_the_reference().await;
+    if let Some(binary) = &settings.profile_binary {
+        profile::record(&world, binary).await;
+        return;
+    }
+    let lambda = match lambda_mode::prepare(&world) {
+        Ok(cgroups) => Some(lambda_mode::measure(&world, &settings, cgroups).await),
+        Err(problem) => {
+            progress(&format!(
+                "Lambda mode cannot run here, so only the plain-loopback table follows: {problem}"
+            ));
+            None
+        }
+    };
+    let plain = measure_plain(&world, &settings).await;
+    let mut markdown = report::title(&plain.machine, &plain.function_env);
+    if let Some(lambda) = &lambda {
+        markdown.push_str(&lambda_report::markdown(lambda, settings.hits));
+    }
+    markdown.push_str(&report::markdown(&plain));
+    println!("\n{markdown}");
+    std::fs::write(REPORT_PATH, &markdown).unwrap_or_else(|err| panic!("cannot write {REPORT_PATH}: {err}"));
+    progress(&format!("written to {REPORT_PATH}"));
+}
+
+/// Everything in plain HTTP on loopback at full CPU: the table the bench printed before Lambda mode.
+async fn measure_plain(world: &World, settings: &Settings) -> report::Results {
     let broker_unprimed = Subject::Broker { primed: false };
     let broker_primed = Subject::Broker { primed: true };
     let subjects = [broker_primed, broker_unprimed, Subject::Python];
+    let plain = Conditions::plain();
 
-    progress(&format!("init: {} runs each", settings.runs));
-    let init = measure_each(&subjects, settings.runs, |subject| world.time_init(subject)).await;
-    progress(&format!("cold start: {} runs each", settings.runs));
-    let cold = measure_each(&subjects, settings.runs, |subject| world.time_cold_start(subject)).await;
-    progress(&format!("warm: {} hits each", settings.hits));
-    let warm_broker = world.warm(broker_primed, settings.hits).await;
-    let warm_python = world.warm(Subject::Python, settings.hits).await;
+    progress(&format!("plain loopback, init: {} runs each", settings.runs));
+    let init = measure_each(&subjects, settings.runs, |subject| world.time_init(subject, &plain)).await;
+    let init_of = |subject| Samples::new(take(&init, subject).iter().map(|run| run.elapsed).collect());
+    progress(&format!("plain loopback, cold start: {} runs each", settings.runs));
+    let cold = measure_each(&subjects, settings.runs, |subject| {
+        world.time_cold_start(subject, &plain)
+    })
+    .await;
+    progress(&format!("plain loopback, warm: {} hits each", settings.hits));
+    let warm_broker = world.warm(broker_primed, settings.hits, &plain).await;
+    let warm_python = world.warm(Subject::Python, settings.hits, &plain).await;
     let sdk_overhead = sdk_overhead::measure(&world.proxy, &world.table, TRIVIAL_INVOCATIONS).await;
 
-    let results = report::Results {
-        init_unprimed: Samples::new(take(&init, broker_unprimed)),
-        init_primed: Samples::new(take(&init, broker_primed)),
-        init_python: Samples::new(take(&init, Subject::Python)),
+    report::Results {
+        init_unprimed: init_of(broker_unprimed),
+        init_primed: init_of(broker_primed),
+        init_python: init_of(Subject::Python),
         cold_primed: cold::summary(take(&cold, broker_primed)),
         cold_unprimed: cold::summary(take(&cold, broker_unprimed)),
         cold_python: cold::summary(take(&cold, Subject::Python)),
@@ -125,11 +160,7 @@ async fn run(settings: Settings) {
         machine: machine::describe(&world.python_dir),
         hits: settings.hits,
         function_env: settings.function_env_text(),
-    };
-    let markdown = report::markdown(&results);
-    println!("\n{markdown}");
-    std::fs::write(REPORT_PATH, &markdown).unwrap_or_else(|err| panic!("cannot write {REPORT_PATH}: {err}"));
-    progress(&format!("written to {REPORT_PATH}"));
+    }
 }
 
 fn progress(message: &str) {
@@ -182,3 +213,11 @@ mod warm;
 mod machine;
 
 mod report;
+
+mod cgroup;
+
+mod lambda_mode;
+
+mod lambda_report;
+
+mod profile;

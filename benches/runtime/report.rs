@@ -177,8 +177,8 @@ fn distribution(name: &str, samples: &Samples) -> String {
     )
 }
 
-pub fn markdown(r: &Results) -> String {
-    let m = &r.machine;
+/// The report's heading: what ran where.
+pub fn title(m: &Machine, function_env: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Runtime benchmark: guest-token-broker vs the Python reference\n");
     let _ = writeln!(
@@ -186,9 +186,16 @@ pub fn markdown(r: &Results) -> String {
         "{} · {} ({} cores) · Linux {} · {} · {}\n",
         m.date, m.cpu, m.cores, m.kernel, m.rustc, m.python
     );
-    if !r.function_env.is_empty() {
-        let _ = writeln!(out, "**Experiment**: both functions ran with `{}`.\n", r.function_env);
+    if !function_env.is_empty() {
+        let _ = writeln!(out, "**Experiment**: both functions ran with `{function_env}`.\n");
     }
+    out
+}
+
+/// The plain-loopback section.
+pub fn markdown(r: &Results) -> String {
+    let mut out = String::new();
+    out.push_str("## Plain loopback: AWS in plain HTTP, full CPU throughout (not Lambda's conditions)\n\n");
     out.push_str("| metric | guest-token-broker | Python reference | ratio | target | met? |\n");
     out.push_str("|---|---:|---:|---:|---|---|\n");
     for row in rows(r) {
@@ -198,7 +205,7 @@ pub fn markdown(r: &Results) -> String {
             row.metric, row.broker, row.python, row.ratio, row.target, row.met
         );
     }
-    out.push_str("\nRatios are Python reference ÷ guest-token-broker.\n\n## Distributions\n\n");
+    out.push_str("\nRatios are Python reference ÷ guest-token-broker.\n\n### Distributions, plain loopback\n\n");
     out.push_str("| samples | n | min | p50 | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|---:|\n");
     for (name, samples) in [
         ("init, broker, `PRIME_AT_INIT=false`", &r.init_unprimed),
@@ -243,7 +250,7 @@ pub fn markdown(r: &Results) -> String {
 }
 
 const METHOD: &str = "
-## How it is measured
+### How the plain-loopback figures are measured
 
 - Both functions run as Lambda runs them: a fresh process with only Lambda's variables, polling a
   Runtime API on loopback; the broker is the release binary (LTO, one codegen unit, stripped), the

@@ -2,6 +2,7 @@
 //! the environment a function gets), what runs as the function (the broker or the Python
 //! reference) and the helpers that start and check one.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use genesys_sandbox::{Endpoint, Sandbox, SandboxConfig};
@@ -10,9 +11,64 @@ use test_kit::aws_proxy::AwsProxy;
 use test_kit::processes::{self, ChildProcess};
 use test_kit::runtime_harness::lambda_env;
 use test_kit::runtime_harness::{Backends, Outcome, RuntimeHarness};
+use test_kit::tls_terminator::{RunCertificates, TlsTerminator};
 
+use crate::cgroup::Cgroup;
 use crate::stats::Samples;
 use crate::*;
+
+/// What a function process runs under.
+#[derive(Clone, Default)]
+pub(crate) struct Conditions {
+    /// AWS through the TLS terminator (as in Lambda), or in plain HTTP to the proxy.
+    pub(crate) tls: bool,
+    /// The memory size's CPU share and memory limit, applied from the first poll on; full CPU and
+    /// no limit when `None`.
+    pub(crate) cgroup: Option<Arc<Cgroup>>,
+    /// A script that starts the function under a profiler (see [`crate::profile`]).
+    pub(crate) wrapper: Option<std::path::PathBuf>,
+}
+
+impl Conditions {
+    pub(crate) fn plain() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn tls(cgroup: Option<Arc<Cgroup>>) -> Self {
+        Self {
+            tls: true,
+            cgroup,
+            wrapper: None,
+        }
+    }
+
+    /// A harness that moves the process whose id `pid` will hold into the cgroup, if any, when it
+    /// first polls: the end of init.
+    async fn harness(&self, pid: &Arc<OnceLock<u32>>) -> RuntimeHarness {
+        let Some(cgroup) = self.cgroup.clone() else {
+            return RuntimeHarness::start().await;
+        };
+        let pid = Arc::clone(pid);
+        RuntimeHarness::start_with_first_poll_hook(move || {
+            // Set right after the spawn, before the bench's runtime gets to serve the poll.
+            cgroup.enter(*pid.get().expect("the process id is known before it polls"));
+        })
+        .await
+    }
+}
+
+/// AWS over TLS: the run's certificate authority and the terminator in front of the proxy.
+struct Tls {
+    terminator: TlsTerminator,
+    _certificates: RunCertificates,
+}
+
+/// One init: how long it took, and the emulators' share of it (AWS requests made during init).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InitRun {
+    pub(crate) elapsed: Duration,
+    pub(crate) aws: Duration,
+}
 
 /// What runs as the Lambda function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,14 +91,20 @@ impl Subject {
 /// A function process; killed when dropped.
 pub(crate) struct Instance {
     process: ChildProcess,
-    /// The value of its `INSTANCE_MARKER` variable.
-    marker: String,
 }
 
 impl Instance {
-    /// Looked up in `/proc` when needed (not while a start is being timed).
     pub(crate) fn pid(&self) -> u32 {
-        proc_fs::pid_with_env(INSTANCE_MARKER, &self.marker)
+        self.process.pid()
+    }
+
+    /// Interrupts it (SIGINT, which a profiler wrapping the function answers by writing its
+    /// report) and waits for it to exit.
+    pub(crate) fn interrupt(mut self) -> Vec<String> {
+        let pid = self.pid().to_string();
+        processes::run_shell(&format!("kill -INT {pid}"));
+        self.process.wait_for_exit();
+        self.process.lines().to_vec()
     }
 
     pub(crate) fn stop(mut self) -> Vec<String> {
@@ -56,8 +118,12 @@ pub(crate) struct World {
     pub(crate) proxy: AwsProxy,
     pub(crate) table: String,
     sandbox: Sandbox,
-    /// AWS (through the proxy), table, secret and Genesys variables, as `Backends` sets them.
+    /// Table, secret and Genesys variables, as `Backends` sets them (AWS endpoints are per
+    /// [`Conditions`]).
     env: Vec<(&'static str, String)>,
+    /// `None` when certificates could not be made (the reason is in `tls_problem`).
+    tls: Option<Tls>,
+    pub(crate) tls_problem: Option<String>,
     event: Value,
     /// The folder of the real Python interpreter (not a pyenv shim), first on the reference's PATH.
     pub(crate) python_dir: String,
@@ -73,7 +139,17 @@ impl World {
         let backends = Backends::create(&sandbox.base_url(), &clients).await;
         let table = backends.table;
         let mut env = backends.env;
-        env.extend(proxy.env());
+        let (tls, tls_problem) = match RunCertificates::generate() {
+            Ok(certificates) => {
+                let terminator = TlsTerminator::start(proxy.addr(), &certificates).await;
+                let tls = Tls {
+                    terminator,
+                    _certificates: certificates,
+                };
+                (Some(tls), None)
+            }
+            Err(problem) => (None, Some(problem)),
+        };
         env.extend([
             // Lambda sets both; boto3 reads only this one.
             ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
@@ -84,16 +160,35 @@ impl World {
             table,
             sandbox,
             env,
+            tls,
+            tls_problem,
             event: sample_event(),
             python_dir: python_dir(),
         }
     }
 
-    pub(crate) fn start_instance(&self, subject: Subject, runtime_api: &str) -> Instance {
-        let marker = uuid::Uuid::new_v4().simple().to_string();
+    /// The AWS endpoint variables: the terminator's URL and the trust of the run's CA over TLS,
+    /// the proxy's plain URL otherwise.
+    fn aws_env(&self, tls: bool) -> Vec<(&'static str, String)> {
+        match (&self.tls, tls) {
+            (Some(tls), true) => {
+                let url = tls.terminator.url();
+                let mut env = vec![
+                    ("AWS_ENDPOINT_URL_DYNAMODB", url.clone()),
+                    ("AWS_ENDPOINT_URL_SECRETS_MANAGER", url),
+                ];
+                env.extend(tls.terminator.trust_env());
+                env
+            }
+            (None, true) => panic!("TLS was asked for, but the run has no certificates"),
+            (_, false) => self.proxy.env(),
+        }
+    }
+
+    pub(crate) fn start_instance(&self, subject: Subject, runtime_api: &str, conditions: &Conditions) -> Instance {
         let mut vars = lambda_env(runtime_api);
         vars.extend(self.env.iter().map(|(name, value)| (*name, value.clone())));
-        vars.push((INSTANCE_MARKER, marker.clone()));
+        vars.extend(self.aws_env(conditions.tls));
         match subject {
             Subject::Broker { primed } => vars.push(("PRIME_AT_INIT", primed.to_string())),
             Subject::Python => vars.extend([
@@ -103,8 +198,12 @@ impl World {
             ]),
         }
         let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        let process = ChildProcess::spawn_isolated(subject.program(), &vars);
-        Instance { process, marker }
+        let program = match &conditions.wrapper {
+            Some(wrapper) => wrapper.display().to_string(),
+            None => subject.program().to_owned(),
+        };
+        let process = ChildProcess::spawn_isolated(&program, &vars);
+        Instance { process }
     }
 
     pub(crate) fn genesys_calls(&self) -> usize {
@@ -139,7 +238,7 @@ impl World {
     /// One invocation on a fresh instance; the answer must be a 200.
     pub(crate) async fn invoke_once(&self, subject: Subject, event: &Value) -> Value {
         let harness = RuntimeHarness::start().await;
-        let instance = self.start_instance(subject, &harness.runtime_api());
+        let instance = self.start_instance(subject, &harness.runtime_api(), &Conditions::plain());
         let outcome = harness.invoke(event.clone()).await;
         let lines = instance.stop();
         match outcome {
@@ -148,32 +247,46 @@ impl World {
         }
     }
 
-    /// Process start → first `GET /runtime/invocation/next`.
-    pub(crate) async fn time_init(&self, subject: Subject) -> Duration {
+    /// Process start → first `GET /runtime/invocation/next` (init runs at full CPU, as in Lambda),
+    /// and the emulators' time for the AWS requests made meanwhile.
+    pub(crate) async fn time_init(&self, subject: Subject, conditions: &Conditions) -> InitRun {
         let clock = poll_clock::PollClock::bind().await;
+        self.proxy.take();
         let started = Instant::now();
-        let instance = self.start_instance(subject, &clock.runtime_api());
+        let instance = self.start_instance(subject, &clock.runtime_api(), conditions);
         let polled = clock.first_poll(INIT_DEADLINE).await;
-        let lines = instance.stop();
+        let lines = match conditions.wrapper {
+            Some(_) => instance.interrupt(),
+            None => instance.stop(),
+        };
+        let aws = self.proxy.take().iter().map(|record| record.elapsed).sum();
         match polled {
-            Ok(at) => at - started,
+            Ok(at) => InitRun {
+                elapsed: at - started,
+                aws,
+            },
             Err(problem) => panic!("{subject:?}: {problem}; it printed:\n{}", lines.join("\n")),
         }
     }
 
-    /// Process start → the answer to a token request whose stored token is still good.
-    pub(crate) async fn time_cold_start(&self, subject: Subject) -> cold::Run {
-        let harness = RuntimeHarness::start().await;
+    /// Process start → the answer to a token request whose stored token is still good; and the
+    /// invocation's own share, from handing it out to the answer.
+    pub(crate) async fn time_cold_start(&self, subject: Subject, conditions: &Conditions) -> cold::Run {
+        let pid = Arc::new(OnceLock::new());
+        let harness = conditions.harness(&pid).await;
         self.proxy.take();
         let started = Instant::now();
-        let instance = self.start_instance(subject, &harness.runtime_api());
+        let instance = self.start_instance(subject, &harness.runtime_api(), conditions);
+        let _ = pid.set(instance.pid());
         let outcome = harness.invoke(self.event.clone()).await;
-        let elapsed = started.elapsed();
+        let answered = Instant::now();
         let lines = instance.stop();
         expect_hit(subject, &outcome, &lines);
+        let handed_out = harness.last_handed_out().expect("the invocation was handed out");
         let aws = self.proxy.take();
         cold::Run {
-            elapsed,
+            elapsed: answered - started,
+            invocation: answered - handed_out,
             aws: aws.iter().map(|record| record.elapsed).sum(),
             operations: aws.into_iter().map(|record| record.operation).collect(),
         }
@@ -181,9 +294,11 @@ impl World {
 
     /// `hits` sequential hits on one instance after its cold start, then its peak RSS, then the
     /// trivial invocations that time the round trip every invocation costs.
-    pub(crate) async fn warm(&self, subject: Subject, hits: usize) -> warm::Warm {
-        let harness = RuntimeHarness::start().await;
-        let instance = self.start_instance(subject, &harness.runtime_api());
+    pub(crate) async fn warm(&self, subject: Subject, hits: usize, conditions: &Conditions) -> warm::Warm {
+        let pid = Arc::new(OnceLock::new());
+        let harness = conditions.harness(&pid).await;
+        let instance = self.start_instance(subject, &harness.runtime_api(), conditions);
+        let _ = pid.set(instance.pid());
         let first = harness.invoke(self.event.clone()).await;
         expect_hit(subject, &first, &[]);
         let genesys_before = self.genesys_calls();

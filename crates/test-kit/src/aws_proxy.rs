@@ -131,6 +131,11 @@ impl AwsProxy {
         Self { addr, state, task }
     }
 
+    /// Where it listens, for a TLS terminator in front of it.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

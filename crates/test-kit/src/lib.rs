@@ -8,3 +8,4 @@ pub mod aws_proxy;
 pub mod emulators;
 pub mod processes;
 pub mod runtime_harness;
+pub mod tls_terminator;

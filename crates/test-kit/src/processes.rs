@@ -73,6 +73,11 @@ impl ChildProcess {
     }
 
     /// Every line read so far (by `wait_for_line`, `wait_for_exit` or `kill`).
+    /// The process id, to move the process into a cgroup, say.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn lines(&self) -> &[String] {
         &self.seen
     }

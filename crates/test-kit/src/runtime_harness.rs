@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use genesys_sandbox::server::{self as http_server, ServerHandle};
@@ -93,7 +93,14 @@ struct Shared {
     waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_errors: watch::Sender<Vec<RuntimeError>>,
     next_polls: AtomicUsize,
+    /// Run once, on the first `/next`, before anything is handed out (the benchmark moves the
+    /// function into a CPU-limited cgroup there, as Lambda ends init at full CPU).
+    first_poll: Mutex<Option<FirstPollHook>>,
+    /// When the latest invocation was handed out.
+    handed_out: Mutex<Option<Instant>>,
 }
+
+type FirstPollHook = Box<dyn FnOnce() + Send>;
 
 struct Queued {
     request_id: String,
@@ -103,6 +110,12 @@ struct Queued {
 
 impl RuntimeHarness {
     pub async fn start() -> Self {
+        Self::start_with_first_poll_hook(|| ()).await
+    }
+
+    /// Like [`RuntimeHarness::start`]; `hook` runs once, when the first `/next` arrives, before
+    /// that poll is answered.
+    pub async fn start_with_first_poll_hook(hook: impl FnOnce() + Send + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
         let (queue, queued) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -111,6 +124,8 @@ impl RuntimeHarness {
             waiting: Mutex::new(HashMap::new()),
             init_errors: watch::Sender::new(Vec::new()),
             next_polls: AtomicUsize::new(0),
+            first_poll: Mutex::new(Some(Box::new(hook))),
+            handed_out: Mutex::new(None),
         });
         let handler_state = Arc::clone(&shared);
         let server = http_server::spawn(listener, move |request| {
@@ -167,6 +182,11 @@ impl RuntimeHarness {
         }
     }
 
+    /// When the latest invocation was handed out to a function (its `/next` answered).
+    pub fn last_handed_out(&self) -> Option<Instant> {
+        *lock(&self.shared.handed_out)
+    }
+
     /// How many times `/next` has been requested so far.
     pub fn next_polls(&self) -> usize {
         self.shared.next_polls.load(Ordering::SeqCst)
@@ -202,6 +222,10 @@ impl Shared {
     /// Long-polls until an invocation is queued, then hands it out with the headers Lambda sends.
     async fn next(&self) -> Response<Bytes> {
         self.next_polls.fetch_add(1, Ordering::SeqCst);
+        let hook = lock(&self.first_poll).take();
+        if let Some(hook) = hook {
+            hook();
+        }
         let Some(invocation) = self.queued.lock().await.recv().await else {
             return reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -219,6 +243,7 @@ impl Shared {
         set("lambda-runtime-deadline-ms", deadline_ms.to_string());
         set("lambda-runtime-invoked-function-arn", FUNCTION_ARN.to_owned());
         set("lambda-runtime-trace-id", trace_id());
+        *lock(&self.handed_out) = Some(Instant::now());
         response
     }
 

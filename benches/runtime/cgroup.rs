@@ -6,6 +6,7 @@
 //! Needs root and the v1 `cpu` and `memory` hierarchies at `/sys/fs/cgroup/{cpu,memory}`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 const CPU_ROOT: &str = "/sys/fs/cgroup/cpu";
 const MEMORY_ROOT: &str = "/sys/fs/cgroup/memory";
@@ -29,26 +30,68 @@ impl MemorySize {
     }
 }
 
-/// The pair of cgroups (CPU quota, memory limit) of one memory size; removed when dropped, once
-/// the processes in them are gone.
+/// A memory size whose every instance gets cgroups of its own, as each Lambda instance has its
+/// own: a group shared across runs would carry one process's overrun of the quota (a throttled
+/// period) into the next process's first invocation.
+pub struct SizeGroups {
+    pub size: MemorySize,
+    throttled_periods: AtomicU64,
+    charges_moved_pages: AtomicBool,
+}
+
+impl SizeGroups {
+    /// Checks that this size's groups can be made here; the error says why not.
+    pub fn new(size: MemorySize) -> Result<Self, String> {
+        let probe = Cgroup::create(size)?;
+        Ok(Self {
+            size,
+            throttled_periods: AtomicU64::new(0),
+            charges_moved_pages: AtomicBool::new(probe.charges_moved_pages()),
+        })
+    }
+
+    /// New groups for one instance.
+    pub fn fresh(&self) -> Cgroup {
+        Cgroup::create(self.size).unwrap_or_else(|problem| panic!("{problem}"))
+    }
+
+    /// Adds an instance's group's figures to the size's, once its process has gone; the
+    /// instance's throttled periods.
+    pub fn account(&self, cgroup: &Cgroup) -> u64 {
+        let throttled = cgroup.throttled_periods();
+        self.throttled_periods.fetch_add(throttled, Ordering::Relaxed);
+        throttled
+    }
+
+    /// CFS periods in which an instance of this size was throttled, over all its instances.
+    pub fn throttled_periods(&self) -> u64 {
+        self.throttled_periods.load(Ordering::Relaxed)
+    }
+
+    /// Whether the pages a process had before moving in count against the limit.
+    pub fn charges_moved_pages(&self) -> bool {
+        self.charges_moved_pages.load(Ordering::Relaxed)
+    }
+}
+
+/// The pair of cgroups (CPU quota, memory limit) of one instance; removed when dropped, once its
+/// process is gone.
 pub struct Cgroup {
     cpu: PathBuf,
     memory: PathBuf,
 }
 
 impl Cgroup {
-    /// Creates (or reuses) `gtb-bench-<MB>` in both hierarchies and sets its limits; the error says
+    /// Creates `gtb-bench-<MB>-<unique>` in both hierarchies and sets its limits; the error says
     /// what could not be done, for the fallback message.
-    pub fn create(size: MemorySize) -> Result<Self, String> {
-        let name = format!("gtb-bench-{}", size.0);
+    fn create(size: MemorySize) -> Result<Self, String> {
+        let name = format!("gtb-bench-{}-{}", size.0, uuid::Uuid::new_v4().simple());
         let cgroup = Self {
             cpu: Path::new(CPU_ROOT).join(&name),
             memory: Path::new(MEMORY_ROOT).join(&name),
         };
         for folder in [&cgroup.cpu, &cgroup.memory] {
-            if !folder.is_dir() {
-                std::fs::create_dir(folder).map_err(|err| format!("cannot create {}: {err}", folder.display()))?;
-            }
+            std::fs::create_dir(folder).map_err(|err| format!("cannot create {}: {err}", folder.display()))?;
         }
         write(&cgroup.cpu.join("cpu.cfs_period_us"), PERIOD_US)?;
         write(&cgroup.cpu.join("cpu.cfs_quota_us"), size.quota_us())?;
@@ -69,14 +112,13 @@ impl Cgroup {
         }
     }
 
-    /// Whether pages the process had before moving in are charged to the group.
-    pub fn charges_moved_pages(&self) -> bool {
+    fn charges_moved_pages(&self) -> bool {
         std::fs::read_to_string(self.memory.join("memory.move_charge_at_immigrate"))
             .is_ok_and(|value| value.trim() == "3")
     }
 
     /// How often the group's processes were throttled so far (from `cpu.stat`), for the report.
-    pub fn throttled_periods(&self) -> u64 {
+    fn throttled_periods(&self) -> u64 {
         std::fs::read_to_string(self.cpu.join("cpu.stat"))
             .unwrap_or_default()
             .lines()
@@ -88,7 +130,7 @@ impl Cgroup {
 
 impl Drop for Cgroup {
     fn drop(&mut self) {
-        // Fails while a process is still inside; the group is then reused by the next run.
+        // Fails only while a process is still inside, which the bench kills and reaps first.
         let _ = std::fs::remove_dir(&self.cpu);
         let _ = std::fs::remove_dir(&self.memory);
     }

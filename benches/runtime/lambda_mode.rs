@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::cgroup::{Cgroup, MemorySize};
+use crate::cgroup::{MemorySize, SizeGroups};
 use crate::cold::{self, Summary};
 use crate::stats::Samples;
 use crate::warm::Warm;
@@ -45,7 +45,7 @@ pub struct SizeResults {
     pub size: MemorySize,
     pub cold: PerSubject<Summary>,
     pub warm: PerSubject<Warm>,
-    /// CFS periods in which the size's group was throttled, over all its runs.
+    /// CFS periods in which an instance of this size was throttled, over all its instances.
     pub throttled_periods: u64,
     /// Whether the pages a process had before moving in count against the limit.
     pub charges_moved_pages: bool,
@@ -58,29 +58,29 @@ pub struct LambdaResults {
     pub sizes: Vec<SizeResults>,
 }
 
-/// The cgroups of every size, or why Lambda mode cannot run here (then only the plain-loopback
-/// table is printed).
-pub fn prepare(world: &World) -> Result<Vec<Arc<Cgroup>>, String> {
+/// Every size, once its cgroups are known to work here, or why Lambda mode cannot run here (then
+/// only the plain-loopback table is printed).
+pub fn prepare(world: &World) -> Result<Vec<Arc<SizeGroups>>, String> {
     if let Some(problem) = &world.tls_problem {
         return Err(format!("no certificates for the TLS terminator: {problem}"));
     }
     SIZES
         .iter()
-        .map(|&size| Cgroup::create(size).map(Arc::new))
+        .map(|&size| SizeGroups::new(size).map(Arc::new))
         .collect::<Result<_, _>>()
         .map_err(|problem| format!("cannot make the memory size's cgroups (run as root, cgroup v1): {problem}"))
 }
 
-pub async fn measure(world: &World, settings: &Settings, cgroups: Vec<Arc<Cgroup>>) -> LambdaResults {
+pub async fn measure(world: &World, settings: &Settings, sizes_groups: Vec<Arc<SizeGroups>>) -> LambdaResults {
     let full_cpu = Conditions::tls(None);
     progress(&format!("Lambda mode, init over TLS: {} runs each", settings.runs));
     let init = measure_each(&SUBJECTS, settings.runs, |subject| world.time_init(subject, &full_cpu)).await;
     progress(&format!("Lambda mode, warm at full CPU: {} hits each", settings.hits));
     let warm_full_cpu = warm_each(world, settings.hits, &full_cpu).await;
     let mut sizes = Vec::with_capacity(SIZES.len());
-    for (size, cgroup) in SIZES.into_iter().zip(cgroups) {
-        let conditions = Conditions::tls(Some(Arc::clone(&cgroup)));
-        let throttled_before = cgroup.throttled_periods();
+    for groups in sizes_groups {
+        let size = groups.size;
+        let conditions = Conditions::tls(Some(Arc::clone(&groups)));
         progress(&format!(
             "Lambda mode, {} MB: cold start, {} runs each",
             size.0, settings.runs
@@ -102,8 +102,8 @@ pub async fn measure(world: &World, settings: &Settings, cgroups: Vec<Arc<Cgroup
                 python: cold::summary(take(&cold, Subject::Python)),
             },
             warm,
-            throttled_periods: cgroup.throttled_periods() - throttled_before,
-            charges_moved_pages: cgroup.charges_moved_pages(),
+            throttled_periods: groups.throttled_periods(),
+            charges_moved_pages: groups.charges_moved_pages(),
         });
     }
     LambdaResults {

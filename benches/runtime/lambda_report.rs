@@ -84,8 +84,30 @@ fn size_table(out: &mut String, r: &LambdaResults, size: &SizeResults, hits: usi
     );
     timed_row(
         out,
+        "… of which init, process start → first poll, in these runs (median)",
+        of(&size.cold, |cold: &Summary| cold.init.median()),
+    );
+    timed_row(
+        out,
         "First invocation, handed out → answer (median)",
         of(&size.cold, |cold: &Summary| cold.invocation.median()),
+    );
+    timed_row(
+        out,
+        "First invocation's CPU time, first poll → answer (median)",
+        of(&size.cold, |cold: &Summary| cold.invocation_cpu.median()),
+    );
+    text_row(
+        out,
+        "Cold starts throttled at least once (CFS quota used up)",
+        of(&size.cold, |cold: &Summary| {
+            format!("{} of {}", cold.runs_throttled, cold.elapsed.len())
+        }),
+    );
+    timed_row(
+        out,
+        "(Moving the process into the cgroup, which held its first poll up; taken out of the cold start) (median)",
+        of(&size.cold, |cold: &Summary| cold.moving.median()),
     );
     timed_row(
         out,
@@ -129,7 +151,7 @@ fn size_table(out: &mut String, r: &LambdaResults, size: &SizeResults, hits: usi
     );
     let _ = writeln!(
         out,
-        "\nCFS periods in which this size's group was throttled, over all its runs: {}. {}\n",
+        "\nCFS periods in which an instance of this size was throttled, over all of them (each has cgroups of its own): {}. {}\n",
         size.throttled_periods,
         if size.charges_moved_pages {
             "The memory limit counts the pages a process had before moving in."
@@ -190,16 +212,26 @@ fn targets(out: &mut String, r: &LambdaResults, size: &SizeResults) {
 fn priming(out: &mut String, r: &LambdaResults) {
     out.push_str("### What the figures say about priming\n\n");
     for size in &r.sizes {
-        let (primed, unprimed) = (size.cold.primed.elapsed.median(), size.cold.unprimed.elapsed.median());
-        let faster = if primed <= unprimed { "primed" } else { "unprimed" };
+        let (primed, unprimed) = (&size.cold.primed, &size.cold.unprimed);
+        let faster = if primed.elapsed.median() <= unprimed.elapsed.median() {
+            "primed"
+        } else {
+            "unprimed"
+        };
         let _ = writeln!(
             out,
-            "- {} MB: cold start primed {} vs unprimed {} (first invocation {} vs {}): {faster} is faster.",
+            "- {} MB: cold start primed {} vs unprimed {}: {faster} is faster. The first invocation \
+             takes {} of CPU primed and {} unprimed, against a quota of {} per 100 ms period; \
+             throttled in {} and {} of {} cold starts.",
             size.size.0,
-            ms(primed),
-            ms(unprimed),
-            ms(size.cold.primed.invocation.median()),
-            ms(size.cold.unprimed.invocation.median()),
+            ms(primed.elapsed.median()),
+            ms(unprimed.elapsed.median()),
+            ms(primed.invocation_cpu.median()),
+            ms(unprimed.invocation_cpu.median()),
+            ms(Duration::from_micros(size.size.quota_us())),
+            primed.runs_throttled,
+            unprimed.runs_throttled,
+            primed.elapsed.len(),
         );
     }
     out.push('\n');
@@ -260,15 +292,19 @@ const METHOD: &str = "
 
 - AWS (dynalite and moto behind the timing proxy) is reached over TLS through a terminator with a
   certificate authority made for the run (`openssl`, RSA 2048 like Amazon's endpoint
-  certificates) at `https://localhost:<port>`; the functions trust that authority only, through
-  `SSL_CERT_FILE` (the broker's rustls) and `AWS_CA_BUNDLE` (boto3). Genesys stays plain HTTP: a
-  hit does not call it.
+  certificates) at `https://localhost:<port>`; the functions trust the system's CA bundle with
+  that authority appended, one file, through `SSL_CERT_FILE` (the broker's rustls) and
+  `AWS_CA_BUNDLE` (boto3), so they parse a root store as large as in Lambda. Genesys stays plain
+  HTTP: a hit does not call it.
 - Init runs at full CPU. At the first `GET /runtime/invocation/next` the harness moves the process
   into the memory size's cgroups (v1) before answering: `cpu.cfs_quota_us` = the size's share of
   100,000 (1,769 MB is one vCPU) and `memory.limit_in_bytes` = the size, with the process's pages
   charged to it.
 - Cold start: process start → the answer at the harness, for a customer whose token is still
-  good; the first invocation is from handing the event out to the answer.
+  good, less the time the harness spent moving the process into the cgroups before answering its
+  first poll (the kernel migrates a process's threads under a lock that waits for an RCU grace
+  period; the function sits idle in its poll meanwhile, and Lambda has no such step). The first
+  invocation is from handing the event out to the answer.
 - The emulators' time at init is the proxy's: from reading the function's request to reading the
   emulator's answer, summed over the requests made before the first poll.
 ";

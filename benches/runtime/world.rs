@@ -13,7 +13,7 @@ use test_kit::runtime_harness::lambda_env;
 use test_kit::runtime_harness::{Backends, Outcome, RuntimeHarness};
 use test_kit::tls_terminator::{RunCertificates, TlsTerminator};
 
-use crate::cgroup::Cgroup;
+use crate::cgroup::{Cgroup, SizeGroups};
 use crate::stats::Samples;
 use crate::*;
 
@@ -22,9 +22,9 @@ use crate::*;
 pub(crate) struct Conditions {
     /// AWS through the TLS terminator (as in Lambda), or in plain HTTP to the proxy.
     pub(crate) tls: bool,
-    /// The memory size's CPU share and memory limit, applied from the first poll on; full CPU and
-    /// no limit when `None`.
-    pub(crate) cgroup: Option<Arc<Cgroup>>,
+    /// The memory size whose CPU share and memory limit each instance gets from its first poll
+    /// on, in cgroups of its own; full CPU and no limit when `None`.
+    pub(crate) size: Option<Arc<SizeGroups>>,
     /// A script that starts the function under a profiler (see [`crate::profile`]).
     pub(crate) wrapper: Option<std::path::PathBuf>,
 }
@@ -34,26 +34,44 @@ impl Conditions {
         Self::default()
     }
 
-    pub(crate) fn tls(cgroup: Option<Arc<Cgroup>>) -> Self {
+    pub(crate) fn tls(size: Option<Arc<SizeGroups>>) -> Self {
         Self {
             tls: true,
-            cgroup,
+            size,
             wrapper: None,
         }
     }
 
-    /// A harness that moves the process whose id `pid` will hold into the cgroup, if any, when it
-    /// first polls: the end of init.
-    async fn harness(&self, pid: &Arc<OnceLock<u32>>) -> RuntimeHarness {
-        let Some(cgroup) = self.cgroup.clone() else {
-            return RuntimeHarness::start().await;
-        };
-        let pid = Arc::clone(pid);
-        RuntimeHarness::start_with_first_poll_hook(move || {
+    /// A harness for one instance, and its cgroups if the conditions have a memory size: the
+    /// harness moves the process whose id `pid` will hold into them when it first polls, the end
+    /// of init.
+    /// The process's CPU time at its first poll is noted in `cpu_at_first_poll`.
+    async fn harness(
+        &self,
+        pid: &Arc<OnceLock<u32>>,
+        cpu_at_first_poll: &Arc<OnceLock<Duration>>,
+    ) -> (RuntimeHarness, Option<Arc<Cgroup>>) {
+        let cgroup = self.size.as_ref().map(|size| Arc::new(size.fresh()));
+        let (entered, pid, cpu) = (cgroup.clone(), Arc::clone(pid), Arc::clone(cpu_at_first_poll));
+        let harness = RuntimeHarness::start_with_first_poll_hook(move || {
             // Set right after the spawn, before the bench's runtime gets to serve the poll.
-            cgroup.enter(*pid.get().expect("the process id is known before it polls"));
+            let pid = *pid.get().expect("the process id is known before it polls");
+            let _ = cpu.set(proc_fs::cpu_time(pid));
+            if let Some(cgroup) = entered {
+                cgroup.enter(pid);
+            }
         })
-        .await
+        .await;
+        (harness, cgroup)
+    }
+
+    /// Adds an instance's throttling to its size's, once the instance has stopped; the periods
+    /// it was throttled in.
+    fn account(&self, cgroup: Option<Arc<Cgroup>>) -> u64 {
+        match (&self.size, cgroup) {
+            (Some(size), Some(cgroup)) => size.account(&cgroup),
+            _ => 0,
+        }
     }
 }
 
@@ -272,21 +290,31 @@ impl World {
     /// Process start → the answer to a token request whose stored token is still good; and the
     /// invocation's own share, from handing it out to the answer.
     pub(crate) async fn time_cold_start(&self, subject: Subject, conditions: &Conditions) -> cold::Run {
-        let pid = Arc::new(OnceLock::new());
-        let harness = conditions.harness(&pid).await;
+        let (pid, cpu_at_first_poll) = (Arc::new(OnceLock::new()), Arc::new(OnceLock::new()));
+        let (harness, cgroup) = conditions.harness(&pid, &cpu_at_first_poll).await;
         self.proxy.take();
         let started = Instant::now();
         let instance = self.start_instance(subject, &harness.runtime_api(), conditions);
         let _ = pid.set(instance.pid());
         let outcome = harness.invoke(self.event.clone()).await;
         let answered = Instant::now();
+        let cpu = proc_fs::cpu_time(instance.pid());
         let lines = instance.stop();
+        let throttled = conditions.account(cgroup);
+        let cpu_at_first_poll = cpu_at_first_poll.get().copied().unwrap_or_default();
         expect_hit(subject, &outcome, &lines);
         let handed_out = harness.last_handed_out().expect("the invocation was handed out");
+        // Moving the process into the cgroup holds its first poll up for a while, which Lambda
+        // does not: the function waits, idle, meanwhile, so that wait is not its time.
+        let (first_poll, moving) = harness.first_poll().expect("the function polled");
         let aws = self.proxy.take();
         cold::Run {
-            elapsed: answered - started,
+            elapsed: (answered - started).saturating_sub(moving),
+            moving,
+            init: first_poll - started,
             invocation: answered - handed_out,
+            invocation_cpu: cpu.saturating_sub(cpu_at_first_poll),
+            throttled,
             aws: aws.iter().map(|record| record.elapsed).sum(),
             operations: aws.into_iter().map(|record| record.operation).collect(),
         }
@@ -295,8 +323,8 @@ impl World {
     /// `hits` sequential hits on one instance after its cold start, then its peak RSS, then the
     /// trivial invocations that time the round trip every invocation costs.
     pub(crate) async fn warm(&self, subject: Subject, hits: usize, conditions: &Conditions) -> warm::Warm {
-        let pid = Arc::new(OnceLock::new());
-        let harness = conditions.harness(&pid).await;
+        let (pid, cpu_at_first_poll) = (Arc::new(OnceLock::new()), Arc::new(OnceLock::new()));
+        let (harness, cgroup) = conditions.harness(&pid, &cpu_at_first_poll).await;
         let instance = self.start_instance(subject, &harness.runtime_api(), conditions);
         let _ = pid.set(instance.pid());
         let first = harness.invoke(self.event.clone()).await;
@@ -310,6 +338,7 @@ impl World {
         let trivial = time_trivial_invocations(&harness, subject).await;
         assert!(self.proxy.take().is_empty(), "a rejected payload makes no AWS request");
         instance.stop();
+        conditions.account(cgroup);
         warm::Warm::new(hits, trivial, genesys_calls, peak_rss_kib)
     }
 

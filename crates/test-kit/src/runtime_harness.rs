@@ -96,6 +96,8 @@ struct Shared {
     /// Run once, on the first `/next`, before anything is handed out (the benchmark moves the
     /// function into a CPU-limited cgroup there, as Lambda ends init at full CPU).
     first_poll: Mutex<Option<FirstPollHook>>,
+    /// When the first poll arrived, and how long the first-poll hook took (the poll waits for it).
+    first_poll_hook: Mutex<Option<(Instant, Duration)>>,
     /// When the latest invocation was handed out.
     handed_out: Mutex<Option<Instant>>,
 }
@@ -125,6 +127,7 @@ impl RuntimeHarness {
             init_errors: watch::Sender::new(Vec::new()),
             next_polls: AtomicUsize::new(0),
             first_poll: Mutex::new(Some(Box::new(hook))),
+            first_poll_hook: Mutex::new(None),
             handed_out: Mutex::new(None),
         });
         let handler_state = Arc::clone(&shared);
@@ -187,6 +190,11 @@ impl RuntimeHarness {
         *lock(&self.shared.handed_out)
     }
 
+    /// When the first poll arrived and how long the first-poll hook held it up, once it has run.
+    pub fn first_poll(&self) -> Option<(Instant, Duration)> {
+        *lock(&self.shared.first_poll_hook)
+    }
+
     /// How many times `/next` has been requested so far.
     pub fn next_polls(&self) -> usize {
         self.shared.next_polls.load(Ordering::SeqCst)
@@ -224,7 +232,9 @@ impl Shared {
         self.next_polls.fetch_add(1, Ordering::SeqCst);
         let hook = lock(&self.first_poll).take();
         if let Some(hook) = hook {
+            let started = Instant::now();
             hook();
+            *lock(&self.first_poll_hook) = Some((started, started.elapsed()));
         }
         let Some(invocation) = self.queued.lock().await.recv().await else {
             return reply(

@@ -1,9 +1,10 @@
 //! A TLS terminator for loopback servers, as every AWS endpoint is TLS in Lambda: it accepts TLS
 //! on a loopback port with a server certificate issued by a certificate authority made for the run
 //! (RSA 2048, like Amazon's endpoint certificates, with `openssl`), and relays the plain bytes to a
-//! backend (the AWS proxy in front of the emulators). Clients trust the run's authority through
-//! `SSL_CERT_FILE` (rustls-native-certs, so the broker's SDK) and `AWS_CA_BUNDLE` (boto3), which
-//! [`TlsTerminator::trust_env`] gives.
+//! backend (the AWS proxy in front of the emulators). Clients trust the system's CA bundle plus the
+//! run's authority, one file, through `SSL_CERT_FILE` (rustls-native-certs, so the broker's SDK)
+//! and `AWS_CA_BUNDLE` (boto3), which [`TlsTerminator::trust_env`] gives: a root store as large as
+//! the one a function loads in Lambda, so its cost is in the figures too.
 //!
 //! No ALPN is offered, so clients speak HTTP/1.1, as the proxy behind it does.
 
@@ -17,6 +18,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+
+/// Where distributions keep their CA bundle (Debian and Ubuntu; Amazon Linux, Fedora and RHEL).
+const SYSTEM_BUNDLES: [&str; 2] = ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"];
 
 /// The certificate authority and server certificate of one run, in a folder of their own.
 pub struct RunCertificates {
@@ -103,12 +107,21 @@ impl RunCertificates {
                 ));
             }
         }
+        let authority =
+            std::fs::read_to_string(folder.join("ca.pem")).map_err(|err| format!("cannot read ca.pem: {err}"))?;
+        let system = SYSTEM_BUNDLES
+            .iter()
+            .find_map(|bundle| std::fs::read_to_string(bundle).ok())
+            .unwrap_or_default();
+        std::fs::write(certificates.trust_file(), format!("{system}\n{authority}"))
+            .map_err(|err| format!("cannot write the trust bundle: {err}"))?;
         Ok(certificates)
     }
 
-    /// The authority's certificate, the one file clients trust.
-    pub fn ca_file(&self) -> PathBuf {
-        self.folder.join("ca.pem")
+    /// The system's CA bundle (when there is one) with the run's authority appended: the one file
+    /// clients trust.
+    pub fn trust_file(&self) -> PathBuf {
+        self.folder.join("trust.pem")
     }
 
     fn acceptor(&self) -> TlsAcceptor {
@@ -154,7 +167,7 @@ impl TlsTerminator {
         });
         Self {
             addr,
-            ca_file: certificates.ca_file(),
+            ca_file: certificates.trust_file(),
             task,
         }
     }
@@ -164,8 +177,8 @@ impl TlsTerminator {
         format!("https://localhost:{}", self.addr.port())
     }
 
-    /// The variables that make the broker (rustls-native-certs) and boto3 trust the run's CA,
-    /// and only it.
+    /// The variables that make the broker (rustls-native-certs) and boto3 trust the system's CAs
+    /// and the run's.
     pub fn trust_env(&self) -> Vec<(&'static str, String)> {
         let ca = path_text(&self.ca_file);
         vec![("SSL_CERT_FILE", ca.clone()), ("AWS_CA_BUNDLE", ca)]

@@ -65,6 +65,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     };
     let credentials = app::credential_source(&config, aws.as_ref())?;
     let pseudonyms = app::pseudonyms(&config, aws.as_ref())?;
+    let upstream = app::upstream(&config, credentials, XRay::default(), aws.as_ref()).await?;
     let port = match env("PORT") {
         Some(port) => port.parse().map_err(|_| "PORT must be a port number")?,
         None => DEFAULT_PORT,
@@ -81,13 +82,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         (Some(table), Some(aws)) => {
             println!("Session store: DynamoDB table {table}");
             serve(
-                app::broker(
-                    &config,
-                    app::dynamodb_store(&config, aws),
-                    credentials,
-                    pseudonyms,
-                    XRay::default(),
-                ),
+                app::broker(&config, app::dynamodb_store(&config, aws), upstream, pseudonyms),
                 listener,
                 &address,
             )
@@ -96,7 +91,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         _ => {
             println!("Session store: in memory");
             serve(
-                app::broker(&config, MemoryStore::new(), credentials, pseudonyms, XRay::default()),
+                app::broker(&config, MemoryStore::new(), upstream, pseudonyms),
                 listener,
                 &address,
             )

@@ -183,6 +183,17 @@ where
     E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let misconfigured = |problem: &str| SignerError::Misconfigured(problem.to_owned());
+    // KMS's own codes first (it says NotFoundException where other services say ResourceNotFound…).
+    match err.code() {
+        Some("NotFoundException") => return misconfigured("the key does not exist in this account and region"),
+        Some("DisabledException" | "KMSInvalidStateException") => {
+            return misconfigured("the key is disabled or pending deletion");
+        }
+        Some("InvalidKeyUsageException" | "UnsupportedOperationException") => {
+            return misconfigured("the key is not an RSA SIGN_VERIFY key");
+        }
+        _ => {}
+    }
     match classify(&err) {
         AwsFailure::Transient => SignerError::Unavailable(Box::new(err)),
         AwsFailure::NotFound => misconfigured("the key does not exist in this account and region"),

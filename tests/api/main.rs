@@ -21,6 +21,7 @@ mod hot_path;
 mod lambda_runtime;
 mod local_recipe;
 mod observability;
+mod oidc_provider;
 mod secrets_manager;
 mod soak;
 mod store_contract;

@@ -1,5 +1,6 @@
 //! Start-up configuration of the Genesys sandbox.
 
+mod env;
 mod web_messaging;
 
 use std::fmt;

@@ -94,3 +94,6 @@ fn unauthorized() -> Response<Bytes> {
 fn not_found(message: &str) -> Response<Bytes> {
     reply::platform_error(StatusCode::NOT_FOUND, "not.found", message)
 }
+
+#[cfg(test)]
+mod tests;

@@ -217,6 +217,38 @@ mod tests {
         sandbox.shutdown().await;
     }
 
+    #[tokio::test]
+    async fn wrong_method_on_a_get_endpoint_names_get_in_allow() {
+        let sandbox = start_default().await;
+        let url = format!("{}/api/v2/webdeployments/deployments/some-id", sandbox.base_url());
+        let response = reqwest::Client::new().post(url).send().await.unwrap();
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.headers()["allow"], "GET");
+        assert_eq!(sandbox.calls(Endpoint::WebDeployment), 1);
+        sandbox.shutdown().await;
+    }
+
+    #[test]
+    fn path_templates_match_one_non_empty_segment_per_parameter() {
+        let template = Endpoint::WebDeploymentConfigurationVersion.path();
+        let path = "/api/v2/webdeployments/configurations/c1/versions/2";
+        assert_eq!(super::path_params(template, path), Some(vec!["c1", "2"]));
+        assert_eq!(
+            super::path_params(template, "/api/v2/webdeployments/configurations//versions/2"),
+            None
+        );
+        assert_eq!(
+            super::path_params(template, "/api/v2/webdeployments/configurations/c1/versions/2/x"),
+            None
+        );
+        assert_eq!(super::path_params("/oauth/token", "/oauth/token"), Some(vec![]));
+        assert_eq!(
+            Endpoint::from_path("/api/v2/webdeployments/deployments/d1"),
+            Some(Endpoint::WebDeployment)
+        );
+        assert_eq!(Endpoint::from_path("/api/v2/webdeployments/deployments/"), None);
+    }
+
     #[test]
     fn authorization_scheme_is_matched_case_insensitively() {
         let mut headers = http::HeaderMap::new();

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::super::test_support::{access_token, post_json, start_default, status_and_json};
-use super::super::{DEFAULT_EXTERNAL_SOURCE_ID, Endpoint, ExternalId, Sandbox};
+use super::super::{DEFAULT_EXTERNAL_SOURCE_ID, Endpoint, ExternalId, Fault, Sandbox};
 
 fn enrich_body(source: &str, value: &str) -> Value {
     json!({
@@ -168,5 +168,35 @@ async fn contacts_endpoints_need_a_valid_access_token() {
         assert_eq!(status, 401);
     }
     assert!(sandbox.external_contacts().is_empty());
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn faults_on_the_contacts_endpoints_are_played_then_service_resumes() {
+    let sandbox = start_default().await;
+    let token = access_token(&sandbox).await;
+    sandbox.push_fault(Endpoint::EnrichContact, Fault::status(429).retry_after(5));
+    sandbox.push_fault(Endpoint::LookupContact, Fault::status(200).raw_body("not json at all"));
+
+    let limited = post_json(
+        &sandbox,
+        Endpoint::EnrichContact,
+        Some(&token),
+        &enrich_body(DEFAULT_EXTERNAL_SOURCE_ID, "v"),
+    )
+    .await;
+    assert_eq!(limited.headers()["retry-after"], "5");
+    let (status, envelope) = status_and_json(limited).await;
+    assert_eq!((status, envelope["status"].as_u64()), (429, Some(429)));
+    assert!(sandbox.external_contacts().is_empty());
+
+    let lookup = lookup_body(DEFAULT_EXTERNAL_SOURCE_ID, "v");
+    let garbage = post_json(&sandbox, Endpoint::LookupContact, Some(&token), &lookup).await;
+    assert_eq!(garbage.status(), 200);
+    assert_eq!(garbage.text().await.unwrap(), "not json at all");
+
+    assert_eq!(enrich(&sandbox, &token, "v").await.0, 201);
+    assert_eq!(sandbox.calls(Endpoint::EnrichContact), 2);
+    assert_eq!(sandbox.calls(Endpoint::LookupContact), 1);
     sandbox.shutdown().await;
 }

@@ -152,6 +152,7 @@ async fn dispatch(shared: &Shared, req: Request<Bytes>) -> Response<Bytes> {
         Endpoint::GuestToken => guests::token(&state, &req),
         Endpoint::EnrichContact => contacts::enrich(&mut state, &req),
         Endpoint::LookupContact => contacts::lookup(&state, &req),
+        // Answered above, without holding the lock; listed so that the match stays exhaustive.
         Endpoint::WebDeploymentTokenExchange => reply::not_found(),
         Endpoint::WebDeploymentTokenRefresh => web_tokens::refresh(&mut state, &req),
         Endpoint::WebDeploymentTokenRevoke => web_tokens::revoke(&mut state, &req),

@@ -181,7 +181,7 @@ pub(crate) fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn far_future() -> Instant {
+pub(crate) fn far_future() -> Instant {
     // About thirty years: effectively "never" for a TTL too large to add to the clock.
     Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 30)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::state::random_token;
+use crate::state::{far_future, random_token};
 
 /// A session as the sandbox stored it, for tests to inspect. Holds no token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,9 +46,8 @@ impl Sessions {
         let session_id = uuid::Uuid::new_v4().to_string();
         let refresh_token = random_token(32);
         let now = Instant::now();
-        let refresh_expires_at = now
-            .checked_add(refresh_ttl)
-            .unwrap_or(now + Duration::from_secs(1 << 30));
+        // A TTL too large to add to the clock means "never", like the other TTLs.
+        let refresh_expires_at = now.checked_add(refresh_ttl).unwrap_or_else(far_future);
         let issued = (session_id.clone(), refresh_token.clone());
         self.by_refresh_token.insert(refresh_token, self.sessions.len());
         self.sessions.push(Session {

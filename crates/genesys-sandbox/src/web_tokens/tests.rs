@@ -470,3 +470,15 @@ async fn hang_fault_on_the_exchange_outlasts_a_client_timeout() {
     assert!(world.sandbox.web_sessions().is_empty());
     world.shutdown().await;
 }
+
+#[tokio::test]
+async fn huge_lifetimes_do_not_overflow() {
+    let mut config = SandboxConfig::default();
+    config.web_messaging.jwt_ttl = Duration::MAX;
+    config.web_messaging.refresh_token_ttl = Duration::MAX;
+    let world = World::start(config).await;
+    let (jwt, refresh_token) = world.session().await;
+    assert_eq!(claims_of(&jwt)["exp"], i64::MAX);
+    assert_eq!(world.refresh(&refresh_token).await.0, 200);
+    world.shutdown().await;
+}

@@ -9,10 +9,12 @@
 //!   session's refresh token stops working.
 //!
 //! Answers when refused: a malformed body is a 400 `bad.request`; an unknown deployment a 404
-//! `not.found`; a deployment without authentication (or whose integration is missing) a 400
-//! `bad.request`; a grant the provider or the verification refuses a 401
+//! `not.found`; an inactive deployment, or one without authentication (or whose integration is
+//! missing) a 400 `bad.request`; a grant the provider or the verification refuses a 401
 //! `authentication.failed` whose message names the failed check; an unknown, expired or revoked
-//! refresh token, and an unknown, expired or revoked JWT on revoke, a 401 `bad.credentials`.
+//! refresh token, and an unknown, expired or revoked JWT on revoke, a 401 `bad.credentials`
+//! (a choice: Genesys's exact answer for a dead refresh token is not documented; a 401 tells the
+//! caller to authenticate again rather than to fix its request).
 //!
 //! The JWT is the sandbox's own HS256 JWT ([`crate::jwt`]) with claims `iss` (`genesys-sandbox`),
 //! `sub` (the id_token's `sub`), `deploymentId`, `sid` (session id), `jti`, `iat` and `exp`.
@@ -42,6 +44,9 @@ pub(crate) async fn exchange(shared: &Shared, req: &Request<Bytes>) -> Response<
         let Some(deployment) = state.web.deployments.iter().find(|d| d.id == deployment_id) else {
             return reply::platform_error(StatusCode::NOT_FOUND, "not.found", "deployment not found");
         };
+        if deployment.status != "Active" {
+            return bad_request("the deployment is not active");
+        }
         if !deployment.authentication_enabled {
             return bad_request("authentication is not enabled for this deployment");
         }

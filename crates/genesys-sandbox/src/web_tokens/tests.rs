@@ -351,6 +351,19 @@ async fn deployment_without_authentication_is_refused_before_calling_the_provide
 }
 
 #[tokio::test]
+async fn inactive_deployment_is_refused_before_calling_the_provider() {
+    let world = World::default().await;
+    world.sandbox.put_deployment(WebDeployment {
+        status: "Inactive".into(),
+        ..SandboxConfig::default().web_messaging.deployments[0].clone()
+    });
+    let (status, error) = world.exchange_spec(world.provider.valid_spec()).await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("bad.request")));
+    assert_eq!(world.sandbox.provider_token_calls(), 0);
+    world.shutdown().await;
+}
+
+#[tokio::test]
 async fn integration_without_an_issuer_fails_with_no_issuer() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let body = json!({"deploymentId": DEFAULT_DEPLOYMENT_ID, "oauth": {"code": "c", "redirectUri": REDIRECT_URI}});

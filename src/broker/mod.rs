@@ -166,7 +166,7 @@ impl<S: SessionStore> Broker<S> {
         let oidc = self.oidc()?;
         let answer = tokio::time::timeout_at(
             deadline.instant(),
-            oidc.token(self.sessions.store(), request, chrono::Utc::now()),
+            oidc.token(self.sessions.store(), request, self.sessions.now()),
         )
         .await;
         Some(answer.unwrap_or_else(|_| {

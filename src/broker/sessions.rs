@@ -93,6 +93,10 @@ impl<S: SessionStore> Sessions<S> {
         &self.store
     }
 
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await
     }

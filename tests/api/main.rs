@@ -29,3 +29,4 @@ mod store_faults;
 mod substrate;
 mod upstream_faults;
 mod upstream_status;
+mod web_messaging;

@@ -32,27 +32,44 @@ fn s(value: &str) -> AttributeValue {
     AttributeValue::S(value.to_owned())
 }
 
+/// An `UpdateItem` that only creates (the function's role has GetItem, UpdateItem and DeleteItem on
+/// the table, and needs nothing more for codes).
 pub(super) async fn put(client: &Client, table: &str, code: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
+    let mut set = String::from(
+        "SET #client = :client, #redirect = :redirect, #subject = :subject, #expires = :expires, #ttl = :ttl",
+    );
     let mut request = client
-        .put_item()
+        .update_item()
         .table_name(table)
-        .item(item::HASH, key(code))
-        .item(CLIENT_ID, s(&grant.client_id))
-        .item(REDIRECT_URI, s(&grant.redirect_uri))
-        .item(SUBJECT, s(&grant.subject))
-        .item(EXPIRES, millis(grant.expires_at))
+        .key(item::HASH, key(code))
+        .expression_attribute_names("#k", item::HASH)
+        .expression_attribute_names("#client", CLIENT_ID)
+        .expression_attribute_names("#redirect", REDIRECT_URI)
+        .expression_attribute_names("#subject", SUBJECT)
+        .expression_attribute_names("#expires", EXPIRES)
+        .expression_attribute_names("#ttl", item::TTL)
+        .expression_attribute_values(":client", s(&grant.client_id))
+        .expression_attribute_values(":redirect", s(&grant.redirect_uri))
+        .expression_attribute_values(":subject", s(&grant.subject))
+        .expression_attribute_values(":expires", millis(grant.expires_at))
         // Whole seconds, rounded up: DynamoDB's expiry never comes before the code's own.
-        .item(
-            item::TTL,
+        .expression_attribute_values(
+            ":ttl",
             AttributeValue::N((grant.expires_at.timestamp() + 1).to_string()),
         )
         // A random 256-bit code never repeats; the condition makes an overwrite impossible anyway.
-        .condition_expression("attribute_not_exists(#k)")
-        .expression_attribute_names("#k", item::HASH);
+        .condition_expression("attribute_not_exists(#k)");
     if let Some(nonce) = &grant.nonce {
-        request = request.item(NONCE, s(nonce));
+        set.push_str(", #nonce = :nonce");
+        request = request
+            .expression_attribute_names("#nonce", NONCE)
+            .expression_attribute_values(":nonce", s(nonce));
     }
-    request.send().await.map_err(|err| classify(err, table))?;
+    request
+        .update_expression(set)
+        .send()
+        .await
+        .map_err(|err| classify(err, table))?;
     Ok(())
 }
 

@@ -30,3 +30,4 @@ mod substrate;
 mod upstream_faults;
 mod upstream_status;
 mod web_messaging;
+mod web_messaging_fleet;

@@ -264,3 +264,66 @@ async fn a_jwt_without_a_readable_exp_is_a_stable_502() {
     assert_eq!(reply.status, 502, "{}", reply.body);
     assert_eq!(reply.error_code(), "upstream_rejected");
 }
+
+#[tokio::test]
+async fn the_scheduled_warm_up_checks_the_deployment_has_authentication_enabled() {
+    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
+    let warm_up = || async {
+        let event = crate::deployment::sample_event("scheduled-warm-up.json");
+        guest_token_broker::lambda::handle_event(
+            &web.app.broker,
+            event,
+            Deadline::after(Duration::from_secs(10)),
+            &Metrics::new(),
+        )
+        .await
+        .expect("a warm-up report")
+    };
+    let report = warm_up().await;
+    assert_eq!(report["preflight"], "ok", "{report}");
+    assert_eq!(report["warmed"], true);
+    let mut deployment = SandboxConfig::default().web_messaging.deployments.remove(0);
+    deployment.authentication_enabled = false;
+    web.app.sandbox.put_deployment(deployment);
+    let report = warm_up().await;
+    assert_eq!(report["warmed"], false, "{report}");
+    assert!(
+        report["preflight"].as_str().unwrap().contains("enable Authentication"),
+        "the report says what to fix: {report}"
+    );
+}
+
+#[tokio::test]
+async fn on_dynamodb_the_refresh_token_is_stored_beside_the_jwt_and_used_to_renew() {
+    use test_kit::aws::{create_sessions_table, dynamodb, unique};
+    let table = unique("sessions");
+    create_sessions_table(&table).await;
+    let store =
+        guest_token_broker::store::DynamoDbStore::new(dynamodb().await, table.clone(), Duration::from_secs(86_400));
+    let web = spawn_web_app(store, DEFAULT_OIDC_CLIENT_SECRET).await;
+    let first = web.app.post_token("CRM-7").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let item = dynamodb()
+        .await
+        .get_item()
+        .table_name(&table)
+        .key(
+            "crm_id_hash",
+            aws_sdk_dynamodb::types::AttributeValue::S(hash_of("CRM-7").as_str().to_owned()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(item["genesys_refresh_token"].as_s().is_ok_and(|rt| !rt.is_empty()));
+    assert_eq!(item["token"].as_s().unwrap(), first.body["token"].as_str().unwrap());
+    advance(&web.app.clock, 400);
+    let refreshed = web.app.post_token("CRM-7").await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(
+        web_calls(&web.app.sandbox),
+        (1, 1, 1, 0),
+        "renewed with the stored refresh token"
+    );
+}

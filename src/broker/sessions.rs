@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
-use crate::genesys::{Endpoint, GenesysError};
+use crate::genesys::GenesysError;
 use crate::store::{GuestStored, SessionStore, StoreError};
 use crate::telemetry::Metrics;
 
@@ -291,18 +291,10 @@ impl<S: SessionStore> Sessions<S> {
         lease: Hold,
         outcome: Outcome,
     ) -> Result<IssuedToken, BrokerError> {
-        let (hash, deadline, metrics) = (call.hash, call.deadline, call.metrics);
+        let (hash, metrics) = (call.hash, call.metrics);
         let issued = self
             .upstream
-            .issue_token(
-                &self.store,
-                self.clock.as_ref(),
-                hash,
-                &guest,
-                previous,
-                deadline,
-                metrics,
-            )
+            .issue_token(&self.store, self.clock.as_ref(), &guest, previous, call)
             .await
             .and_then(|token| Ok(self.usable_on_arrival(token)?));
         let token = match issued {
@@ -339,7 +331,7 @@ impl<S: SessionStore> Sessions<S> {
     fn usable_on_arrival(&self, token: GuestToken) -> Result<GuestToken, GenesysError> {
         match self.freshness(&token) {
             TokenFreshness::Unusable => Err(GenesysError::Malformed {
-                endpoint: Endpoint::GuestToken,
+                endpoint: self.upstream.token_endpoint(),
                 problem: "the token had expired when it arrived",
             }),
             TokenFreshness::Fresh | TokenFreshness::ExpiringSoon => Ok(token),

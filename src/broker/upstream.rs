@@ -13,12 +13,12 @@
 use std::sync::Arc;
 
 use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken};
-use crate::genesys::{GenesysClient, GenesysError, NewGuest};
+use crate::genesys::{Endpoint, GenesysClient, GenesysError, NewGuest};
 use crate::oidc::OidcProvider;
 use crate::store::SessionStore;
 use crate::telemetry::Metrics;
 
-use super::BrokerError;
+use super::{BrokerError, Call};
 
 pub enum Upstream {
     OwnerContract(GenesysClient),
@@ -75,17 +75,15 @@ impl Upstream {
     /// A new token for the guest. Web messaging renews with `previous`'s refresh token where there
     /// is one, and exchanges a new code when there is none or Genesys refuses it (expired,
     /// revoked).
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn issue_token<S: SessionStore>(
         &self,
         store: &S,
         clock: &dyn Clock,
-        hash: &CrmIdHash,
         guest: &GuestId,
         previous: Option<&GuestToken>,
-        deadline: Deadline,
-        metrics: &Metrics,
+        call: Call<'_>,
     ) -> Result<GuestToken, BrokerError> {
+        let (hash, deadline, metrics) = (call.hash, call.deadline, call.metrics);
         let mode = match self {
             Self::OwnerContract(genesys) => return Ok(genesys.issue_guest_token(guest, deadline, metrics).await?),
             Self::WebMessaging(mode) => mode,
@@ -117,6 +115,14 @@ impl Upstream {
                 },
             )
             .await
+    }
+
+    /// The endpoint a new token comes from, named when it arrives unusable.
+    pub(super) fn token_endpoint(&self) -> Endpoint {
+        match self {
+            Self::OwnerContract(_) => Endpoint::GuestToken,
+            Self::WebMessaging(_) => Endpoint::TokenExchange,
+        }
     }
 
     /// Whether a forgotten session's token is revoked upstream.

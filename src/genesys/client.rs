@@ -72,11 +72,8 @@ impl GenesysClient {
     ) -> Result<GuestId, GenesysError> {
         let created: CreatedGuest = self
             .call_json(
-                Endpoint::CreateGuest,
-                Method::POST,
+                Exchange::new(Endpoint::CreateGuest, Method::POST, Auth::AccessToken, Some(guest)),
                 CREATE_GUEST_PATH,
-                Auth::AccessToken,
-                Some(guest),
                 deadline,
                 metrics,
             )
@@ -95,11 +92,8 @@ impl GenesysClient {
         };
         let issued: IssuedGuestToken = self
             .call_json(
-                Endpoint::GuestToken,
-                Method::POST,
+                Exchange::new(Endpoint::GuestToken, Method::POST, Auth::AccessToken, Some(&body)),
                 GUEST_TOKEN_PATH,
-                Auth::AccessToken,
-                Some(&body),
                 deadline,
                 metrics,
             )
@@ -119,11 +113,8 @@ impl GenesysClient {
         let body = EnrichRequest::upsert(external_source_id, pseudonym);
         let contact: Contact = self
             .call_json(
-                Endpoint::ContactEnrich,
-                Method::POST,
+                Exchange::new(Endpoint::ContactEnrich, Method::POST, Auth::AccessToken, Some(&body)),
                 ENRICH_PATH,
-                Auth::AccessToken,
-                Some(&body),
                 deadline,
                 metrics,
             )
@@ -155,11 +146,8 @@ impl GenesysClient {
             let body = ExchangeRequest::new(deployment_id, code.expose_secret(), redirect_uri);
             match self
                 .json_once(
-                    Endpoint::TokenExchange,
-                    Method::POST,
+                    &Exchange::new(Endpoint::TokenExchange, Method::POST, Auth::Anonymous, Some(&body)),
                     &url,
-                    Auth::Anonymous,
-                    Some(&body),
                     deadline,
                     metrics,
                 )
@@ -185,11 +173,8 @@ impl GenesysClient {
         let body = RefreshRequest::new(deployment_id, refresh.expose_secret());
         let refreshed: Refreshed = self
             .call_json(
-                Endpoint::TokenRefresh,
-                Method::POST,
+                Exchange::new(Endpoint::TokenRefresh, Method::POST, Auth::Anonymous, Some(&body)),
                 REFRESH_PATH,
-                Auth::Anonymous,
-                Some(&body),
                 deadline,
                 metrics,
             )
@@ -208,11 +193,8 @@ impl GenesysClient {
         with_retries(&self.retry, deadline, Endpoint::TokenRevoke, metrics, |_| async {
             match self
                 .send_once::<()>(
-                    Endpoint::TokenRevoke,
-                    Method::DELETE,
+                    &Exchange::new(Endpoint::TokenRevoke, Method::DELETE, Auth::GuestJwt(jwt), None),
                     &url,
-                    Auth::GuestJwt(jwt),
-                    None,
                     deadline,
                     metrics,
                 )
@@ -237,11 +219,8 @@ impl GenesysClient {
         let path = deployment_path(deployment_id);
         let deployment: Deployment = self
             .call_json::<(), _>(
-                Endpoint::Deployment,
-                Method::GET,
+                Exchange::new(Endpoint::Deployment, Method::GET, Auth::AccessToken, None),
                 &path,
-                Auth::AccessToken,
-                None,
                 deadline,
                 metrics,
             )
@@ -264,11 +243,8 @@ impl GenesysClient {
         let path = configuration_path(&configuration.id, &configuration.version);
         let configuration: Configuration = self
             .call_json::<(), _>(
-                Endpoint::DeploymentConfiguration,
-                Method::GET,
+                Exchange::new(Endpoint::DeploymentConfiguration, Method::GET, Auth::AccessToken, None),
                 &path,
-                Auth::AccessToken,
-                None,
                 deadline,
                 metrics,
             )
@@ -288,14 +264,10 @@ impl GenesysClient {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn call_json<B, R>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
+        exchange: Exchange<'_, B>,
         path: &str,
-        auth: Auth<'_>,
-        body: Option<&B>,
         deadline: Deadline,
         metrics: &Metrics,
     ) -> Result<R, GenesysError>
@@ -304,21 +276,17 @@ impl GenesysClient {
         R: DeserializeOwned,
     {
         let url = self.endpoints.api_url(path);
-        with_retries(&self.retry, deadline, endpoint, metrics, |_| {
-            self.json_once(endpoint, method.clone(), &url, auth, body, deadline, metrics)
+        with_retries(&self.retry, deadline, exchange.endpoint, metrics, |_| {
+            self.json_once(&exchange, &url, deadline, metrics)
         })
         .await
     }
 
     /// One attempt whose 2xx answer is read as JSON.
-    #[allow(clippy::too_many_arguments)]
     async fn json_once<B, R>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
+        exchange: &Exchange<'_, B>,
         url: &url::Url,
-        auth: Auth<'_>,
-        body: Option<&B>,
         deadline: Deadline,
         metrics: &Metrics,
     ) -> Step<R, GenesysError>
@@ -326,10 +294,8 @@ impl GenesysClient {
         B: Serialize,
         R: DeserializeOwned,
     {
-        let response = match self
-            .send_once(endpoint, method, url, auth, body, deadline, metrics)
-            .await
-        {
+        let endpoint = exchange.endpoint;
+        let response = match self.send_once(exchange, url, deadline, metrics).await {
             Step::Done(response) => response,
             Step::Retry { after, reason } => return Step::Retry { after, reason },
             Step::Fail(err) => return Step::Fail(err),
@@ -358,20 +324,22 @@ impl GenesysClient {
     }
 
     /// One attempt: `Done` with a 2xx response, the status handling of the contract otherwise.
-    #[allow(clippy::too_many_arguments)]
     async fn send_once<B>(
         &self,
-        endpoint: Endpoint,
-        method: Method,
+        exchange: &Exchange<'_, B>,
         url: &url::Url,
-        auth: Auth<'_>,
-        body: Option<&B>,
         deadline: Deadline,
         metrics: &Metrics,
     ) -> Step<reqwest::Response, GenesysError>
     where
         B: Serialize,
     {
+        let Exchange {
+            endpoint,
+            ref method,
+            auth,
+            body,
+        } = *exchange;
         let access_token = match auth {
             Auth::AccessToken => match self.oauth.access_token(deadline, metrics).await {
                 Ok(token) => Some(token),
@@ -383,7 +351,7 @@ impl GenesysClient {
             Ok(http) => http,
             Err(err) => return Step::Fail(err),
         };
-        let mut request = http.request(method, url.clone());
+        let mut request = http.request(method.clone(), url.clone());
         if let Some(token) = &access_token {
             request = request.bearer_auth(token.bearer());
         }
@@ -409,6 +377,25 @@ impl GenesysClient {
                 }
             }
             _ => step_for_status(endpoint, &response, metrics),
+        }
+    }
+}
+
+/// One call as the client makes it: which endpoint, with which method, authentication and body.
+struct Exchange<'a, B> {
+    endpoint: Endpoint,
+    method: Method,
+    auth: Auth<'a>,
+    body: Option<&'a B>,
+}
+
+impl<'a, B> Exchange<'a, B> {
+    fn new(endpoint: Endpoint, method: Method, auth: Auth<'a>, body: Option<&'a B>) -> Self {
+        Self {
+            endpoint,
+            method,
+            auth,
+            body,
         }
     }
 }

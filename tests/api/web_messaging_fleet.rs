@@ -149,3 +149,31 @@ async fn eight_instances_racing_for_one_new_customer_make_one_contact_and_one_ex
         "the requests really raced across instances ({served} served)"
     );
 }
+
+#[tokio::test]
+async fn a_signing_key_that_does_not_exist_stops_the_function_at_init_naming_the_problem() {
+    let harness = RuntimeHarness::start().await;
+    let mut env = test_kit::aws::aws_env();
+    env.extend([
+        ("AWS_ENDPOINT_URL_KMS", moto().endpoint.clone()),
+        ("GENESYS_CLIENT_ID", "id".into()),
+        ("GENESYS_CLIENT_SECRET", "secret".into()),
+        ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging".into()),
+        ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.into()),
+        ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.into()),
+        ("OIDC_ISSUER", "https://broker.example.com".into()),
+        ("OIDC_REDIRECT_URI", "https://broker.example.com/oidc/callback".into()),
+        ("OIDC_CLIENT_ID", DEFAULT_OIDC_CLIENT_ID.into()),
+        ("OIDC_CLIENT_SECRET", DEFAULT_OIDC_CLIENT_SECRET.into()),
+        (
+            "OIDC_SIGNING_KEY_ID",
+            "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000".into(),
+        ),
+    ]);
+    let mut function = LambdaFunction::start(LAMBDA_BINARY, &harness, &env);
+    let error = harness.init_error().await.expect("an init error is reported");
+    assert_eq!(error.error_type, "Runtime.ConfigurationError");
+    assert!(error.error_message.contains("OIDC signing key"), "{error:?}");
+    assert!(error.error_message.contains("does not exist"), "{error:?}");
+    assert!(!function.wait_for_exit().success());
+}

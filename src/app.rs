@@ -6,11 +6,19 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::broker::Broker;
-use crate::config::{Config, ConfigError, CredentialsConfig, HashKeyConfig, PseudonymConfig};
-use crate::credentials::{CredentialSource, HashKeyField, HashKeySource, Pseudonyms, SecretsManagerCredentials};
+use secrecy::ExposeSecret;
+
+use crate::broker::{Broker, Upstream, WebMessaging};
+use crate::config::{
+    Config, ConfigError, CredentialsConfig, HashKeyConfig, OidcClientConfig, PseudonymConfig, SigningKeyConfig,
+    UpstreamConfig,
+};
+use crate::credentials::{
+    CredentialSource, HashKeyField, HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
+};
 use crate::domain::SystemClock;
 use crate::genesys::GenesysClient;
+use crate::oidc::{OidcProvider, OidcSettings, Signer, SignerError, kms_public_key};
 use crate::store::{DynamoDbStore, SessionStore};
 use crate::telemetry::{AwsCallTracer, XRay};
 
@@ -25,6 +33,8 @@ pub enum InitError {
     Config(#[from] ConfigError),
     #[error("{0} is set but no AWS configuration was loaded")]
     AwsConfigMissing(&'static str),
+    #[error("the OIDC signing key cannot be used: {0}")]
+    Signer(#[from] SignerError),
 }
 
 /// The shared AWS configuration (region and credentials from the standard chain, endpoints from
@@ -60,6 +70,14 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        let mut config = aws_sdk_kms::config::Builder::from(&self.sdk);
+        if self.xray.is_enabled() {
+            config = config.interceptor(AwsCallTracer::new(self.xray.clone()));
+        }
+        aws_sdk_kms::Client::from_conf(config.build())
+    }
+
     pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
         let mut config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk);
         if self.xray.is_enabled() {
@@ -71,7 +89,15 @@ impl Aws {
 
 /// Whether the configuration needs AWS at all (`local` runs without it on its defaults).
 pub fn needs_aws(config: &Config) -> bool {
-    config.sessions_table.is_some()
+    let web_messaging_needs_aws = match &config.upstream {
+        UpstreamConfig::OwnerContract => false,
+        UpstreamConfig::WebMessaging(mode) => {
+            matches!(mode.client, OidcClientConfig::SecretsManager { .. })
+                || matches!(mode.signing_key, SigningKeyConfig::Kms { .. })
+        }
+    };
+    web_messaging_needs_aws
+        || config.sessions_table.is_some()
         || matches!(config.credentials, CredentialsConfig::SecretsManager { .. })
         || matches!(
             config.pseudonyms,
@@ -127,16 +153,63 @@ pub fn dynamodb_store(config: &Config, aws: &Aws) -> DynamoDbStore {
     )
 }
 
-/// The broker; its Genesys calls are recorded with `xray`.
-pub fn broker<S: SessionStore>(
+/// The upstream adapter `GENESYS_UPSTREAM_MODE` chose; its Genesys calls are recorded with
+/// `xray`. In web messaging mode this builds the OIDC provider: the signer reads its KMS public
+/// keys now (`GetPublicKey`), so no request pays for it.
+pub async fn upstream(
     config: &Config,
-    store: S,
     credentials: Arc<dyn CredentialSource>,
-    pseudonyms: Pseudonyms,
     xray: XRay,
-) -> Broker<S> {
+    aws: Option<&Aws>,
+) -> Result<Upstream, InitError> {
     let genesys = GenesysClient::traced(config.genesys.clone(), credentials, config.retry, xray);
-    Broker::new(store, genesys, pseudonyms, Arc::new(SystemClock), config.sliding_window)
+    let mode = match &config.upstream {
+        UpstreamConfig::OwnerContract => return Ok(Upstream::OwnerContract(genesys)),
+        UpstreamConfig::WebMessaging(mode) => mode,
+    };
+    let (signer, previous) = match &mode.signing_key {
+        SigningKeyConfig::Local(pem) => (Signer::local_pkcs8(pem.expose_secret())?, Vec::new()),
+        SigningKeyConfig::Kms { key_id, previous } => {
+            let kms = aws.ok_or(InitError::AwsConfigMissing("OIDC_SIGNING_KEY_ID"))?.kms();
+            let mut published = Vec::with_capacity(previous.len());
+            for old in previous {
+                published.push(kms_public_key(&kms, old).await?);
+            }
+            (Signer::kms(kms, key_id).await?, published)
+        }
+    };
+    let clients = match &mode.client {
+        OidcClientConfig::Environment(client) => OidcClientSource::Fixed(Arc::new(client.clone())),
+        OidcClientConfig::SecretsManager { secret_id, cache_ttl } => OidcClientSource::secrets_manager(
+            aws.ok_or(InitError::AwsConfigMissing("OIDC_CLIENT_SECRET_ID"))?
+                .secrets_manager(),
+            secret_id,
+            *cache_ttl,
+        ),
+    };
+    let settings = OidcSettings {
+        issuer: mode.issuer.as_str().to_owned(),
+        redirect_uri: mode.redirect_uri.as_str().to_owned(),
+        code_lifetime: mode.code_lifetime,
+        id_token_lifetime: mode.id_token_lifetime,
+    };
+    Ok(Upstream::WebMessaging(WebMessaging {
+        genesys,
+        deployment_id: mode.deployment_id.clone(),
+        external_source_id: mode.external_source_id.clone(),
+        oidc: Arc::new(OidcProvider::new(settings, signer, previous, clients)),
+    }))
+}
+
+/// The broker on `store` with `upstream`.
+pub fn broker<S: SessionStore>(config: &Config, store: S, upstream: Upstream, pseudonyms: Pseudonyms) -> Broker<S> {
+    Broker::with_upstream(
+        store,
+        upstream,
+        pseudonyms,
+        Arc::new(SystemClock),
+        config.sliding_window,
+    )
 }
 
 /// Everything the Lambda binary needs, built once at init: configuration from the environment,
@@ -147,6 +220,7 @@ pub async fn lambda_broker() -> Result<(Config, Broker<DynamoDbStore>), InitErro
     let credentials = credential_source(&config, Some(&aws))?;
     let pseudonyms = pseudonyms(&config, Some(&aws))?;
     let store = dynamodb_store(&config, &aws);
-    let broker = broker(&config, store, credentials, pseudonyms, aws.xray);
+    let upstream = upstream(&config, credentials, aws.xray.clone(), Some(&aws)).await?;
+    let broker = broker(&config, store, upstream, pseudonyms);
     Ok((config, broker))
 }

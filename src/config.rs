@@ -28,6 +28,80 @@ pub struct Config {
     /// Open the DynamoDB connection (and load an HMAC key) during Lambda init.
     pub prime_at_init: bool,
     pub pseudonyms: PseudonymConfig,
+    /// Which Genesys endpoints make guests and tokens (`GENESYS_UPSTREAM_MODE`).
+    pub upstream: UpstreamConfig,
+}
+
+/// `GENESYS_UPSTREAM_MODE`: the owner's contract (default) or Genesys's public authenticated web
+/// messaging, with the broker as its OpenID Connect provider.
+#[derive(Debug, Clone)]
+pub enum UpstreamConfig {
+    OwnerContract,
+    WebMessaging(Box<WebMessagingConfig>),
+}
+
+pub const OWNER_CONTRACT_MODE: &str = "owner-contract";
+pub const WEB_MESSAGING_MODE: &str = "genesys-web-messaging";
+/// Variables that belong to web messaging mode only: set in the owner's mode, they are refused.
+const WEB_MESSAGING_VARS: [&str; 9] = [
+    "GENESYS_DEPLOYMENT_ID",
+    "GENESYS_EXTERNAL_SOURCE_ID",
+    "OIDC_ISSUER",
+    "OIDC_REDIRECT_URI",
+    "OIDC_CLIENT_SECRET_ID",
+    "OIDC_CLIENT_ID",
+    "OIDC_SIGNING_KEY_ID",
+    "OIDC_LOCAL_SIGNING_KEY",
+    "OIDC_PREVIOUS_SIGNING_KEY_IDS",
+];
+
+#[derive(Debug, Clone)]
+pub struct WebMessagingConfig {
+    /// `GENESYS_DEPLOYMENT_ID`: the web (messenger) deployment.
+    pub deployment_id: String,
+    /// `GENESYS_EXTERNAL_SOURCE_ID`: the External Contacts source the pseudonyms are ids of.
+    pub external_source_id: String,
+    /// `OIDC_ISSUER`: the broker's public base URL, `iss` of its id_tokens.
+    pub issuer: Url,
+    /// `OIDC_REDIRECT_URI`: the redirect URI registered in the integration.
+    pub redirect_uri: Url,
+    pub client: OidcClientConfig,
+    pub signing_key: SigningKeyConfig,
+    /// `OIDC_CODE_TTL_SECONDS`.
+    pub code_lifetime: Duration,
+    /// `OIDC_ID_TOKEN_TTL_SECONDS`.
+    pub id_token_lifetime: Duration,
+}
+
+/// Where the integration's client id and secret come from.
+#[derive(Debug, Clone)]
+pub enum OidcClientConfig {
+    /// `OIDC_CLIENT_SECRET_ID`: JSON `{"client_id", "client_secret"}`, cached `CREDENTIALS_CACHE_SECONDS`.
+    SecretsManager { secret_id: String, cache_ttl: Duration },
+    /// `OIDC_CLIENT_ID` and `OIDC_CLIENT_SECRET` (local runs).
+    Environment(crate::credentials::OidcClient),
+}
+
+/// What signs id_tokens.
+#[derive(Clone)]
+pub enum SigningKeyConfig {
+    /// `OIDC_SIGNING_KEY_ID`, and `OIDC_PREVIOUS_SIGNING_KEY_IDS` still published.
+    Kms { key_id: String, previous: Vec<String> },
+    /// `OIDC_LOCAL_SIGNING_KEY`: an RSA private key, PKCS#8 PEM (local runs).
+    Local(secrecy::SecretSlice<u8>),
+}
+
+impl std::fmt::Debug for SigningKeyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Kms { key_id, previous } => f
+                .debug_struct("Kms")
+                .field("key_id", key_id)
+                .field("previous", previous)
+                .finish(),
+            Self::Local(_) => f.write_str("Local(<redacted>)"),
+        }
+    }
 }
 
 /// How CRM ids become pseudonyms (`CRM_ID_HASH_MODE`). Chosen by configuration, never by what a
@@ -107,6 +181,7 @@ impl Config {
             deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
             prime_at_init: flag(&get, "PRIME_AT_INIT")?.unwrap_or(true),
             pseudonyms: pseudonym_config(&get)?,
+            upstream: upstream_config(&get)?,
         })
     }
 
@@ -152,6 +227,119 @@ fn pseudonym_config(get: &impl Fn(&str) -> Option<String>) -> Result<PseudonymCo
             Ok(PseudonymConfig::HmacSha256 { key, check_every })
         }
         Some(_) => Err(invalid("CRM_ID_HASH_MODE", "must be sha256 or hmac-sha256")),
+    }
+}
+
+fn upstream_config(get: &impl Fn(&str) -> Option<String>) -> Result<UpstreamConfig, ConfigError> {
+    let invalid = |var, problem: String| ConfigError::Invalid { var, problem };
+    match get("GENESYS_UPSTREAM_MODE").as_deref() {
+        None | Some(OWNER_CONTRACT_MODE) => match WEB_MESSAGING_VARS.into_iter().find(|var| get(var).is_some()) {
+            Some(var) => Err(invalid(
+                "GENESYS_UPSTREAM_MODE",
+                format!(
+                    "must be {WEB_MESSAGING_MODE} when {var} is set (it is ignored in the {OWNER_CONTRACT_MODE} mode)"
+                ),
+            )),
+            None => Ok(UpstreamConfig::OwnerContract),
+        },
+        Some(WEB_MESSAGING_MODE) => {
+            let required = |var: &'static str| {
+                get(var).ok_or_else(|| {
+                    invalid(
+                        var,
+                        format!("is required when GENESYS_UPSTREAM_MODE is {WEB_MESSAGING_MODE}"),
+                    )
+                })
+            };
+            let required_url = |var: &'static str| {
+                required(var)?;
+                url(get, var)?.ok_or_else(|| invalid(var, "is required".into()))
+            };
+            let issuer = required_url("OIDC_ISSUER")?;
+            if issuer.query().is_some() || issuer.fragment().is_some() {
+                return Err(invalid("OIDC_ISSUER", "must have no query or fragment".into()));
+            }
+            let client = match (
+                get("OIDC_CLIENT_SECRET_ID"),
+                get("OIDC_CLIENT_ID"),
+                get("OIDC_CLIENT_SECRET"),
+            ) {
+                (Some(secret_id), None, None) => OidcClientConfig::SecretsManager {
+                    secret_id,
+                    cache_ttl: number(get, "CREDENTIALS_CACHE_SECONDS")?
+                        .map_or(DEFAULT_CREDENTIALS_CACHE, Duration::from_secs),
+                },
+                (None, Some(client_id), Some(secret)) => {
+                    OidcClientConfig::Environment(crate::credentials::OidcClient {
+                        client_id,
+                        client_secret: secrecy::SecretString::from(secret),
+                    })
+                }
+                (Some(_), _, _) => {
+                    return Err(invalid(
+                        "OIDC_CLIENT_SECRET_ID",
+                        "must not be set together with OIDC_CLIENT_ID / OIDC_CLIENT_SECRET".into(),
+                    ));
+                }
+                _ => {
+                    return Err(invalid(
+                        "OIDC_CLIENT_SECRET_ID",
+                        "is required (or OIDC_CLIENT_ID and OIDC_CLIENT_SECRET for local runs)".into(),
+                    ));
+                }
+            };
+            let signing_key = match (get("OIDC_SIGNING_KEY_ID"), get("OIDC_LOCAL_SIGNING_KEY")) {
+                (Some(key_id), None) => SigningKeyConfig::Kms {
+                    key_id,
+                    previous: get("OIDC_PREVIOUS_SIGNING_KEY_IDS")
+                        .map(|ids| {
+                            ids.split(',')
+                                .map(str::trim)
+                                .filter(|id| !id.is_empty())
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                },
+                (None, Some(pem)) => {
+                    if get("OIDC_PREVIOUS_SIGNING_KEY_IDS").is_some() {
+                        return Err(invalid(
+                            "OIDC_PREVIOUS_SIGNING_KEY_IDS",
+                            "needs OIDC_SIGNING_KEY_ID (KMS)".into(),
+                        ));
+                    }
+                    SigningKeyConfig::Local(secrecy::SecretSlice::from(pem.into_bytes()))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "OIDC_LOCAL_SIGNING_KEY",
+                        "must not be set together with OIDC_SIGNING_KEY_ID".into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        "OIDC_SIGNING_KEY_ID",
+                        "is required (a KMS RSA_2048 SIGN_VERIFY key; OIDC_LOCAL_SIGNING_KEY for local runs)".into(),
+                    ));
+                }
+            };
+            Ok(UpstreamConfig::WebMessaging(Box::new(WebMessagingConfig {
+                deployment_id: required("GENESYS_DEPLOYMENT_ID")?,
+                external_source_id: required("GENESYS_EXTERNAL_SOURCE_ID")?,
+                issuer,
+                redirect_uri: required_url("OIDC_REDIRECT_URI")?,
+                client,
+                signing_key,
+                code_lifetime: positive(get, "OIDC_CODE_TTL_SECONDS")?
+                    .map_or(crate::oidc::DEFAULT_CODE_LIFETIME, Duration::from_secs),
+                id_token_lifetime: positive(get, "OIDC_ID_TOKEN_TTL_SECONDS")?
+                    .map_or(crate::oidc::DEFAULT_ID_TOKEN_LIFETIME, Duration::from_secs),
+            })))
+        }
+        Some(_) => Err(invalid(
+            "GENESYS_UPSTREAM_MODE",
+            format!("must be {OWNER_CONTRACT_MODE} or {WEB_MESSAGING_MODE}"),
+        )),
     }
 }
 
@@ -285,6 +473,90 @@ mod tests {
         assert!(message(&[("SESSION_RETENTION_DAYS", "0")]).contains("greater than zero"));
         assert!(message(&[("GENESYS_BASE_URL", "api.mypurecloud.com")]).starts_with("GENESYS_BASE_URL"));
         assert!(message(&[("PRIME_AT_INIT", "maybe")]).contains("true or false"));
+    }
+
+    const WEB_MESSAGING: [(&str, &str); 7] = [
+        ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging"),
+        ("GENESYS_DEPLOYMENT_ID", "dep-1"),
+        ("GENESYS_EXTERNAL_SOURCE_ID", "src-1"),
+        ("OIDC_ISSUER", "https://broker.example.com/prod"),
+        ("OIDC_REDIRECT_URI", "https://broker.example.com/callback"),
+        ("OIDC_CLIENT_SECRET_ID", "oidc-client"),
+        ("OIDC_SIGNING_KEY_ID", "alias/oidc"),
+    ];
+
+    #[test]
+    fn the_owner_contract_is_the_default_and_refuses_web_messaging_settings() {
+        assert!(matches!(load(&[]).unwrap().upstream, UpstreamConfig::OwnerContract));
+        let message = load(&[("GENESYS_DEPLOYMENT_ID", "dep-1")]).unwrap_err().to_string();
+        assert!(
+            message.starts_with("GENESYS_UPSTREAM_MODE must be genesys-web-messaging when GENESYS_DEPLOYMENT_ID"),
+            "{message}"
+        );
+        assert!(
+            load(&[("GENESYS_UPSTREAM_MODE", "guests")])
+                .unwrap_err()
+                .to_string()
+                .contains("owner-contract or genesys-web-messaging")
+        );
+    }
+
+    #[test]
+    fn web_messaging_mode_reads_its_settings_with_named_defaults() {
+        let mut vars = WEB_MESSAGING.to_vec();
+        vars.push(("OIDC_PREVIOUS_SIGNING_KEY_IDS", "old-1, ,old-2"));
+        let UpstreamConfig::WebMessaging(mode) = load(&vars).unwrap().upstream else {
+            panic!("web messaging expected")
+        };
+        assert_eq!(mode.deployment_id, "dep-1");
+        assert_eq!(mode.issuer.as_str(), "https://broker.example.com/prod");
+        assert_eq!(mode.code_lifetime, crate::oidc::DEFAULT_CODE_LIFETIME);
+        assert_eq!(mode.id_token_lifetime, crate::oidc::DEFAULT_ID_TOKEN_LIFETIME);
+        assert!(
+            matches!(mode.signing_key, SigningKeyConfig::Kms { ref previous, .. } if previous == &["old-1", "old-2"])
+        );
+        assert!(
+            matches!(mode.client, OidcClientConfig::SecretsManager { ref secret_id, .. } if secret_id == "oidc-client")
+        );
+    }
+
+    #[test]
+    fn web_messaging_mode_names_what_is_missing_or_wrong() {
+        let without = |var: &str| {
+            let vars: Vec<_> = WEB_MESSAGING.iter().copied().filter(|(k, _)| *k != var).collect();
+            load(&vars).unwrap_err().to_string()
+        };
+        for var in [
+            "GENESYS_DEPLOYMENT_ID",
+            "GENESYS_EXTERNAL_SOURCE_ID",
+            "OIDC_ISSUER",
+            "OIDC_REDIRECT_URI",
+            "OIDC_CLIENT_SECRET_ID",
+            "OIDC_SIGNING_KEY_ID",
+        ] {
+            assert!(without(var).starts_with(var), "{var}: {}", without(var));
+        }
+        let with = |extra: (&'static str, &'static str)| {
+            let mut vars = WEB_MESSAGING.to_vec();
+            vars.retain(|(k, _)| *k != extra.0);
+            vars.push(extra);
+            load(&vars).unwrap_err().to_string()
+        };
+        assert!(with(("OIDC_ISSUER", "broker.example.com")).starts_with("OIDC_ISSUER"));
+        assert!(with(("OIDC_LOCAL_SIGNING_KEY", "pem-secret")).starts_with("OIDC_LOCAL_SIGNING_KEY"));
+        assert!(with(("OIDC_CODE_TTL_SECONDS", "0")).starts_with("OIDC_CODE_TTL_SECONDS"));
+        let mut local = WEB_MESSAGING.to_vec();
+        local.retain(|(k, _)| !matches!(*k, "OIDC_SIGNING_KEY_ID" | "OIDC_CLIENT_SECRET_ID"));
+        local.extend([
+            ("OIDC_LOCAL_SIGNING_KEY", "pem-secret"),
+            ("OIDC_CLIENT_ID", "c"),
+            ("OIDC_CLIENT_SECRET", "client-secret"),
+        ]);
+        let debug = format!("{:?}", load(&local).unwrap());
+        assert!(
+            !debug.contains("pem-secret") && !debug.contains("client-secret"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`credentials`]: where the Genesys OAuth client credentials come from;
 //! - [`genesys`]: the Genesys Cloud client (OAuth, the guest endpoints, retries);
 //! - [`api`]: the HTTP API, one handler shared by Lambda and the local server;
+//! - [`oidc`]: the OpenID Connect provider Genesys trusts in authenticated web messaging mode;
 //! - [`lambda`]: the Lambda entry point (event dispatch, warm-up);
 //!
 //! It holds only what is deployed. The Genesys sandbox, the `local` runner and the test kit are
@@ -27,5 +28,6 @@ pub mod credentials;
 pub mod domain;
 pub mod genesys;
 pub mod lambda;
+pub mod oidc;
 pub mod store;
 pub mod telemetry;

@@ -12,9 +12,34 @@ use serde::Serialize;
 use crate::broker::BrokerError;
 use crate::credentials::CredentialError;
 use crate::genesys::GenesysError;
+use crate::oidc::{MintError, OAuthError, SignerError, TokenError};
 use crate::store::StoreError;
 
 use super::{ApiResponse, json_response};
+
+/// RFC 6749 §5.2: `{"error", "error_description"}`, `no-store`, and for `invalid_client` a 401
+/// with the scheme to authenticate with.
+fn oauth_response(error: OAuthError, description: &str) -> ApiResponse {
+    #[derive(Serialize)]
+    struct OAuthBody<'a> {
+        error: &'static str,
+        error_description: &'a str,
+    }
+    let body = OAuthBody {
+        error: error.code(),
+        error_description: description,
+    };
+    let mut response = json_response(error.status(), &body);
+    let headers = response.headers_mut();
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if error == OAuthError::InvalidClient {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"oidc\", charset=\"UTF-8\""),
+        );
+    }
+    response
+}
 
 /// Retry-After sent with a 503 when upstream did not say.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -24,12 +49,18 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 pub enum ErrorKind {
     InvalidRequest,
     NotFound,
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed {
+        allow: &'static str,
+    },
     PayloadTooLarge,
     UpstreamRejected,
-    UpstreamUnavailable { retry_after: Duration },
+    UpstreamUnavailable {
+        retry_after: Duration,
+    },
     Configuration,
     Internal,
+    /// The OIDC token endpoint's refusals, answered in RFC 6749 §5.2's shape.
+    OAuth(OAuthError),
 }
 
 impl ErrorKind {
@@ -42,6 +73,7 @@ impl ErrorKind {
             Self::UpstreamRejected => StatusCode::BAD_GATEWAY,
             Self::UpstreamUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Configuration | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::OAuth(error) => error.status(),
         }
     }
 
@@ -55,6 +87,7 @@ impl ErrorKind {
             Self::UpstreamUnavailable { .. } => "upstream_unavailable",
             Self::Configuration => "configuration_error",
             Self::Internal => "internal_error",
+            Self::OAuth(error) => error.code(),
         }
     }
 }
@@ -155,6 +188,9 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> ApiResponse {
+        if let ErrorKind::OAuth(error) = self.kind {
+            return oauth_response(error, &self.message);
+        }
         let envelope = Envelope {
             error: Body {
                 code: self.code(),
@@ -204,6 +240,7 @@ impl From<BrokerError> for ApiError {
             BrokerError::Store(err) => err.into(),
             BrokerError::Upstream(err) => err.into(),
             BrokerError::Pseudonym(err) => err.into(),
+            BrokerError::Mint(err) => err.into(),
             BrokerError::Contended(_) | BrokerError::DeadlineExceeded => unavailable(err.to_string(), None),
         }
     }
@@ -246,6 +283,41 @@ impl From<GenesysError> for ApiError {
             ),
             // Credentials were taken above; a client that cannot be built is a bug of ours.
             GenesysError::Credentials(_) | GenesysError::Client(_) => ApiError::internal(),
+        };
+        error.caused_by(err)
+    }
+}
+
+impl From<MintError> for ApiError {
+    fn from(err: MintError) -> Self {
+        match err {
+            MintError::Store(err) => err.into(),
+            MintError::Client(err) => err.into(),
+            MintError::Random => ApiError::internal().caused_by(err),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Refused { error, description } => ApiError::new(ErrorKind::OAuth(error), description),
+            TokenError::Store(err) => err.into(),
+            TokenError::Client(err) => err.into(),
+            TokenError::Signer(err) => err.into(),
+        }
+    }
+}
+
+/// The id_token signer: KMS out is a 503; a key that cannot be used is the operator's to fix.
+impl From<SignerError> for ApiError {
+    fn from(err: SignerError) -> Self {
+        let error = match &err {
+            SignerError::Unavailable(_) => unavailable("KMS is unavailable; retry shortly", None),
+            SignerError::Misconfigured(_) => ApiError::new(
+                ErrorKind::Configuration,
+                "the function is misconfigured: its OIDC signing key cannot be used (the function's log says why)",
+            ),
         };
         error.caused_by(err)
     }

@@ -1,5 +1,6 @@
 //! The HTTP API, one handler for every front end (Lambda events, and `local`'s server):
-//! `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix.
+//! `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix, and in web
+//! messaging mode the OpenID Connect provider's public routes (`crate::oidc`).
 
 mod correlation;
 mod error;
@@ -16,6 +17,7 @@ use tracing::Instrument;
 
 use crate::broker::{Broker, BrokerError, IssuedToken};
 use crate::domain::Deadline;
+use crate::oidc::TokenRequest;
 use crate::store::SessionStore;
 use crate::telemetry::Metrics;
 
@@ -46,7 +48,7 @@ pub async fn handle<S: SessionStore>(
     let span = tracing::info_span!("request", crm_id_hash = tracing::field::Empty);
     async {
         let started = Instant::now();
-        let route = Route::resolve(request.method, request.path);
+        let route = Route::resolve_with(request.method, request.path, broker.oidc().is_some());
         let route_name = route.as_ref().map_or("unmatched", |route| route.name());
         let result = match route {
             Ok(route) => serve(broker, route, &request, deadline, metrics).await,
@@ -89,6 +91,12 @@ async fn serve<S: SessionStore>(
     deadline: Deadline,
     metrics: &Metrics,
 ) -> Result<(ApiResponse, &'static str), ApiError> {
+    match route {
+        Route::OidcDiscovery | Route::OidcJwks | Route::OidcToken => {
+            return serve_oidc(broker, route, request, deadline).await;
+        }
+        Route::IssueToken | Route::ForgetSession => {}
+    }
     let crm_id = request.crm_id()?;
     let counted = |err: BrokerError| {
         if err.is_store_throttle() {
@@ -102,8 +110,37 @@ async fn serve<S: SessionStore>(
             Ok((token_response(&issued)?, issued.outcome.as_str()))
         }
         Route::ForgetSession => {
-            broker.forget(&crm_id, deadline).await.map_err(counted)?;
+            broker.forget(&crm_id, deadline, metrics).await.map_err(counted)?;
             Ok((empty_response(StatusCode::NO_CONTENT), "deleted"))
+        }
+        Route::OidcDiscovery | Route::OidcJwks | Route::OidcToken => Err(ApiError::not_found()),
+    }
+}
+
+/// The OpenID Connect provider's routes (resolved only in web messaging mode).
+async fn serve_oidc<S: SessionStore>(
+    broker: &Broker<S>,
+    route: Route,
+    request: &ApiRequest<'_>,
+    deadline: Deadline,
+) -> Result<(ApiResponse, &'static str), ApiError> {
+    let oidc = broker.oidc().ok_or_else(ApiError::not_found)?;
+    match route {
+        Route::OidcDiscovery => Ok((oidc.discovery(), "discovery")),
+        Route::OidcJwks => Ok((oidc.jwks(), "jwks")),
+        _ => {
+            if request.body.len() > MAX_BODY_BYTES {
+                return Err(ApiError::payload_too_large());
+            }
+            let token_request = TokenRequest {
+                body: request.body,
+                authorization: request.authorization,
+            };
+            let answer = broker
+                .oidc_token(token_request, deadline)
+                .await
+                .ok_or_else(ApiError::not_found)??;
+            Ok((answer, "code-redeemed"))
         }
     }
 }

@@ -20,6 +20,9 @@ pub struct ApiRequest<'a> {
     pub correlation_header: Option<&'a str>,
     /// The front end's own id for the request (API Gateway's request id), if it has one.
     pub gateway_request_id: Option<&'a str>,
+    /// The `Authorization` header (the OIDC token endpoint's client authentication); a secret,
+    /// never shown by `Debug`.
+    pub authorization: Option<&'a str>,
 }
 
 impl<'a> ApiRequest<'a> {
@@ -31,6 +34,7 @@ impl<'a> ApiRequest<'a> {
             body,
             correlation_header: None,
             gateway_request_id: None,
+            authorization: None,
         }
     }
 }
@@ -44,6 +48,7 @@ impl std::fmt::Debug for ApiRequest<'_> {
             .field("body_bytes", &self.body.len())
             .field("correlation_header", &self.correlation_header)
             .field("gateway_request_id", &self.gateway_request_id)
+            .field("authorization", &self.authorization.map(|_| "<redacted>"))
             .finish()
     }
 }

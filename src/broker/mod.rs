@@ -6,6 +6,7 @@
 mod backoff;
 mod sessions;
 mod unstored;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +16,13 @@ use serde::Serialize;
 use crate::credentials::{CredentialError, Pseudonyms};
 use crate::domain::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken};
 use crate::genesys::{GenesysClient, GenesysError};
+use crate::oidc::{MintError, OidcProvider, TokenError, TokenRequest};
 use crate::store::{SessionStore, StoreError};
 use crate::telemetry::Metrics;
 
 use sessions::Sessions;
+
+pub use upstream::{Upstream, WebMessaging};
 
 /// One request for one customer: whose session, until when, and where its counts go.
 #[derive(Clone, Copy)]
@@ -78,6 +82,9 @@ pub enum BrokerError {
     /// The pseudonymisation key cannot be used (changed, vanished, unreadable).
     #[error(transparent)]
     Pseudonym(CredentialError),
+    /// An authorization code for the web-messaging exchange could not be issued.
+    #[error(transparent)]
+    Mint(#[from] MintError),
     /// Another request holds the claim or lease and did not finish before our deadline.
     #[error("another request is still {0}; retry shortly")]
     Contended(&'static str),
@@ -110,6 +117,9 @@ pub struct WarmUpReport {
     #[serde(rename = "accessToken")]
     pub access_token: String,
     pub store: String,
+    /// Web messaging only: whether the deployment has authentication enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<String>,
 }
 
 pub struct Broker<S> {
@@ -118,6 +128,7 @@ pub struct Broker<S> {
 }
 
 impl<S: SessionStore> Broker<S> {
+    /// A broker on the owner's contract.
     pub fn new(
         store: S,
         genesys: GenesysClient,
@@ -125,10 +136,44 @@ impl<S: SessionStore> Broker<S> {
         clock: Arc<dyn Clock>,
         window: Duration,
     ) -> Self {
+        Self::with_upstream(store, Upstream::OwnerContract(genesys), pseudonyms, clock, window)
+    }
+
+    pub fn with_upstream(
+        store: S,
+        upstream: Upstream,
+        pseudonyms: Pseudonyms,
+        clock: Arc<dyn Clock>,
+        window: Duration,
+    ) -> Self {
         Self {
-            sessions: Sessions::new(store, genesys, clock, window),
+            sessions: Sessions::new(store, upstream, clock, window),
             pseudonyms,
         }
+    }
+
+    /// The OpenID Connect provider, in web messaging mode.
+    pub fn oidc(&self) -> Option<&Arc<OidcProvider>> {
+        self.sessions.upstream().oidc()
+    }
+
+    /// Answers the OIDC token endpoint (web messaging mode; `None` otherwise).
+    pub async fn oidc_token(
+        &self,
+        request: TokenRequest<'_>,
+        deadline: Deadline,
+    ) -> Option<Result<http::Response<bytes::Bytes>, TokenError>> {
+        let oidc = self.oidc()?;
+        let answer = tokio::time::timeout_at(
+            deadline.instant(),
+            oidc.token(self.sessions.store(), request, self.sessions.now()),
+        )
+        .await;
+        Some(answer.unwrap_or_else(|_| {
+            Err(TokenError::Store(StoreError::Unavailable(
+                "the request deadline passed before the token was ready".into(),
+            )))
+        }))
     }
 
     /// A guest token for the customer, with more than the sliding window left where possible.
@@ -156,10 +201,10 @@ impl<S: SessionStore> Broker<S> {
     }
 
     /// Forgets the customer's guest and token (a creation under way still completes). Idempotent.
-    pub async fn forget(&self, crm_id: &CrmId, deadline: Deadline) -> Result<(), BrokerError> {
+    pub async fn forget(&self, crm_id: &CrmId, deadline: Deadline, metrics: &Metrics) -> Result<(), BrokerError> {
         within(deadline, async {
             let hash = self.pseudonymise(crm_id).await?;
-            Ok(self.sessions.forget(&hash).await?)
+            Ok(self.sessions.forget(&hash, deadline, metrics).await?)
         })
         .await
     }
@@ -192,12 +237,30 @@ impl<S: SessionStore> Broker<S> {
                 WarmUp::Scheduled => Some(self.sessions.cache_access_token(deadline, metrics).await),
             }
         };
-        let (key, access_token, store) = tokio::join!(key, access_token, self.sessions.ping());
+        let preflight = async {
+            match when {
+                WarmUp::AtInit => None,
+                WarmUp::Scheduled => self.sessions.upstream().preflight(deadline, metrics).await,
+            }
+        };
+        let (key, access_token, store, preflight) = tokio::join!(key, access_token, self.sessions.ping(), preflight);
+        let preflight = preflight.map(|checked| match checked {
+            Ok(None) => "ok".to_owned(),
+            Ok(Some(fix)) => {
+                tracing::error!(fix = %fix, "the web deployment is not ready for authenticated web messaging");
+                format!("failed: {fix}")
+            }
+            Err(err) => warm_up_step("preflight", Err(err)),
+        });
         let report = WarmUpReport {
-            warmed: key.is_ok() && access_token.as_ref().is_none_or(Result::is_ok) && store.is_ok(),
+            warmed: key.is_ok()
+                && access_token.as_ref().is_none_or(Result::is_ok)
+                && store.is_ok()
+                && preflight.as_deref().is_none_or(|checked| checked == "ok"),
             pseudonym_key: warm_up_step("pseudonym key", key),
             access_token: access_token.map_or_else(|| "not at init".into(), |done| warm_up_step("access token", done)),
             store: warm_up_step("store", store),
+            preflight,
         };
         tracing::info!(route = when.as_str(), warmed = report.warmed, "request");
         report

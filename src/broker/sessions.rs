@@ -15,13 +15,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
-use crate::genesys::{Endpoint, GenesysClient, GenesysError, NewGuest};
+use crate::genesys::GenesysError;
 use crate::store::{GuestStored, SessionStore, StoreError};
 use crate::telemetry::Metrics;
 
 use super::Call;
 use super::backoff::{Backoff, FIRST_POLL, FIRST_STORE_RETRY, MAX_POLL};
 use super::unstored::UnstoredGuests;
+use super::upstream::Upstream;
 use super::{BrokerError, IssuedToken, Outcome};
 
 /// Rounds a request may go before it answers 503: each is one read and at most one write or wait.
@@ -37,11 +38,11 @@ enum Round {
     Again,
 }
 
-/// The sessions of all customers as this instance works on them: the store, the Genesys client
-/// that creates guests and issues tokens, the clock and the sliding window.
+/// The sessions of all customers as this instance works on them: the store, the upstream that
+/// creates guests and issues tokens, the clock and the sliding window.
 pub(super) struct Sessions<S> {
     store: S,
-    genesys: GenesysClient,
+    upstream: Upstream,
     clock: Arc<dyn Clock>,
     window: Duration,
     /// Guests created upstream whose mapping could not be stored (yet): the next request for the
@@ -50,10 +51,10 @@ pub(super) struct Sessions<S> {
 }
 
 impl<S: SessionStore> Sessions<S> {
-    pub(super) fn new(store: S, genesys: GenesysClient, clock: Arc<dyn Clock>, window: Duration) -> Self {
+    pub(super) fn new(store: S, upstream: Upstream, clock: Arc<dyn Clock>, window: Duration) -> Self {
         Self {
             store,
-            genesys,
+            upstream,
             clock,
             window,
             unstored: UnstoredGuests::default(),
@@ -61,9 +62,39 @@ impl<S: SessionStore> Sessions<S> {
     }
 
     /// Forgets the customer's guest and token; a live creation claim survives (see the store).
-    pub(super) async fn forget(&self, hash: &CrmIdHash) -> Result<(), StoreError> {
+    /// In web messaging the stored token is then revoked upstream, best effort: the session is
+    /// forgotten whatever Genesys answers (a failed revocation is logged; the jwt then lives out
+    /// its own short life).
+    pub(super) async fn forget(
+        &self,
+        hash: &CrmIdHash,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<(), StoreError> {
         self.unstored.forget(hash);
-        self.store.delete(hash, self.clock.now()).await
+        let stored = match self.upstream.revokes() {
+            true => self.store.get(hash).await?.and_then(|session| session.token),
+            false => None,
+        };
+        self.store.delete(hash, self.clock.now()).await?;
+        if let Some(token) = stored.filter(|token| token.valid_at(self.clock.now())) {
+            if let Err(err) = self.upstream.revoke(&token, deadline, metrics).await {
+                tracing::warn!(error = %err, "could not revoke the forgotten session's token upstream; it expires on its own");
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn upstream(&self) -> &Upstream {
+        &self.upstream
+    }
+
+    pub(super) fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
@@ -72,7 +103,7 @@ impl<S: SessionStore> Sessions<S> {
 
     /// An OAuth access token fetched and cached (warm-up); creates nothing upstream.
     pub(super) async fn cache_access_token(&self, deadline: Deadline, metrics: &Metrics) -> Result<(), GenesysError> {
-        self.genesys.ensure_access_token(deadline, metrics).await
+        self.upstream.cache_access_token(deadline, metrics).await
     }
 
     fn freshness(&self, token: &GuestToken) -> TokenFreshness {
@@ -135,11 +166,7 @@ impl<S: SessionStore> Sessions<S> {
                 tracing::info!(guest_id = %guest, "storing the guest created earlier whose mapping was not stored");
                 guest
             }
-            None => match self
-                .genesys
-                .create_guest(&NewGuest::for_customer(hash), deadline, metrics)
-                .await
-            {
+            None => match self.upstream.create_guest(hash, deadline, metrics).await {
                 Ok(guest) => {
                     metrics.guest_created();
                     // Kept until stored: if this request runs out of time while storing it, the
@@ -186,7 +213,7 @@ impl<S: SessionStore> Sessions<S> {
                 return Err(err.into());
             }
         }
-        self.fetch_token(call, guest, lease, Outcome::Created)
+        self.fetch_token(call, guest, None, lease, Outcome::Created)
             .await
             .map(Round::Done)
     }
@@ -231,7 +258,7 @@ impl<S: SessionStore> Sessions<S> {
             let stamp = session.token_stamp.as_deref();
             if self.store.lease_token_refresh(hash, &guest, stamp, &lease, now).await? {
                 return self
-                    .fetch_token(call, guest, lease, Outcome::Refreshed)
+                    .fetch_token(call, guest, session.token.as_ref(), lease, Outcome::Refreshed)
                     .await
                     .map(Round::Done);
             }
@@ -260,20 +287,21 @@ impl<S: SessionStore> Sessions<S> {
         &self,
         call: Call<'_>,
         guest: GuestId,
+        previous: Option<&GuestToken>,
         lease: Hold,
         outcome: Outcome,
     ) -> Result<IssuedToken, BrokerError> {
-        let (hash, deadline, metrics) = (call.hash, call.deadline, call.metrics);
+        let (hash, metrics) = (call.hash, call.metrics);
         let issued = self
-            .genesys
-            .issue_guest_token(&guest, deadline, metrics)
+            .upstream
+            .issue_token(&self.store, self.clock.as_ref(), &guest, previous, call)
             .await
-            .and_then(|token| self.usable_on_arrival(token));
+            .and_then(|token| Ok(self.usable_on_arrival(token)?));
         let token = match issued {
             Ok(token) => token,
             Err(err) => {
                 self.release_lease(hash, &lease).await;
-                return Err(err.into());
+                return Err(err);
             }
         };
         if outcome == Outcome::Refreshed {
@@ -303,7 +331,7 @@ impl<S: SessionStore> Sessions<S> {
     fn usable_on_arrival(&self, token: GuestToken) -> Result<GuestToken, GenesysError> {
         match self.freshness(&token) {
             TokenFreshness::Unusable => Err(GenesysError::Malformed {
-                endpoint: Endpoint::GuestToken,
+                endpoint: self.upstream.token_endpoint(),
                 problem: "the token had expired when it arrived",
             }),
             TokenFreshness::Fresh | TokenFreshness::ExpiringSoon => Ok(token),

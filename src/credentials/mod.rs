@@ -3,6 +3,7 @@
 
 mod env;
 mod hash_key;
+mod oidc_client;
 mod secret_document;
 mod secrets_manager;
 
@@ -15,6 +16,7 @@ use secrecy::SecretString;
 
 pub use env::EnvCredentials;
 pub use hash_key::{DEFAULT_KEY_CHECK_INTERVAL, HashKeySource, Pseudonyms, parse_hash_key};
+pub use oidc_client::{OidcClient, OidcClientSource, parse_oidc_client};
 pub use secret_document::{HashKeyField, parse_secret_document};
 pub use secrets_manager::SecretsManagerCredentials;
 

@@ -5,9 +5,11 @@
 mod clock;
 mod crm_id;
 mod deadline;
+mod oidc_code;
 mod session;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use crm_id::{CrmId, CrmIdError, CrmIdHash, Pseudonymiser};
 pub use deadline::Deadline;
+pub use oidc_code::{AuthorizationCode, CODE_BYTES, CodeGrant, CodeKey};
 pub use session::{GuestId, GuestToken, Hold, HoldOwner, SessionRecord, TokenFreshness};

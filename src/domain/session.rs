@@ -43,13 +43,30 @@ impl fmt::Display for GuestId {
 pub struct GuestToken {
     value: SecretString,
     expires_at_raw: String,
+    /// What renews the token upstream without a new sign-in, when the upstream gives one
+    /// (authenticated web messaging). A secret like the token itself.
+    refresh: Option<SecretString>,
 }
 
 impl GuestToken {
     /// `None` for the placeholders (empty token or empty expiry) that mean "no token yet".
     pub fn new(value: SecretString, expires_at_raw: impl Into<String>) -> Option<Self> {
         let expires_at_raw = expires_at_raw.into();
-        (!value.expose_secret().is_empty() && !expires_at_raw.is_empty()).then_some(Self { value, expires_at_raw })
+        (!value.expose_secret().is_empty() && !expires_at_raw.is_empty()).then_some(Self {
+            value,
+            expires_at_raw,
+            refresh: None,
+        })
+    }
+
+    /// The token with the refresh token that renews it (an empty one is none).
+    pub fn with_refresh(mut self, refresh: Option<SecretString>) -> Self {
+        self.refresh = refresh.filter(|r| !r.expose_secret().is_empty());
+        self
+    }
+
+    pub fn refresh(&self) -> Option<&SecretString> {
+        self.refresh.as_ref()
     }
 
     pub fn secret(&self) -> &SecretString {
@@ -107,6 +124,7 @@ impl fmt::Debug for GuestToken {
         f.debug_struct("GuestToken")
             .field("value", &"<redacted>")
             .field("expires_at", &self.expires_at_raw)
+            .field("refresh", &self.refresh.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -272,7 +290,10 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_the_token() {
-        let token = GuestToken::new(SecretString::from("eyJsecret"), "2024-12-15T14:30:00Z").unwrap();
+        let token = GuestToken::new(SecretString::from("eyJsecret"), "2024-12-15T14:30:00Z")
+            .unwrap()
+            .with_refresh(Some(SecretString::from("rt-secret")));
         assert!(!format!("{token:?}").contains("eyJsecret"));
+        assert!(!format!("{token:?}").contains("rt-secret"));
     }
 }

@@ -1,9 +1,12 @@
-//! The Genesys client the broker calls: authenticated JSON calls with the status handling of the
-//! upstream contract (401 → fresh access token, 429/5xx/transport → backoff, 403 → no retry).
+//! The Genesys client the broker calls: JSON calls with the status handling of the upstream
+//! contract (401 → fresh access token, 429/5xx/transport → backoff, 403 → no retry), for the
+//! owner's guest endpoints and for authenticated web messaging's public ones.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -15,6 +18,10 @@ use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestToke
 use super::http::{BodyError, LazyHttp, read_json};
 use super::oauth::OAuth;
 use super::retry::{Step, log_failed_answer, send_attempt, step_for_status, with_retries};
+use super::web_messaging::{
+    Configuration, Contact, Deployment, ENRICH_PATH, EXCHANGE_PATH, EnrichRequest, ExchangeRequest, Exchanged,
+    REFRESH_PATH, REVOKE_PATH, RefreshRequest, Refreshed, configuration_path, deployment_path,
+};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
 /// Built once at init; its connection pool and access-token cache live across invocations.
@@ -64,7 +71,12 @@ impl GenesysClient {
         metrics: &Metrics,
     ) -> Result<GuestId, GenesysError> {
         let created: CreatedGuest = self
-            .post_json(Endpoint::CreateGuest, CREATE_GUEST_PATH, guest, deadline, metrics)
+            .call_json(
+                Exchange::new(Endpoint::CreateGuest, Method::POST, Auth::AccessToken, Some(guest)),
+                CREATE_GUEST_PATH,
+                deadline,
+                metrics,
+            )
             .await?;
         created.into_guest_id().map_err(malformed)
     }
@@ -79,16 +91,183 @@ impl GenesysClient {
             external_user_id: guest.as_str(),
         };
         let issued: IssuedGuestToken = self
-            .post_json(Endpoint::GuestToken, GUEST_TOKEN_PATH, &body, deadline, metrics)
+            .call_json(
+                Exchange::new(Endpoint::GuestToken, Method::POST, Auth::AccessToken, Some(&body)),
+                GUEST_TOKEN_PATH,
+                deadline,
+                metrics,
+            )
             .await?;
         issued.into_guest_token().map_err(malformed)
     }
 
-    async fn post_json<B, R>(
+    /// Finds or makes the customer's External Contact by its external id (the pseudonym): the
+    /// guest id in authenticated web messaging.
+    pub async fn enrich_contact(
         &self,
-        endpoint: Endpoint,
+        external_source_id: &str,
+        pseudonym: &str,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<GuestId, GenesysError> {
+        let body = EnrichRequest::upsert(external_source_id, pseudonym);
+        let contact: Contact = self
+            .call_json(
+                Exchange::new(Endpoint::ContactEnrich, Method::POST, Auth::AccessToken, Some(&body)),
+                ENRICH_PATH,
+                deadline,
+                metrics,
+            )
+            .await?;
+        contact.into_guest_id().map_err(malformed)
+    }
+
+    /// Exchanges a code for a jwt and refresh token. `mint` makes the code, a new one per attempt
+    /// (a code is one-time, and Genesys may have redeemed the previous attempt's).
+    pub async fn exchange_code<F, Fut, E>(
+        &self,
+        deployment_id: &str,
+        redirect_uri: &str,
+        deadline: Deadline,
+        metrics: &Metrics,
+        mint: F,
+    ) -> Result<GuestToken, E>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<SecretString, E>>,
+        E: From<GenesysError>,
+    {
+        let url = self.endpoints.api_url(EXCHANGE_PATH);
+        let exchanged: Exchanged = with_retries(&self.retry, deadline, Endpoint::TokenExchange, metrics, |_| async {
+            let code = match mint().await {
+                Ok(code) => code,
+                Err(err) => return Step::Fail(err),
+            };
+            let body = ExchangeRequest::new(deployment_id, code.expose_secret(), redirect_uri);
+            match self
+                .json_once(
+                    &Exchange::new(Endpoint::TokenExchange, Method::POST, Auth::Anonymous, Some(&body)),
+                    &url,
+                    deadline,
+                    metrics,
+                )
+                .await
+            {
+                Step::Done(value) => Step::Done(value),
+                Step::Retry { after, reason } => Step::Retry { after, reason },
+                Step::Fail(err) => Step::Fail(E::from(err)),
+            }
+        })
+        .await?;
+        exchanged.into_guest_token().map_err(|err| E::from(malformed(err)))
+    }
+
+    /// A new jwt for a refresh token (which is not rotated).
+    pub async fn refresh_token(
+        &self,
+        deployment_id: &str,
+        refresh: &SecretString,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<GuestToken, GenesysError> {
+        let body = RefreshRequest::new(deployment_id, refresh.expose_secret());
+        let refreshed: Refreshed = self
+            .call_json(
+                Exchange::new(Endpoint::TokenRefresh, Method::POST, Auth::Anonymous, Some(&body)),
+                REFRESH_PATH,
+                deadline,
+                metrics,
+            )
+            .await?;
+        refreshed.into_guest_token(refresh).map_err(malformed)
+    }
+
+    /// Revokes a jwt (and its refresh token) upstream.
+    pub async fn revoke_token(
+        &self,
+        jwt: &SecretString,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<(), GenesysError> {
+        let url = self.endpoints.api_url(REVOKE_PATH);
+        with_retries(&self.retry, deadline, Endpoint::TokenRevoke, metrics, |_| async {
+            match self
+                .send_once::<()>(
+                    &Exchange::new(Endpoint::TokenRevoke, Method::DELETE, Auth::GuestJwt(jwt), None),
+                    &url,
+                    deadline,
+                    metrics,
+                )
+                .await
+            {
+                Step::Done(_) => Step::Done(()),
+                Step::Retry { after, reason } => Step::Retry { after, reason },
+                Step::Fail(err) => Step::Fail(err),
+            }
+        })
+        .await
+    }
+
+    /// Whether the web deployment serves a configuration with authentication enabled: `Ok(None)`
+    /// when it does, `Ok(Some(what to fix))` when it does not.
+    pub async fn preflight(
+        &self,
+        deployment_id: &str,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<Option<String>, GenesysError> {
+        let path = deployment_path(deployment_id);
+        let deployment: Deployment = self
+            .call_json::<(), _>(
+                Exchange::new(Endpoint::Deployment, Method::GET, Auth::AccessToken, None),
+                &path,
+                deadline,
+                metrics,
+            )
+            .await?;
+        if let Some(status) = deployment
+            .status
+            .as_deref()
+            .filter(|s| !s.eq_ignore_ascii_case("active"))
+        {
+            let status: String = status.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+            return Ok(Some(format!(
+                "the web deployment is {status}, not Active: publish it in Admin > Message > Messenger Deployments"
+            )));
+        }
+        let Some(configuration) = deployment.configuration else {
+            return Ok(Some(
+                "the web deployment has no messenger configuration: assign one".into(),
+            ));
+        };
+        let path = configuration_path(&configuration.id, &configuration.version);
+        let configuration: Configuration = self
+            .call_json::<(), _>(
+                Exchange::new(Endpoint::DeploymentConfiguration, Method::GET, Auth::AccessToken, None),
+                &path,
+                deadline,
+                metrics,
+            )
+            .await?;
+        Ok(match configuration.authentication_settings {
+            Some(settings)
+                if settings.enabled && settings.integration_id.as_deref().is_some_and(|id| !id.is_empty()) =>
+            {
+                None
+            }
+            _ => Some(
+                "the deployment's messenger configuration does not have authentication enabled with an \
+                 OpenID Connect Messenger Configuration integration: enable Authentication in the \
+                 messenger configuration, choose the integration, publish a new version and deploy it"
+                    .into(),
+            ),
+        })
+    }
+
+    async fn call_json<B, R>(
+        &self,
+        exchange: Exchange<'_, B>,
         path: &str,
-        body: &B,
         deadline: Deadline,
         metrics: &Metrics,
     ) -> Result<R, GenesysError>
@@ -97,17 +276,17 @@ impl GenesysClient {
         R: DeserializeOwned,
     {
         let url = self.endpoints.api_url(path);
-        with_retries(&self.retry, deadline, endpoint, metrics, |_| {
-            self.post_once(endpoint, &url, body, deadline, metrics)
+        with_retries(&self.retry, deadline, exchange.endpoint, metrics, |_| {
+            self.json_once(&exchange, &url, deadline, metrics)
         })
         .await
     }
 
-    async fn post_once<B, R>(
+    /// One attempt whose 2xx answer is read as JSON.
+    async fn json_once<B, R>(
         &self,
-        endpoint: Endpoint,
+        exchange: &Exchange<'_, B>,
         url: &url::Url,
-        body: &B,
         deadline: Deadline,
         metrics: &Metrics,
     ) -> Step<R, GenesysError>
@@ -115,45 +294,83 @@ impl GenesysClient {
         B: Serialize,
         R: DeserializeOwned,
     {
-        let token = match self.oauth.access_token(deadline, metrics).await {
-            Ok(token) => token,
-            Err(err) => return Step::Fail(err),
+        let endpoint = exchange.endpoint;
+        let response = match self.send_once(exchange, url, deadline, metrics).await {
+            Step::Done(response) => response,
+            Step::Retry { after, reason } => return Step::Retry { after, reason },
+            Step::Fail(err) => return Step::Fail(err),
+        };
+        match read_json::<R>(response).await {
+            Ok(parsed) => Step::Done(parsed),
+            // A guest creation that may have reached Genesys is never sent again: a second
+            // attempt would create a second guest (see `Endpoint::may_repeat`).
+            Err(BodyError::Interrupted) if endpoint.may_repeat() => Step::Retry {
+                after: None,
+                reason: "the response was cut off".into(),
+            },
+            Err(BodyError::Interrupted) => Step::Fail(GenesysError::Indeterminate {
+                endpoint,
+                reason: "its successful response was cut off".into(),
+            }),
+            Err(BodyError::TooLarge) => Step::Fail(GenesysError::Malformed {
+                endpoint,
+                problem: "the body is larger than any answer of the contract",
+            }),
+            Err(BodyError::Invalid) => Step::Fail(GenesysError::Malformed {
+                endpoint,
+                problem: "the body is not the JSON the contract specifies",
+            }),
+        }
+    }
+
+    /// One attempt: `Done` with a 2xx response, the status handling of the contract otherwise.
+    async fn send_once<B>(
+        &self,
+        exchange: &Exchange<'_, B>,
+        url: &url::Url,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Step<reqwest::Response, GenesysError>
+    where
+        B: Serialize,
+    {
+        let Exchange {
+            endpoint,
+            ref method,
+            auth,
+            body,
+        } = *exchange;
+        let access_token = match auth {
+            Auth::AccessToken => match self.oauth.access_token(deadline, metrics).await {
+                Ok(token) => Some(token),
+                Err(err) => return Step::Fail(err),
+            },
+            Auth::Anonymous | Auth::GuestJwt(_) => None,
         };
         let http = match self.http.client().await {
             Ok(http) => http,
             Err(err) => return Step::Fail(err),
         };
-        let request = http.post(url.clone()).bearer_auth(token.bearer()).json(body);
+        let mut request = http.request(method.clone(), url.clone());
+        if let Some(token) = &access_token {
+            request = request.bearer_auth(token.bearer());
+        }
+        if let Auth::GuestJwt(jwt) = auth {
+            request = request.bearer_auth(jwt.expose_secret());
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         let response = match send_attempt(&self.retry, deadline, endpoint, self.http.xray(), metrics, request).await {
             Ok(response) => response,
             Err(step) => return step,
         };
-        match response.status().as_u16() {
-            200..=299 => match read_json::<R>(response).await {
-                Ok(parsed) => Step::Done(parsed),
-                // A guest creation that may have reached Genesys is never sent again: a second
-                // attempt would create a second guest (see `Endpoint::may_repeat`).
-                Err(BodyError::Interrupted) if endpoint.may_repeat() => Step::Retry {
-                    after: None,
-                    reason: "the response was cut off".into(),
-                },
-                Err(BodyError::Interrupted) => Step::Fail(GenesysError::Indeterminate {
-                    endpoint,
-                    reason: "its successful response was cut off".into(),
-                }),
-                Err(BodyError::TooLarge) => Step::Fail(GenesysError::Malformed {
-                    endpoint,
-                    problem: "the body is larger than any answer of the contract",
-                }),
-                Err(BodyError::Invalid) => Step::Fail(GenesysError::Malformed {
-                    endpoint,
-                    problem: "the body is not the JSON the contract specifies",
-                }),
-            },
-            401 => {
+        match (response.status().as_u16(), &access_token) {
+            (200..=299, _) => Step::Done(response),
+            (401, Some(token)) => {
                 log_failed_answer(endpoint, &response);
                 // The access token expired or was revoked early: fetch a new one and go again.
-                self.oauth.invalidate(&token).await;
+                self.oauth.invalidate(token).await;
                 Step::Retry {
                     after: Some(Duration::ZERO),
                     reason: "access token refused (HTTP 401)".into(),
@@ -162,6 +379,36 @@ impl GenesysClient {
             _ => step_for_status(endpoint, &response, metrics),
         }
     }
+}
+
+/// One call as the client makes it: which endpoint, with which method, authentication and body.
+struct Exchange<'a, B> {
+    endpoint: Endpoint,
+    method: Method,
+    auth: Auth<'a>,
+    body: Option<&'a B>,
+}
+
+impl<'a, B> Exchange<'a, B> {
+    fn new(endpoint: Endpoint, method: Method, auth: Auth<'a>, body: Option<&'a B>) -> Self {
+        Self {
+            endpoint,
+            method,
+            auth,
+            body,
+        }
+    }
+}
+
+/// How a call authenticates.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    /// An OAuth client-credentials access token (renewed on a 401).
+    AccessToken,
+    /// Nothing: the web-deployment token endpoints take no Genesys credentials.
+    Anonymous,
+    /// The guest's own jwt (revocation).
+    GuestJwt(&'a SecretString),
 }
 
 fn malformed((endpoint, problem): (Endpoint, &'static str)) -> GenesysError {

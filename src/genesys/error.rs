@@ -11,15 +11,40 @@ pub enum Endpoint {
     OAuthToken,
     CreateGuest,
     GuestToken,
+    /// Authenticated web messaging: External Contacts' enrich (upsert by external id).
+    ContactEnrich,
+    /// Authenticated web messaging: the code-for-jwt exchange.
+    TokenExchange,
+    TokenRefresh,
+    TokenRevoke,
+    /// The web deployment and its configuration version (the preflight).
+    Deployment,
+    DeploymentConfiguration,
 }
 
 impl Endpoint {
     /// Whether an attempt that may have reached Genesys can be sent again. Asking for an access
     /// token or a guest token twice is harmless; creating a guest twice makes a second guest, so a
     /// creation is repeated only when Genesys said it did not serve it (429, 503) or the
-    /// connection never opened.
+    /// connection never opened. An External Contacts enrich is an upsert keyed by the external id,
+    /// so repeating it finds the contact made the first time; each exchange attempt carries a code
+    /// of its own.
     pub fn may_repeat(self) -> bool {
         !matches!(self, Self::CreateGuest)
+    }
+
+    /// What a 403 from this endpoint says is missing.
+    pub fn permissions(self) -> &'static str {
+        match self {
+            Self::OAuthToken | Self::CreateGuest | Self::GuestToken => {
+                "a scope or permission (externaluser:guest:create, externaluser:guest:read)"
+            }
+            Self::ContactEnrich => "the permission externalContacts:contact:add / externalContacts:contact:edit",
+            Self::Deployment | Self::DeploymentConfiguration => "the permission webDeployments:deployment:view",
+            Self::TokenExchange | Self::TokenRefresh | Self::TokenRevoke => {
+                "an authentication integration accepting this deployment's requests"
+            }
+        }
     }
 }
 
@@ -29,6 +54,12 @@ impl fmt::Display for Endpoint {
             Self::OAuthToken => "the OAuth token endpoint",
             Self::CreateGuest => "guest creation",
             Self::GuestToken => "the guest token endpoint",
+            Self::ContactEnrich => "External Contacts enrich",
+            Self::TokenExchange => "the web messaging code exchange",
+            Self::TokenRefresh => "the web messaging token refresh",
+            Self::TokenRevoke => "the web messaging token revocation",
+            Self::Deployment => "the web deployment lookup",
+            Self::DeploymentConfiguration => "the messenger configuration lookup",
         })
     }
 }
@@ -39,10 +70,7 @@ pub enum GenesysError {
     #[error("Genesys refused every configured OAuth client credential")]
     CredentialsRefused,
     /// 403: retrying cannot help until someone grants the scope.
-    #[error(
-        "Genesys denied {endpoint}: the OAuth client lacks a scope or permission \
-         (externaluser:guest:create, externaluser:guest:read)"
-    )]
+    #[error("Genesys denied {endpoint}: the OAuth client lacks {}", endpoint.permissions())]
     Forbidden { endpoint: Endpoint },
     /// Any other definitive refusal (4xx that is not retried).
     #[error("Genesys refused {endpoint} with HTTP {status}")]

@@ -1,5 +1,6 @@
 //! The Genesys Cloud client: OAuth client-credentials with rotation across a credential set, the two
-//! guest endpoints of the owner's contract, and bounded retries inside a request deadline.
+//! guest endpoints of the owner's contract, the public endpoints of authenticated web messaging
+//! (`web_messaging`), and bounded retries inside a request deadline.
 
 mod client;
 mod error;
@@ -8,6 +9,7 @@ mod http;
 mod oauth;
 mod regions;
 mod retry;
+mod web_messaging;
 
 pub use client::GenesysClient;
 pub use error::{Endpoint, GenesysError};

@@ -128,6 +128,19 @@ impl HttpEvent {
         }
     }
 
+    /// The `Authorization` header (the OIDC token endpoint's client authentication).
+    fn authorization(&self) -> Option<&str> {
+        let (headers, multi) = match self {
+            Self::RestApi(e) => (&e.headers, Some(&e.multi_value_headers)),
+            Self::HttpApi(e) => (&e.headers, None),
+            Self::Alb(e) => (&e.headers, Some(&e.multi_value_headers)),
+        };
+        headers
+            .get(http::header::AUTHORIZATION)
+            .or_else(|| multi.and_then(|multi| multi.get(http::header::AUTHORIZATION)))
+            .and_then(|value| value.to_str().ok())
+    }
+
     /// Runs the API handler and shapes its response for the event's origin.
     pub async fn respond<S: SessionStore>(&self, broker: &Broker<S>, deadline: Deadline, metrics: &Metrics) -> Value {
         let (method, path, body, base64) = self.parts();
@@ -137,6 +150,7 @@ impl HttpEvent {
                 let request = ApiRequest {
                     correlation_header,
                     gateway_request_id,
+                    authorization: self.authorization(),
                     ..ApiRequest::new(method, path, &body)
                 };
                 api::handle(broker, request, deadline, metrics).await

@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 
 use super::{GuestStored, SessionStore, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     sessions: Arc<Mutex<HashMap<CrmIdHash, SessionRecord>>>,
+    codes: Arc<Mutex<HashMap<CodeKey, CodeGrant>>>,
     operations: Arc<AtomicUsize>,
 }
 
@@ -172,6 +173,19 @@ impl SessionStore for MemoryStore {
             }
         });
         Ok(())
+    }
+
+    async fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
+        self.operations.fetch_add(1, Ordering::SeqCst);
+        let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
+        codes.insert(key.clone(), grant.clone());
+        Ok(())
+    }
+
+    async fn redeem_code(&self, key: &CodeKey) -> Result<Option<CodeGrant>, StoreError> {
+        self.operations.fetch_add(1, Ordering::SeqCst);
+        let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(codes.remove(key))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 
 pub use dynamodb::DynamoDbStore;
 pub use memory::MemoryStore;
@@ -118,6 +118,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// stores its guest as usual, and requests waiting for it keep waiting instead of creating
     /// another. Removing a missing session is not an error.
     fn delete(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a one-time authorization code's grant under the code's hash (its own key namespace,
+    /// beside the sessions), expiring with the grant.
+    fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes the code and returns what it granted, atomically: of any number of concurrent
+    /// redemptions of one code, exactly one gets `Some`. An unknown code is `None`; an expired one
+    /// is returned as stored (the caller checks its time) and is gone afterwards all the same.
+    fn redeem_code(&self, key: &CodeKey) -> impl Future<Output = Result<Option<CodeGrant>, StoreError>> + Send;
 
     /// One cheap call that proves the store is reachable (warm-up).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

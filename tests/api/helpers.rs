@@ -157,6 +157,17 @@ impl Reply {
 }
 
 impl<S: SessionStore> TestApp<S> {
+    /// An app from parts built elsewhere (another upstream mode, say).
+    pub fn from_parts(broker: Arc<Broker<S>>, sandbox: Sandbox, store: S, clock: FixedClock, budget: Duration) -> Self {
+        Self {
+            broker,
+            sandbox,
+            store,
+            clock,
+            budget,
+        }
+    }
+
     /// One request as an HTTP API event through `lambda::handle_event`, with the test's budget as
     /// the invocation's remaining time.
     pub async fn request(&self, method: Method, path: &str, body: impl Into<String>) -> Reply {

@@ -1,7 +1,16 @@
 //! Start-up configuration of the Genesys sandbox.
 
+mod env;
+mod web_messaging;
+
 use std::fmt;
 use std::time::Duration;
+
+pub use web_messaging::{
+    ClientAuthMethod, DEFAULT_CONFIGURATION_ID, DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID,
+    DEFAULT_INTEGRATION_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, OidcIntegration, WebDeployment,
+    WebMessagingConfig,
+};
 
 /// Which key the guest-token response uses for its expiry; both spellings exist upstream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,6 +38,8 @@ pub struct SandboxConfig {
     pub access_token_ttl: Duration,
     pub guest_token_ttl: Duration,
     pub expires_at_key: ExpiresAtKey,
+    /// External contacts, web deployments and their OIDC integrations ("genesys-web-messaging").
+    pub web_messaging: WebMessagingConfig,
 }
 
 impl Default for SandboxConfig {
@@ -38,6 +49,7 @@ impl Default for SandboxConfig {
             access_token_ttl: Duration::from_secs(3600),
             guest_token_ttl: Duration::from_secs(3600),
             expires_at_key: ExpiresAtKey::SnakeCase,
+            web_messaging: WebMessagingConfig::default(),
         }
     }
 }
@@ -51,6 +63,7 @@ impl fmt::Debug for SandboxConfig {
             .field("access_token_ttl", &self.access_token_ttl)
             .field("guest_token_ttl", &self.guest_token_ttl)
             .field("expires_at_key", &self.expires_at_key)
+            .field("web_messaging", &self.web_messaging)
             .finish()
     }
 }
@@ -64,5 +77,6 @@ mod tests {
         let printed = format!("{:?}", SandboxConfig::default());
         assert!(printed.contains("sandbox-client"));
         assert!(!printed.contains("sandbox-secret"));
+        assert!(!printed.contains(DEFAULT_OIDC_CLIENT_SECRET));
     }
 }

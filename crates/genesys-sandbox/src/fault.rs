@@ -18,6 +18,7 @@ pub struct Fault {
     status: Option<u16>,
     retry_after: Option<u64>,
     body: Option<serde_json::Value>,
+    raw_body: Option<Bytes>,
 }
 
 impl Fault {
@@ -41,6 +42,13 @@ impl Fault {
         self
     }
 
+    /// Replaces the body of a status fault with these bytes, sent as they are (still labelled
+    /// `application/json`): `Fault::status(200).raw_body("<html>")` is a garbage answer.
+    pub fn raw_body(mut self, body: impl Into<Bytes>) -> Fault {
+        self.raw_body = Some(body.into());
+        self
+    }
+
     /// Wait, then handle the request normally.
     pub fn delay(delay: Duration) -> Fault {
         Fault {
@@ -54,18 +62,26 @@ impl Fault {
         Fault::delay(HANG)
     }
 
-    /// Plays the fault out. `Some` is the response to send instead of normal handling.
-    pub(crate) async fn play(self) -> Option<Response<Bytes>> {
+    /// Plays the fault out. `Some` is the response to send instead of normal handling. The
+    /// default error body is the platform envelope for endpoints that answer with it.
+    pub(crate) async fn play(self, platform_envelope: bool) -> Option<Response<Bytes>> {
         if let Some(delay) = self.delay {
             tokio::time::sleep(delay).await;
         }
         let code = self.status?;
         // An out-of-range code is a test-author mistake; a 500 keeps the request path panic-free.
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = self
-            .body
-            .unwrap_or_else(|| json!({"status": status.as_u16(), "code": "fault", "message": "injected fault"}));
+        let body = self.body.unwrap_or_else(|| {
+            if platform_envelope {
+                reply::platform_error_body(status, "fault", "injected fault")
+            } else {
+                json!({"status": status.as_u16(), "code": "fault", "message": "injected fault"})
+            }
+        });
         let mut response = reply::json(status, &body);
+        if let Some(raw) = self.raw_body {
+            *response.body_mut() = raw;
+        }
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()

@@ -1,21 +1,32 @@
 //! An emulator of the Genesys Cloud upstream contract (OAuth login + guest API), in process or as
 //! its own binary (`cargo run --bin genesys-sandbox`).
 //!
+//! It also emulates Genesys's side of the "genesys-web-messaging" mode: External Contacts
+//! (`contacts`), the web deployment preflight (`deployments`), and web deployment tokens
+//! (`web_tokens`), for which the sandbox, as Genesys does, is an OpenID Connect relying party of
+//! the provider configured for the deployment's integration (`oidc`).
+//!
 //! It is the test double for Genesys everywhere: tests point the broker's real HTTP client at
 //! it, script failures with [`Fault`]s and inspect what it received; the `local` runner embeds
 //! it so the broker can run end to end without a Genesys org. It is a workspace member of its own:
 //! the deployed Lambda crate does not depend on it.
 
 mod config;
+mod contacts;
+mod deployments;
 mod fault;
 mod guests;
+mod json_body;
+mod jwt;
 mod oauth;
+mod oidc;
 mod reply;
 mod routes;
 pub mod server;
 mod state;
 #[cfg(test)]
 mod test_support;
+mod web_tokens;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -27,10 +38,17 @@ use tokio::net::TcpListener;
 use server::ServerHandle;
 use state::{Shared, State, lock};
 
-pub use config::{ExpiresAtKey, SandboxConfig};
+pub use config::{
+    ClientAuthMethod, DEFAULT_CONFIGURATION_ID, DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID,
+    DEFAULT_INTEGRATION_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, ExpiresAtKey, OidcIntegration,
+    SandboxConfig, WebDeployment, WebMessagingConfig,
+};
+pub use contacts::{ExternalContactRecord, ExternalId};
 pub use fault::Fault;
 pub use guests::GuestRecord;
+pub use oidc::ExchangeFailure;
 pub use routes::Endpoint;
+pub use web_tokens::WebSessionRecord;
 
 /// Handle to a running sandbox. Clones share state and server; the server stops when
 /// `shutdown` is called on any clone or when the last clone is dropped.
@@ -107,6 +125,62 @@ impl Sandbox {
     /// The client id of every successful token grant, in order.
     pub fn oauth_client_ids(&self) -> Vec<String> {
         lock(&self.shared).oauth_grants.clone()
+    }
+
+    /// Points every integration at this OIDC issuer (the broker's URL is only known once it
+    /// runs). Sessions already open are unaffected.
+    pub fn set_oidc_issuer(&self, issuer: &str) {
+        for integration in &mut lock(&self.shared).web.integrations {
+            integration.issuer = Some(issuer.to_owned());
+        }
+    }
+
+    /// Adds an integration, or replaces the one with the same id.
+    pub fn put_integration(&self, integration: OidcIntegration) {
+        let mut state = lock(&self.shared);
+        state.web.integrations.retain(|known| known.id != integration.id);
+        state.web.integrations.push(integration);
+    }
+
+    /// Adds a deployment, or replaces the one with the same id.
+    pub fn put_deployment(&self, deployment: WebDeployment) {
+        let mut state = lock(&self.shared);
+        state.web.deployments.retain(|known| known.id != deployment.id);
+        state.web.deployments.push(deployment);
+    }
+
+    pub fn set_web_jwt_ttl(&self, ttl: Duration) {
+        lock(&self.shared).web.jwt_ttl = ttl;
+    }
+
+    /// Applies to sessions opened from now on.
+    pub fn set_refresh_token_ttl(&self, ttl: Duration) {
+        lock(&self.shared).web.refresh_token_ttl = ttl;
+    }
+
+    /// Every refresh token issued so far lapses now; later exchanges are unaffected.
+    pub fn expire_refresh_tokens(&self) {
+        lock(&self.shared).sessions.expire_refresh_tokens();
+    }
+
+    /// External contacts, in creation order.
+    pub fn external_contacts(&self) -> Vec<ExternalContactRecord> {
+        lock(&self.shared).contacts.clone()
+    }
+
+    /// Web-messaging sessions opened by successful exchanges, in order, revoked ones included.
+    pub fn web_sessions(&self) -> Vec<WebSessionRecord> {
+        lock(&self.shared).sessions.records()
+    }
+
+    /// Why each refused exchange was refused, in order.
+    pub fn exchange_failures(&self) -> Vec<ExchangeFailure> {
+        lock(&self.shared).exchange_failures.clone()
+    }
+
+    /// Requests the sandbox made to OIDC providers' token endpoints (code redemptions).
+    pub fn provider_token_calls(&self) -> usize {
+        lock(&self.shared).provider_token_calls
     }
 
     pub async fn shutdown(self) {

@@ -24,6 +24,30 @@ pub(crate) fn api_error(status: StatusCode, code: &str, message: &str) -> Respon
     )
 }
 
+/// `204 No Content`, with its correlation id like every answer.
+pub(crate) fn no_content() -> Response<Bytes> {
+    let mut response = json(StatusCode::NO_CONTENT, &serde_json::Value::Null);
+    *response.body_mut() = Bytes::new();
+    response.headers_mut().remove(header::CONTENT_TYPE);
+    response
+}
+
+/// The full public-API error envelope, as the external contacts and web deployment APIs answer.
+pub(crate) fn platform_error(status: StatusCode, code: &str, message: &str) -> Response<Bytes> {
+    json(status, &platform_error_body(status, code, message))
+}
+
+pub(crate) fn platform_error_body(status: StatusCode, code: &str, message: &str) -> serde_json::Value {
+    json!({
+        "message": message,
+        "code": code,
+        "status": status.as_u16(),
+        "contextId": uuid::Uuid::new_v4().to_string(),
+        "details": [],
+        "errors": [],
+    })
+}
+
 pub(crate) fn bad_credentials() -> Response<Bytes> {
     api_error(
         StatusCode::UNAUTHORIZED,
@@ -40,7 +64,8 @@ pub(crate) fn not_found() -> Response<Bytes> {
     api_error(StatusCode::NOT_FOUND, "not.found", "no such resource")
 }
 
-pub(crate) fn method_not_allowed() -> Response<Bytes> {
+/// `allow` lists the one method the path accepts.
+pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Bytes> {
     let mut response = api_error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method.not.allowed",
@@ -48,7 +73,7 @@ pub(crate) fn method_not_allowed() -> Response<Bytes> {
     );
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 

@@ -1,4 +1,5 @@
-//! The sandbox's mutable world: clients, issued access tokens, guests, counters and faults.
+//! The sandbox's mutable world: clients, issued access tokens, guests, external contacts,
+//! web-messaging sessions, counters and faults.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -8,7 +9,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::time::Instant;
 
-use super::{Endpoint, ExpiresAtKey, Fault, GuestRecord, SandboxConfig};
+use super::contacts::ExternalContactRecord;
+use super::jwt::JwtSigner;
+use super::oidc::{self, ExchangeFailure};
+use super::web_tokens::Sessions;
+use super::{Endpoint, ExpiresAtKey, Fault, GuestRecord, SandboxConfig, WebMessagingConfig};
 
 pub(crate) type Shared = Arc<Mutex<State>>;
 
@@ -46,6 +51,14 @@ pub(crate) struct State {
     faults: HashMap<Endpoint, VecDeque<Fault>>,
     pub(crate) guests: Vec<GuestRecord>,
     pub(crate) oauth_grants: Vec<String>,
+    pub(crate) web: WebMessagingConfig,
+    pub(crate) contacts: Vec<ExternalContactRecord>,
+    pub(crate) sessions: Sessions,
+    pub(crate) exchange_failures: Vec<ExchangeFailure>,
+    /// Requests the sandbox made to OIDC providers' token endpoints.
+    pub(crate) provider_token_calls: usize,
+    pub(crate) jwt_signer: JwtSigner,
+    provider_http: Option<reqwest::Client>,
 }
 
 impl State {
@@ -60,6 +73,13 @@ impl State {
             faults: HashMap::new(),
             guests: Vec::new(),
             oauth_grants: Vec::new(),
+            web: config.web_messaging,
+            contacts: Vec::new(),
+            sessions: Sessions::default(),
+            exchange_failures: Vec::new(),
+            provider_token_calls: 0,
+            jwt_signer: JwtSigner::new(),
+            provider_http: None,
         };
         for (id, secret) in config.clients {
             state.add_client(id, secret);
@@ -119,6 +139,20 @@ impl State {
         }
     }
 
+    pub(crate) fn external_source_exists(&self, id: &str) -> bool {
+        self.web.external_source_ids.iter().any(|known| known == id)
+    }
+
+    /// The HTTP client for OIDC providers, built on first use.
+    pub(crate) fn provider_http(&mut self) -> Result<reqwest::Client, ExchangeFailure> {
+        if let Some(client) = &self.provider_http {
+            return Ok(client.clone());
+        }
+        let client = oidc::new_http_client()?;
+        self.provider_http = Some(client.clone());
+        Ok(client)
+    }
+
     pub(crate) fn guest_exists(&self, id: &str) -> bool {
         self.guests.iter().any(|guest| guest.id == id)
     }
@@ -147,7 +181,7 @@ pub(crate) fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn far_future() -> Instant {
+pub(crate) fn far_future() -> Instant {
     // About thirty years: effectively "never" for a TTL too large to add to the clock.
     Instant::now() + Duration::from_secs(60 * 60 * 24 * 365 * 30)
 }

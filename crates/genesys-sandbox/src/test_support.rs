@@ -1,5 +1,7 @@
 //! Shared helpers for the sandbox's own HTTP-level tests.
 
+pub(crate) mod oidc_provider;
+
 use serde_json::Value;
 
 use super::{Sandbox, SandboxConfig};
@@ -44,4 +46,26 @@ pub(crate) async fn guest_token(sandbox: &Sandbox, token: &str, guest_id: &str) 
         .send()
         .await
         .unwrap()
+}
+
+pub(crate) async fn post_json(
+    sandbox: &Sandbox,
+    endpoint: super::Endpoint,
+    token: Option<&str>,
+    body: &Value,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{}", sandbox.base_url(), endpoint.path()))
+        .json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+/// Status and JSON body (`Null` when the body is not JSON).
+pub(crate) async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
 }

@@ -25,6 +25,10 @@ pub fn serve<S: SessionStore>(broker: Arc<Broker<S>>, listener: TcpListener, bud
                     .headers
                     .get(CORRELATION_HEADER)
                     .and_then(|value| value.to_str().ok()),
+                authorization: parts
+                    .headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|value| value.to_str().ok()),
                 ..ApiRequest::new(&parts.method, parts.uri.path(), &body)
             };
             // `local` writes no metrics records: each request counts into a recorder of its own.

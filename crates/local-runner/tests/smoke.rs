@@ -88,3 +88,41 @@ async fn local_on_a_port_in_use_says_which_and_the_variable_to_change() {
     assert!(said.contains(&format!("port {port} is already in use")), "{said}");
     assert!(said.contains("set PORT"), "{said}");
 }
+
+#[tokio::test]
+async fn local_in_web_messaging_mode_serves_a_token_through_the_sandbox_which_redeemed_a_code_at_the_broker() {
+    let mut local = ChildProcess::spawn(
+        env!("CARGO_BIN_EXE_local"),
+        &[
+            ("PORT", "0"),
+            ("RUST_LOG", "info"),
+            ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging"),
+        ],
+    );
+    local.wait_for_line(|line| line.starts_with("Upstream: Genesys web messaging"));
+    let address = local
+        .wait_for_line(|line| line.starts_with("Listening on http://127.0.0.1:"))
+        .trim_start_matches("Listening on ")
+        .trim()
+        .to_owned();
+    let curl = local
+        .wait_for_line(|line| line.trim_start().starts_with("curl "))
+        .trim()
+        .to_owned();
+
+    let reply: serde_json::Value = serde_json::from_str(&run_shell(&curl)).expect("JSON from the printed curl");
+
+    assert!(reply["token"].as_str().is_some_and(|t| t.starts_with("ey")), "{reply}");
+    // The sandbox, as Genesys, read discovery and the JWKS and redeemed the code at the broker
+    // while the token request was being served.
+    let redeemed = local.wait_for_line(|line| line.contains("POST /oidc/token"));
+    assert!(redeemed.contains("status=200"), "{redeemed}");
+    let created = local.wait_for_line(|line| line.contains("POST /guest-tokens"));
+    assert!(
+        created.contains("status=200") && created.contains("created"),
+        "{created}"
+    );
+    let jwks: serde_json::Value =
+        serde_json::from_str(&run_shell(&format!("curl -sS {address}/.well-known/jwks.json"))).unwrap();
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+}

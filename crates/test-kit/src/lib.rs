@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod aws_proxy;
 pub mod emulators;
+pub mod http_front;
 pub mod processes;
 pub mod runtime_harness;
 pub mod tls_terminator;

@@ -19,17 +19,19 @@ pub(super) const GUEST_CLAIM_UNTIL: &str = "guest_claim_until";
 pub(super) const GUEST_CLAIM_OWNER: &str = "guest_claim_owner";
 pub(super) const REFRESH_LEASE_UNTIL: &str = "refresh_lease_until";
 pub(super) const REFRESH_LEASE_OWNER: &str = "refresh_lease_owner";
+/// Authenticated web messaging only: the refresh token that renews `token` upstream.
+pub(super) const REFRESH_TOKEN: &str = "genesys_refresh_token";
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// A point in time as stored: epoch milliseconds in a number attribute.
-pub(super) fn millis(at: DateTime<Utc>) -> AttributeValue {
+pub(crate) fn millis(at: DateTime<Utc>) -> AttributeValue {
     AttributeValue::N(at.timestamp_millis().to_string())
 }
 
 /// A string attribute. Absent, `NULL` or another type all read as absent (and the write
 /// conditions treat them the same way), so an odd item is renewed and overwritten, never an error.
-fn string(item: &Item, name: &str) -> Option<String> {
+pub(super) fn string(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Some(value.clone()),
         Some(AttributeValue::Null(_)) | None => None,
@@ -44,7 +46,7 @@ fn string(item: &Item, name: &str) -> Option<String> {
 }
 
 /// An epoch-milliseconds attribute; unreadable reads as absent, like [`string`].
-fn instant(item: &Item, name: &str) -> Option<DateTime<Utc>> {
+pub(super) fn instant(item: &Item, name: &str) -> Option<DateTime<Utc>> {
     match item.get(name) {
         Some(AttributeValue::N(n)) => n.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis),
         _ => None,
@@ -65,7 +67,8 @@ pub(super) fn to_record(item: &Item) -> Result<SessionRecord, StoreError> {
     let hash = string(item, HASH).ok_or_else(|| StoreError::Malformed(format!("item has no string {HASH}")))?;
     let token_stamp = string(item, EXPIRES_AT);
     let token = match (string(item, TOKEN), &token_stamp) {
-        (Some(token), Some(expires_at)) => GuestToken::new(SecretString::from(token), expires_at.clone()),
+        (Some(token), Some(expires_at)) => GuestToken::new(SecretString::from(token), expires_at.clone())
+            .map(|token| token.with_refresh(string(item, REFRESH_TOKEN).map(SecretString::from))),
         _ => None,
     };
     Ok(SessionRecord {

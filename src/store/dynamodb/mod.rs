@@ -8,6 +8,7 @@
 //! wherever it lands. Every coordination step is one conditional write, and every condition counts
 //! an attribute of the wrong type (`NULL` included) as absent, as the reads do.
 
+mod codes;
 mod errors;
 mod item;
 
@@ -21,14 +22,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 
 use super::{GuestStored, SessionStore, StoreError};
 use errors::classify;
 use item::millis;
 
 /// Placeholders for attribute names in expressions (several are DynamoDB reserved words).
-const NAMES: [(&str, &str); 9] = [
+const NAMES: [(&str, &str); 10] = [
+    ("#refresh", item::REFRESH_TOKEN),
     ("#guest", item::GUEST_ID),
     ("#token", item::TOKEN),
     ("#expires", item::EXPIRES_AT),
@@ -271,18 +273,24 @@ impl SessionStore for DynamoDbStore {
         owner: &HoldOwner,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let update = self
-            .update(
-                hash,
-                now,
-                "SET #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl \
-                 REMOVE #lease, #lease_owner",
-                "#guest = :guest AND #lease_owner = :owner",
-            )
+        // A refresh token (authenticated web messaging) is stored beside its token; the owner's
+        // contract has none and writes exactly what it always wrote.
+        let expression = if token.refresh().is_some() {
+            "SET #token = :token, #expires = :expires, #refresh = :refresh, #updated = :updated, #ttl = :ttl \
+             REMOVE #lease, #lease_owner"
+        } else {
+            "SET #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl \
+             REMOVE #lease, #lease_owner"
+        };
+        let mut update = self
+            .update(hash, now, expression, "#guest = :guest AND #lease_owner = :owner")
             .expression_attribute_values(":guest", s(guest.as_str()))
             .expression_attribute_values(":owner", s(owner.as_str()))
             .expression_attribute_values(":token", s(token.secret().expose_secret()))
             .expression_attribute_values(":expires", s(token.expires_at_raw()));
+        if let Some(refresh) = token.refresh() {
+            update = update.expression_attribute_values(":refresh", s(refresh.expose_secret()));
+        }
         self.conditional(update).await
     }
 
@@ -302,7 +310,7 @@ impl SessionStore for DynamoDbStore {
             let update = self.update(
                 hash,
                 now,
-                "REMOVE #guest, #token, #expires, #lease, #lease_owner SET #updated = :updated",
+                "REMOVE #guest, #token, #expires, #refresh, #lease, #lease_owner SET #updated = :updated",
                 "attribute_type(#claim, :type_n) AND #claim > :now",
             );
             if self.conditional(update).await? {
@@ -312,6 +320,14 @@ impl SessionStore for DynamoDbStore {
         Err(StoreError::Malformed(
             "the session could neither be deleted nor emptied around its claim".into(),
         ))
+    }
+
+    async fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
+        codes::put(&self.client, &self.table, key, grant).await
+    }
+
+    async fn redeem_code(&self, key: &CodeKey) -> Result<Option<CodeGrant>, StoreError> {
+        codes::redeem(&self.client, &self.table, key).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

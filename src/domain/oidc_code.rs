@@ -1,0 +1,85 @@
+//! One-time authorization codes the broker issues as the OpenID Connect provider Genesys trusts
+//! (authenticated web messaging): what a code grants, and the code itself. Only a hash of a code is
+//! ever stored; the code goes to Genesys once, in the exchange request.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+/// Random bytes in a code: 256 bits, well over the 128 RFC 6749 §10.10 asks for.
+pub const CODE_BYTES: usize = 32;
+
+/// A code as issued: a secret (never logged), 43 base64url characters.
+pub struct AuthorizationCode(SecretString);
+
+impl AuthorizationCode {
+    /// A code from [`CODE_BYTES`] random bytes (the caller's cryptographic random source).
+    pub fn from_random(bytes: [u8; CODE_BYTES]) -> Self {
+        Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+
+    /// The key a code is stored and redeemed under: hex SHA-256 of the code as presented.
+    pub fn key(&self) -> CodeKey {
+        CodeKey::of(self.0.expose_secret())
+    }
+}
+
+impl fmt::Debug for AuthorizationCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthorizationCode(<redacted>)")
+    }
+}
+
+/// Lowercase hex SHA-256 of a code: what the store keeps instead of the code. Not secret.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct CodeKey(String);
+
+impl CodeKey {
+    /// The key of a code as a caller presented it (any text; it is only hashed).
+    pub fn of(code: &str) -> Self {
+        Self(hex::encode(Sha256::digest(code.as_bytes())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a code grants, bound at issue: the client and redirect URI that may redeem it, the subject
+/// (the customer's pseudonym), the nonce to echo, and until when.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub subject: String,
+    pub nonce: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl CodeGrant {
+    pub fn valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at > now
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_is_43_base64url_characters_and_its_key_is_its_hash() {
+        let code = AuthorizationCode::from_random([7; CODE_BYTES]);
+        assert_eq!(code.secret().expose_secret().len(), 43);
+        assert_eq!(code.key(), CodeKey::of(code.secret().expose_secret()));
+        assert_eq!(code.key().as_str().len(), 64);
+        assert!(!format!("{code:?}").contains(code.secret().expose_secret()));
+    }
+}

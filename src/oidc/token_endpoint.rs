@@ -1,0 +1,238 @@
+//! `POST /oidc/token`: the authorization-code grant (RFC 6749 §4.1.3) for the Genesys integration.
+//!
+//! The caller authenticates with the integration's client id and secret, in a Basic
+//! `Authorization` header (`client_secret_basic`) or in the form (`client_secret_post`), never
+//! both; the secret is compared in constant time. A client that does not authenticate reaches
+//! nothing. The code is then redeemed (removed and read in one atomic store call, so it works once
+//! whichever instance redeems it) and must be unexpired and bound to this client and redirect URI.
+//! The answer is an id_token for the code's subject. Only `authorization_code` is supported:
+//! Genesys renews guest tokens with its own refresh tokens, never by asking this provider again.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http::{Response, StatusCode};
+use serde::Serialize;
+
+use crate::credentials::CredentialError;
+use crate::domain::CodeKey;
+use crate::store::{SessionStore, StoreError};
+
+use super::id_token::{self, Claims};
+use super::{OidcProvider, SignerError};
+
+/// The largest form read: a code, a redirect URI and client credentials fit many times over.
+const MAX_FORM_BYTES: usize = 8 * 1024;
+
+/// RFC 6749 §5.2 errors this endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnsupportedGrantType,
+}
+
+impl OAuthError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// What can stop the endpoint: a refusal of the request, or trouble on our side.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("{description}")]
+    Refused {
+        error: OAuthError,
+        description: &'static str,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Client(#[from] CredentialError),
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+}
+
+fn refused(error: OAuthError, description: &'static str) -> TokenError {
+    TokenError::Refused { error, description }
+}
+
+/// The request as the API hands it over: the form body and the `Authorization` header.
+pub struct TokenRequest<'a> {
+    pub body: &'a [u8],
+    pub authorization: Option<&'a str>,
+}
+
+/// The form's fields (each at most once); values never reach a log.
+#[derive(Default)]
+struct Form {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+impl fmt::Debug for Form {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Form")
+            .field("grant_type", &self.grant_type)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Form {
+    fn parse(body: &[u8]) -> Result<Self, TokenError> {
+        if body.len() > MAX_FORM_BYTES {
+            return Err(refused(OAuthError::InvalidRequest, "the form is too large"));
+        }
+        let mut form = Self::default();
+        for (name, value) in url::form_urlencoded::parse(body) {
+            let slot = match name.as_ref() {
+                "grant_type" => &mut form.grant_type,
+                "code" => &mut form.code,
+                "redirect_uri" => &mut form.redirect_uri,
+                "client_id" => &mut form.client_id,
+                "client_secret" => &mut form.client_secret,
+                _ => continue,
+            };
+            // RFC 6749 §3.2: parameters must not be included more than once.
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(refused(OAuthError::InvalidRequest, "a parameter is repeated"));
+            }
+        }
+        Ok(form)
+    }
+}
+
+/// The client id and secret the caller presented, by either method.
+fn presented_client(form: &Form, authorization: Option<&str>) -> Result<(String, String), TokenError> {
+    let basic = authorization.map(parse_basic).transpose()?;
+    match (basic, &form.client_id, &form.client_secret) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(refused(
+            OAuthError::InvalidRequest,
+            "use one client authentication method, not both",
+        )),
+        (Some(pair), None, None) => Ok(pair),
+        (None, Some(id), Some(secret)) => Ok((id.clone(), secret.clone())),
+        _ => Err(refused(OAuthError::InvalidClient, "client authentication is required")),
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(header: &str) -> Result<(String, String), TokenError> {
+    let invalid = || {
+        refused(
+            OAuthError::InvalidClient,
+            "the Authorization header is not valid Basic credentials",
+        )
+    };
+    let (scheme, encoded) = header.trim().split_once(' ').ok_or_else(invalid)?;
+    if !scheme.eq_ignore_ascii_case("basic") || encoded.len() > MAX_FORM_BYTES {
+        return Err(invalid());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
+    let unescape = |part: &str| -> String {
+        url::form_urlencoded::parse(format!("x={part}").as_bytes())
+            .next()
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default()
+    };
+    Ok((unescape(id), unescape(secret)))
+}
+
+#[derive(Serialize)]
+struct TokenResponse<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u64,
+    id_token: &'a str,
+    scope: &'static str,
+}
+
+impl OidcProvider {
+    /// Answers one token request.
+    pub async fn token<S: SessionStore>(
+        &self,
+        store: &S,
+        request: TokenRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Response<Bytes>, TokenError> {
+        let form = Form::parse(request.body)?;
+        let (client_id, client_secret) = presented_client(&form, request.authorization)?;
+        let client = self.clients.current().await?;
+        if !client.authenticates(&client_id, &client_secret) {
+            return Err(refused(OAuthError::InvalidClient, "client authentication failed"));
+        }
+        match form.grant_type.as_deref() {
+            Some("authorization_code") => {}
+            Some(_) => {
+                return Err(refused(
+                    OAuthError::UnsupportedGrantType,
+                    "only authorization_code is supported",
+                ));
+            }
+            None => return Err(refused(OAuthError::InvalidRequest, "grant_type is required")),
+        }
+        let (Some(code), Some(redirect_uri)) = (&form.code, &form.redirect_uri) else {
+            return Err(refused(
+                OAuthError::InvalidRequest,
+                "code and redirect_uri are required",
+            ));
+        };
+        let invalid_grant = || {
+            refused(
+                OAuthError::InvalidGrant,
+                "the code is invalid, expired, used or not issued to this client and redirect URI",
+            )
+        };
+        // Removed whatever follows: a code presented wrongly is spent, as RFC 6749 §4.1.2 allows.
+        let grant = store.redeem_code(&CodeKey::of(code)).await?.ok_or_else(invalid_grant)?;
+        if !grant.valid_at(now) || grant.client_id != client.client_id || &grant.redirect_uri != redirect_uri {
+            return Err(invalid_grant());
+        }
+        let mut claims = Claims::new(
+            &self.settings.issuer,
+            &grant.subject,
+            &grant.client_id,
+            now,
+            self.settings.id_token_lifetime,
+        );
+        claims.nonce = grant.nonce.as_deref();
+        let id_token = id_token::sign(&self.signer, &claims).await?;
+        // No userinfo endpoint exists: the access token is the id_token's bearer twin, usable nowhere
+        // else; Genesys reads the id_token.
+        let body = TokenResponse {
+            access_token: &id_token,
+            token_type: "Bearer",
+            expires_in: self.settings.id_token_lifetime.as_secs(),
+            id_token: &id_token,
+            scope: "openid",
+        };
+        Ok(crate::api::json_response(StatusCode::OK, &body))
+    }
+}
+
+#[cfg(test)]
+mod tests;

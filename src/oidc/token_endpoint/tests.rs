@@ -1,0 +1,268 @@
+//! The token endpoint on the in-memory store with a local signer: what it grants, what it refuses,
+//! and that its id_token verifies against the published JWKS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::rsa::PublicKeyComponents;
+use aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use super::*;
+use crate::credentials::{OidcClient, OidcClientSource};
+use crate::domain::CrmIdHash;
+use crate::oidc::{OidcSettings, Signer};
+use crate::store::MemoryStore;
+
+const ISSUER: &str = "https://broker.example.com/prod";
+const REDIRECT: &str = "https://broker.example.com/callback";
+
+fn provider() -> OidcProvider {
+    let client = OidcClient {
+        client_id: "genesys-integration".into(),
+        client_secret: SecretString::from("integration-secret"),
+    };
+    OidcProvider::new(
+        OidcSettings {
+            issuer: format!("{ISSUER}/"),
+            redirect_uri: REDIRECT.into(),
+            code_lifetime: Duration::from_secs(60),
+            id_token_lifetime: Duration::from_secs(300),
+        },
+        Signer::generate_local().unwrap(),
+        Vec::new(),
+        OidcClientSource::Fixed(Arc::new(client)),
+    )
+}
+
+fn hash() -> CrmIdHash {
+    CrmIdHash::from_stored("54e48adaffd9027bce4eef4ba19ca3b0e30dd91cdc082d25de52df256082c8e4".into())
+}
+
+fn form(code: &str, redirect: &str, extra: &str) -> Vec<u8> {
+    let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    format!(
+        "grant_type=authorization_code&code={}&redirect_uri={}{extra}",
+        encode(code),
+        encode(redirect)
+    )
+    .into_bytes()
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+async fn redeem(
+    provider: &OidcProvider,
+    store: &MemoryStore,
+    body: &[u8],
+    authorization: Option<&str>,
+) -> Result<Response<Bytes>, TokenError> {
+    provider
+        .token(store, TokenRequest { body, authorization }, Utc::now())
+        .await
+}
+
+fn refusal(result: Result<Response<Bytes>, TokenError>) -> OAuthError {
+    match result {
+        Err(TokenError::Refused { error, .. }) => error,
+        Err(other) => panic!("expected a refusal, got {other}"),
+        Ok(_) => panic!("expected a refusal, got a token"),
+    }
+}
+
+/// Verifies a compact RS256 JWS against the provider's JWKS; returns its claims.
+fn verify(provider: &OidcProvider, jwt: &str) -> Value {
+    let jwks: Value = serde_json::from_slice(provider.jwks().body()).unwrap();
+    let (signing_input, signature) = jwt.rsplit_once('.').unwrap();
+    let (header, claims) = signing_input.split_once('.').unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|key| key["kid"] == header["kid"])
+        .expect("the kid is published");
+    let component = |name: &str| URL_SAFE_NO_PAD.decode(key[name].as_str().unwrap()).unwrap();
+    PublicKeyComponents {
+        n: component("n"),
+        e: component("e"),
+    }
+    .verify(
+        &RSA_PKCS1_2048_8192_SHA256,
+        signing_input.as_bytes(),
+        &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+    )
+    .expect("the signature verifies against the JWKS");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_code_redeemed_with_basic_credentials_gives_a_verifiable_id_token_once() {
+    let (provider, store) = (provider(), MemoryStore::new());
+    let code = provider.mint_code(&store, &hash(), Utc::now()).await.unwrap();
+    let body = form(code.expose_secret(), REDIRECT, "");
+    let auth = basic("genesys-integration", "integration-secret");
+    let response = redeem(&provider, &store, &body, Some(&auth)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[http::header::CACHE_CONTROL], "no-store");
+    let answer: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(answer["token_type"], "Bearer");
+    let claims = verify(&provider, answer["id_token"].as_str().unwrap());
+    assert_eq!(claims["iss"], ISSUER);
+    assert_eq!(claims["aud"], "genesys-integration");
+    assert_eq!(claims["sub"], hash().as_str());
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
+    assert_eq!(
+        refusal(redeem(&provider, &store, &body, Some(&auth)).await),
+        OAuthError::InvalidGrant,
+        "a replayed code is refused"
+    );
+}
+
+#[tokio::test]
+async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_nothing() {
+    let (provider, store) = (provider(), MemoryStore::new());
+    let code = provider.mint_code(&store, &hash(), Utc::now()).await.unwrap();
+    let operations = store.operations();
+    let wrong = [
+        (
+            form(code.expose_secret(), REDIRECT, ""),
+            Some(basic("genesys-integration", "wrong")),
+        ),
+        (
+            form(code.expose_secret(), REDIRECT, ""),
+            Some(basic("other", "integration-secret")),
+        ),
+        (form(code.expose_secret(), REDIRECT, ""), Some("Bearer abc".to_owned())),
+        (form(code.expose_secret(), REDIRECT, ""), None),
+        (
+            form(
+                code.expose_secret(),
+                REDIRECT,
+                "&client_id=genesys-integration&client_secret=nope",
+            ),
+            None,
+        ),
+    ];
+    for (body, auth) in wrong {
+        assert_eq!(
+            refusal(redeem(&provider, &store, &body, auth.as_deref()).await),
+            OAuthError::InvalidClient
+        );
+    }
+    assert_eq!(store.operations(), operations, "no refused client reached the store");
+    let both = form(
+        code.expose_secret(),
+        REDIRECT,
+        "&client_id=genesys-integration&client_secret=integration-secret",
+    );
+    let auth = basic("genesys-integration", "integration-secret");
+    assert_eq!(
+        refusal(redeem(&provider, &store, &both, Some(&auth)).await),
+        OAuthError::InvalidRequest
+    );
+    let response = redeem(&provider, &store, &both, None).await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "client_secret_post, and the code survived the refusals"
+    );
+}
+
+#[tokio::test]
+async fn a_code_for_another_redirect_uri_or_expired_is_refused_and_spent() {
+    let (provider, store) = (provider(), MemoryStore::new());
+    let auth = basic("genesys-integration", "integration-secret");
+    let code = provider.mint_code(&store, &hash(), Utc::now()).await.unwrap();
+    let elsewhere = form(code.expose_secret(), "https://evil.example.com/cb", "");
+    assert_eq!(
+        refusal(redeem(&provider, &store, &elsewhere, Some(&auth)).await),
+        OAuthError::InvalidGrant
+    );
+    let right = form(code.expose_secret(), REDIRECT, "");
+    assert_eq!(
+        refusal(redeem(&provider, &store, &right, Some(&auth)).await),
+        OAuthError::InvalidGrant
+    );
+    let old = provider
+        .mint_code(&store, &hash(), Utc::now() - chrono::Duration::seconds(61))
+        .await
+        .unwrap();
+    let body = form(old.expose_secret(), REDIRECT, "");
+    assert_eq!(
+        refusal(redeem(&provider, &store, &body, Some(&auth)).await),
+        OAuthError::InvalidGrant
+    );
+    let unknown = form("not-a-code", REDIRECT, "");
+    assert_eq!(
+        refusal(redeem(&provider, &store, &unknown, Some(&auth)).await),
+        OAuthError::InvalidGrant
+    );
+}
+
+#[tokio::test]
+async fn other_grants_and_broken_forms_are_refused_per_rfc_6749() {
+    let (provider, store) = (provider(), MemoryStore::new());
+    let auth = basic("genesys-integration", "integration-secret");
+    let cases: [(&[u8], OAuthError); 6] = [
+        (
+            b"grant_type=refresh_token&refresh_token=x",
+            OAuthError::UnsupportedGrantType,
+        ),
+        (b"grant_type=client_credentials", OAuthError::UnsupportedGrantType),
+        (b"code=x&redirect_uri=y", OAuthError::InvalidRequest),
+        (
+            b"grant_type=authorization_code&redirect_uri=y",
+            OAuthError::InvalidRequest,
+        ),
+        (
+            b"grant_type=authorization_code&code=a&code=b&redirect_uri=y",
+            OAuthError::InvalidRequest,
+        ),
+        (&[0xff, 0xfe, b'=', 0x00], OAuthError::InvalidRequest),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(refusal(redeem(&provider, &store, body, Some(&auth)).await), expected);
+    }
+    let huge = vec![b'a'; MAX_FORM_BYTES + 1];
+    assert_eq!(
+        refusal(redeem(&provider, &store, &huge, Some(&auth)).await),
+        OAuthError::InvalidRequest
+    );
+}
+
+#[tokio::test]
+async fn refusals_answer_in_rfc_6749_shape_through_the_one_error_mapping() {
+    let (provider, store) = (provider(), MemoryStore::new());
+    let err = redeem(&provider, &store, b"grant_type=authorization_code", None)
+        .await
+        .unwrap_err();
+    let response = crate::api::ApiError::from(err).into_response();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response.headers()[http::header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    assert_eq!(response.headers()[http::header::CACHE_CONTROL], "no-store");
+    let body: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert!(body["error_description"].is_string());
+}
+
+#[test]
+fn discovery_points_at_the_routes_under_the_issuer() {
+    let provider = provider();
+    let discovery: Value = serde_json::from_slice(provider.discovery().body()).unwrap();
+    assert_eq!(discovery["issuer"], ISSUER);
+    assert_eq!(discovery["token_endpoint"], format!("{ISSUER}/oidc/token"));
+    assert_eq!(discovery["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
+    assert_eq!(discovery["id_token_signing_alg_values_supported"][0], "RS256");
+}

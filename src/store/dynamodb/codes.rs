@@ -1,0 +1,108 @@
+//! Authorization codes in the sessions table, in a key namespace of their own:
+//! `crm_id_hash = "oidc-code#" + hex SHA-256 of the code` (a session's key is bare hex, so the two
+//! never meet). Only the hash is stored. An item carries what the code grants, its expiry (epoch
+//! milliseconds) and `ttl` (epoch seconds) so DynamoDB removes unredeemed codes.
+//!
+//! Redeeming is one conditional `DeleteItem` returning the old item: of concurrent redemptions of
+//! one code exactly one gets it back, whichever instance each runs in.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use crate::domain::{CodeGrant, CodeKey};
+use crate::store::StoreError;
+
+use super::errors::classify;
+use super::item::{self, Item, instant, millis, string};
+
+/// The prefix of a code's key in the table.
+pub(crate) const KEY_PREFIX: &str = "oidc-code#";
+const CLIENT_ID: &str = "client_id";
+const REDIRECT_URI: &str = "redirect_uri";
+const SUBJECT: &str = "subject";
+const NONCE: &str = "nonce";
+const EXPIRES: &str = "code_expires_at";
+
+fn key(code: &CodeKey) -> AttributeValue {
+    AttributeValue::S(format!("{KEY_PREFIX}{}", code.as_str()))
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+/// An `UpdateItem` that only creates (the function's role has GetItem, UpdateItem and DeleteItem on
+/// the table, and needs nothing more for codes).
+pub(super) async fn put(client: &Client, table: &str, code: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
+    let mut set = String::from(
+        "SET #client = :client, #redirect = :redirect, #subject = :subject, #expires = :expires, #ttl = :ttl",
+    );
+    let mut request = client
+        .update_item()
+        .table_name(table)
+        .key(item::HASH, key(code))
+        .expression_attribute_names("#k", item::HASH)
+        .expression_attribute_names("#client", CLIENT_ID)
+        .expression_attribute_names("#redirect", REDIRECT_URI)
+        .expression_attribute_names("#subject", SUBJECT)
+        .expression_attribute_names("#expires", EXPIRES)
+        .expression_attribute_names("#ttl", item::TTL)
+        .expression_attribute_values(":client", s(&grant.client_id))
+        .expression_attribute_values(":redirect", s(&grant.redirect_uri))
+        .expression_attribute_values(":subject", s(&grant.subject))
+        .expression_attribute_values(":expires", millis(grant.expires_at))
+        // Whole seconds, rounded up: DynamoDB's expiry never comes before the code's own.
+        .expression_attribute_values(
+            ":ttl",
+            AttributeValue::N((grant.expires_at.timestamp() + 1).to_string()),
+        )
+        // A random 256-bit code never repeats; the condition makes an overwrite impossible anyway.
+        .condition_expression("attribute_not_exists(#k)");
+    if let Some(nonce) = &grant.nonce {
+        set.push_str(", #nonce = :nonce");
+        request = request
+            .expression_attribute_names("#nonce", NONCE)
+            .expression_attribute_values(":nonce", s(nonce));
+    }
+    request
+        .update_expression(set)
+        .send()
+        .await
+        .map_err(|err| classify(err, table))?;
+    Ok(())
+}
+
+pub(super) async fn redeem(client: &Client, table: &str, code: &CodeKey) -> Result<Option<CodeGrant>, StoreError> {
+    let result = client
+        .delete_item()
+        .table_name(table)
+        .key(item::HASH, key(code))
+        .condition_expression("attribute_exists(#k)")
+        .expression_attribute_names("#k", item::HASH)
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await;
+    match result {
+        Ok(output) => Ok(output.attributes().and_then(to_grant)),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(DeleteItemError::is_conditional_check_failed_exception) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(classify(err, table)),
+    }
+}
+
+/// A stored grant; an item missing a field (or of the wrong types) grants nothing.
+fn to_grant(item: &Item) -> Option<CodeGrant> {
+    Some(CodeGrant {
+        client_id: string(item, CLIENT_ID)?,
+        redirect_uri: string(item, REDIRECT_URI)?,
+        subject: string(item, SUBJECT)?,
+        nonce: string(item, NONCE),
+        expires_at: instant(item, EXPIRES)?,
+    })
+}

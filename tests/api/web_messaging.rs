@@ -1,0 +1,329 @@
+//! The genesys-web-messaging mode end to end, in process: the broker is served over HTTP on
+//! loopback (the same `api::handle` Lambda events reach), because the sandbox, like Genesys, calls
+//! its discovery, JWKS and token endpoints during every exchange and verifies the id_token's
+//! RS256 signature, issuer, audience and expiry. Requests from the test go through
+//! `lambda::handle_event` as everywhere else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::Utc;
+use genesys_sandbox::server::{self as http_server, ServerHandle};
+use genesys_sandbox::{
+    DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint,
+    ExchangeFailure, Fault, Sandbox, SandboxConfig,
+};
+use guest_token_broker::api::{ApiRequest, handle};
+use guest_token_broker::broker::{Broker, Upstream, WebMessaging};
+use guest_token_broker::credentials::{OidcClient, OidcClientSource, Pseudonyms};
+use guest_token_broker::domain::{Clock, Deadline, FixedClock};
+use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
+use guest_token_broker::oidc::{OidcProvider, OidcSettings, Signer};
+use guest_token_broker::store::{MemoryStore, SessionStore};
+use guest_token_broker::telemetry::Metrics;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::helpers::{TestApp, credential_source, hash_of};
+
+const REDIRECT_URI: &str = "https://broker.example.com/oidc/callback";
+const WINDOW: Duration = Duration::from_secs(300);
+
+struct WebApp<S> {
+    app: TestApp<S>,
+    _http: ServerHandle,
+}
+
+/// The broker in web messaging mode on `store`, reachable over HTTP at its issuer URL, with the
+/// integration's client secret `client_secret` (the sandbox's unless a test wants it wrong).
+async fn spawn_web_app<S: SessionStore + Clone>(store: S, client_secret: &str) -> WebApp<S> {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    sandbox.set_oidc_issuer(&issuer);
+    let oidc = OidcProvider::new(
+        OidcSettings {
+            issuer,
+            redirect_uri: REDIRECT_URI.into(),
+            code_lifetime: Duration::from_secs(60),
+            id_token_lifetime: Duration::from_secs(300),
+        },
+        Signer::generate_local().unwrap(),
+        Vec::new(),
+        OidcClientSource::Fixed(Arc::new(OidcClient {
+            client_id: DEFAULT_OIDC_CLIENT_ID.into(),
+            client_secret: SecretString::from(client_secret.to_owned()),
+        })),
+    );
+    let base = sandbox.base_url();
+    let endpoints = GenesysEndpoints {
+        api_base: base.parse().unwrap(),
+        login_base: base.parse().unwrap(),
+    };
+    let credentials = Arc::new(credential_source(&SandboxConfig::default().clients));
+    let upstream = Upstream::WebMessaging(WebMessaging {
+        genesys: GenesysClient::new(endpoints, credentials, RetryPolicy::default()),
+        deployment_id: DEFAULT_DEPLOYMENT_ID.into(),
+        external_source_id: DEFAULT_EXTERNAL_SOURCE_ID.into(),
+        oidc: Arc::new(oidc),
+    });
+    let clock = FixedClock::at(Utc::now());
+    let broker = Arc::new(Broker::with_upstream(
+        store.clone(),
+        upstream,
+        Pseudonyms::sha256(),
+        Arc::new(clock.clone()),
+        WINDOW,
+    ));
+    let served = Arc::clone(&broker);
+    let http = http_server::spawn(listener, move |request: http::Request<Bytes>| {
+        let broker = Arc::clone(&served);
+        async move {
+            let (parts, body) = request.into_parts();
+            let request = ApiRequest {
+                authorization: parts
+                    .headers
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|value| value.to_str().ok()),
+                ..ApiRequest::new(&parts.method, parts.uri.path(), &body)
+            };
+            handle(
+                &broker,
+                request,
+                Deadline::after(Duration::from_secs(10)),
+                &Metrics::new(),
+            )
+            .await
+        }
+    });
+    WebApp {
+        app: TestApp::from_parts(broker, sandbox, store, clock, Duration::from_secs(10)),
+        _http: http,
+    }
+}
+
+fn advance(clock: &FixedClock, seconds: i64) {
+    clock.set(clock.now() + chrono::Duration::seconds(seconds));
+}
+
+/// Upstream calls so far: (enrich, exchange, refresh, revoke).
+fn web_calls(sandbox: &Sandbox) -> (usize, usize, usize, usize) {
+    (
+        sandbox.calls(Endpoint::EnrichContact),
+        sandbox.calls(Endpoint::WebDeploymentTokenExchange),
+        sandbox.calls(Endpoint::WebDeploymentTokenRefresh),
+        sandbox.calls(Endpoint::WebDeploymentTokenRevoke),
+    )
+}
+
+#[tokio::test]
+async fn a_first_token_is_an_exchanged_jwt_for_the_customers_external_contact_and_then_a_hit() {
+    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
+    let first = web.app.post_token("CRM-1").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let contacts = web.app.sandbox.external_contacts();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(first.body["guestId"], contacts[0].id.as_str());
+    assert!(
+        format!("{:?}", contacts[0]).contains(hash_of("CRM-1").as_str()),
+        "the external id is the pseudonym"
+    );
+    assert!(!format!("{:?}", contacts[0]).contains("CRM-1"), "never the raw CRM id");
+    assert_eq!(
+        web.app.sandbox.provider_token_calls(),
+        1,
+        "Genesys redeemed one code at the broker"
+    );
+    let sessions = web.app.sandbox.web_sessions();
+    assert_eq!(sessions.len(), 1);
+    assert!(first.body["token"].as_str().unwrap().starts_with("ey"));
+    assert!(first.body["expiresAt"].as_str().unwrap().ends_with('Z'));
+    let operations = web.app.store.operations();
+    let second = web.app.post_token("CRM-1").await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.body, first.body, "a hit hands out the stored token");
+    assert_eq!(
+        web_calls(&web.app.sandbox),
+        (1, 1, 0, 0),
+        "a hit calls nothing upstream"
+    );
+    assert_eq!(web.app.store.operations(), operations + 1, "a hit is one store read");
+}
+
+#[tokio::test]
+async fn inside_the_window_the_refresh_token_renews_and_once_it_lapses_a_new_code_is_exchanged() {
+    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
+    let first = web.app.post_token("CRM-2").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    // The sandbox's jwts live 600 s: 400 s later less than the 300 s window is left.
+    advance(&web.app.clock, 400);
+    let refreshed = web.app.post_token("CRM-2").await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(
+        web_calls(&web.app.sandbox),
+        (1, 1, 1, 0),
+        "renewed with the refresh token"
+    );
+    assert_eq!(refreshed.body["guestId"], first.body["guestId"]);
+    web.app.sandbox.expire_refresh_tokens();
+    // 150 s on, the renewed jwt (600 s from the refresh, on the sandbox's real clock) is inside
+    // the window again.
+    advance(&web.app.clock, 150);
+    let exchanged = web.app.post_token("CRM-2").await;
+    assert_eq!(exchanged.status, 200, "{}", exchanged.body);
+    assert_eq!(
+        web_calls(&web.app.sandbox),
+        (1, 2, 2, 0),
+        "the lapsed refresh token was refused, then a new code exchanged"
+    );
+    assert_eq!(exchanged.body["guestId"], first.body["guestId"], "the same contact");
+}
+
+#[tokio::test]
+async fn a_delete_revokes_upstream_and_forgets() {
+    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
+    assert_eq!(web.app.post_token("CRM-3").await.status, 200);
+    assert_eq!(web.app.delete_session("CRM-3").await.status, 204);
+    assert_eq!(web_calls(&web.app.sandbox).3, 1, "the token was revoked");
+    assert!(web.app.store.get(&hash_of("CRM-3")).await.unwrap().is_none());
+    let again = web.app.post_token("CRM-3").await;
+    assert_eq!(again.status, 200);
+    assert_eq!(web_calls(&web.app.sandbox).1, 2, "a new exchange after the delete");
+    web.app
+        .sandbox
+        .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
+    web.app
+        .sandbox
+        .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
+    web.app
+        .sandbox
+        .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
+    web.app
+        .sandbox
+        .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
+    assert_eq!(
+        web.app.delete_session("CRM-3").await.status,
+        204,
+        "a failed revocation is best effort: the session is forgotten all the same"
+    );
+    assert!(web.app.store.get(&hash_of("CRM-3")).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_wrong_integration_secret_makes_genesys_refuse_the_exchange_and_the_caller_gets_502() {
+    let web = spawn_web_app(MemoryStore::new(), "not-the-integration-secret").await;
+    let reply = web.app.post_token("CRM-4").await;
+    assert_eq!(reply.status, 502, "{}", reply.body);
+    assert_eq!(reply.error_code(), "upstream_rejected");
+    assert!(matches!(
+        web.app.sandbox.exchange_failures().as_slice(),
+        [ExchangeFailure::TokenEndpoint(_)]
+    ));
+    assert!(!reply.body.to_string().contains("not-the-integration-secret"));
+}
+
+#[tokio::test]
+async fn rate_limits_and_outages_follow_the_owner_modes_rules() {
+    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
+    web.app
+        .sandbox
+        .push_fault(Endpoint::WebDeploymentTokenExchange, Fault::status(429).retry_after(1));
+    web.app.sandbox.push_fault(Endpoint::EnrichContact, Fault::status(503));
+    let reply = web.app.post_token("CRM-5").await;
+    assert_eq!(reply.status, 200, "429 and 503 are retried: {}", reply.body);
+    assert_eq!(web_calls(&web.app.sandbox).0, 2);
+    assert_eq!(web_calls(&web.app.sandbox).1, 2);
+    assert_eq!(
+        web.app.sandbox.external_contacts().len(),
+        1,
+        "a repeated upsert makes no second contact"
+    );
+    for _ in 0..4 {
+        web.app
+            .sandbox
+            .push_fault(Endpoint::WebDeploymentTokenExchange, Fault::status(500));
+    }
+    // Well inside the window, whatever the real time the 429's wait took.
+    advance(&web.app.clock, 400);
+    web.app.sandbox.expire_refresh_tokens();
+    let reply = web.app.post_token("CRM-5").await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.error_code(), "upstream_unavailable");
+    assert!(reply.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn a_jwt_without_a_readable_exp_is_a_stable_502() {
+    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
+    web.app.sandbox.push_fault(
+        Endpoint::WebDeploymentTokenExchange,
+        Fault::status(200).raw_body(r#"{"jwt":"not.a-jwt.at-all","refreshToken":"rt"}"#),
+    );
+    let reply = web.app.post_token("CRM-6").await;
+    assert_eq!(reply.status, 502, "{}", reply.body);
+    assert_eq!(reply.error_code(), "upstream_rejected");
+}
+
+#[tokio::test]
+async fn the_scheduled_warm_up_checks_the_deployment_has_authentication_enabled() {
+    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
+    let warm_up = || async {
+        let event = crate::deployment::sample_event("scheduled-warm-up.json");
+        guest_token_broker::lambda::handle_event(
+            &web.app.broker,
+            event,
+            Deadline::after(Duration::from_secs(10)),
+            &Metrics::new(),
+        )
+        .await
+        .expect("a warm-up report")
+    };
+    let report = warm_up().await;
+    assert_eq!(report["preflight"], "ok", "{report}");
+    assert_eq!(report["warmed"], true);
+    let mut deployment = SandboxConfig::default().web_messaging.deployments.remove(0);
+    deployment.authentication_enabled = false;
+    web.app.sandbox.put_deployment(deployment);
+    let report = warm_up().await;
+    assert_eq!(report["warmed"], false, "{report}");
+    assert!(
+        report["preflight"].as_str().unwrap().contains("enable Authentication"),
+        "the report says what to fix: {report}"
+    );
+}
+
+#[tokio::test]
+async fn on_dynamodb_the_refresh_token_is_stored_beside_the_jwt_and_used_to_renew() {
+    use test_kit::aws::{create_sessions_table, dynamodb, unique};
+    let table = unique("sessions");
+    create_sessions_table(&table).await;
+    let store =
+        guest_token_broker::store::DynamoDbStore::new(dynamodb().await, table.clone(), Duration::from_secs(86_400));
+    let web = spawn_web_app(store, DEFAULT_OIDC_CLIENT_SECRET).await;
+    let first = web.app.post_token("CRM-7").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let item = dynamodb()
+        .await
+        .get_item()
+        .table_name(&table)
+        .key(
+            "crm_id_hash",
+            aws_sdk_dynamodb::types::AttributeValue::S(hash_of("CRM-7").as_str().to_owned()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(item["genesys_refresh_token"].as_s().is_ok_and(|rt| !rt.is_empty()));
+    assert_eq!(item["token"].as_s().unwrap(), first.body["token"].as_str().unwrap());
+    advance(&web.app.clock, 400);
+    let refreshed = web.app.post_token("CRM-7").await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_eq!(
+        web_calls(&web.app.sandbox),
+        (1, 1, 1, 0),
+        "renewed with the stored refresh token"
+    );
+}

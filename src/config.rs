@@ -14,6 +14,11 @@ pub const DEFAULT_SESSION_RETENTION_DAYS: u64 = 30;
 pub const DEFAULT_CREDENTIALS_CACHE: Duration = Duration::from_secs(300);
 /// Kept free before the Lambda deadline so the function answers 503 instead of being killed.
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+/// The memory size from which a Lambda function has a whole vCPU during invocations. Below it,
+/// an invocation gets the size's share of one (128 MB: 7.2 % of each 100 ms), so the TLS handshake
+/// and first request are primed at init, at full CPU; from it on priming only adds a round trip
+/// (the bench's Lambda mode, README "Performance").
+pub const WHOLE_VCPU_MEMORY_MB: u64 = 1_769;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -25,7 +30,8 @@ pub struct Config {
     pub credentials: CredentialsConfig,
     pub retry: RetryPolicy,
     pub deadline_margin: Duration,
-    /// Open the DynamoDB connection (and load an HMAC key) during Lambda init.
+    /// Open the DynamoDB connection (and load an HMAC key) during Lambda init: `PRIME_AT_INIT`,
+    /// by default when the function has less than a whole vCPU (see [`WHOLE_VCPU_MEMORY_MB`]).
     pub prime_at_init: bool,
     pub pseudonyms: PseudonymConfig,
     /// Which Genesys endpoints make guests and tokens (`GENESYS_UPSTREAM_MODE`).
@@ -179,7 +185,10 @@ impl Config {
                 ..RetryPolicy::default()
             },
             deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
-            prime_at_init: flag(&get, "PRIME_AT_INIT")?.unwrap_or(true),
+            prime_at_init: match flag(&get, "PRIME_AT_INIT")? {
+                Some(prime) => prime,
+                None => prime_by_default(&get),
+            },
             pseudonyms: pseudonym_config(&get)?,
             upstream: upstream_config(&get)?,
         })
@@ -368,6 +377,14 @@ fn url(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Optio
         .transpose()
 }
 
+/// Priming pays below a whole vCPU; where Lambda does not say the memory size (or says something
+/// unreadable), priming is kept, the safe side for a small function.
+fn prime_by_default(get: &impl Fn(&str) -> Option<String>) -> bool {
+    get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .and_then(|megabytes| megabytes.trim().parse::<u64>().ok())
+        .is_none_or(|megabytes| megabytes < WHOLE_VCPU_MEMORY_MB)
+}
+
 fn number(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<u64>, ConfigError> {
     get(var)
         .map(|raw| {
@@ -473,6 +490,21 @@ mod tests {
         assert!(message(&[("SESSION_RETENTION_DAYS", "0")]).contains("greater than zero"));
         assert!(message(&[("GENESYS_BASE_URL", "api.mypurecloud.com")]).starts_with("GENESYS_BASE_URL"));
         assert!(message(&[("PRIME_AT_INIT", "maybe")]).contains("true or false"));
+    }
+
+    #[test]
+    fn priming_defaults_to_on_below_a_whole_vcpu_and_follows_the_variable_when_set() {
+        let primes = |vars: &[(&str, &str)]| load(vars).unwrap().prime_at_init;
+        let memory = |mb| ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb);
+        assert!(primes(&[memory("128")]));
+        assert!(primes(&[memory("1768")]));
+        assert!(!primes(&[memory("1769")]));
+        assert!(!primes(&[memory("10240")]));
+        // Unknown or unreadable: the small function's choice.
+        assert!(primes(&[]));
+        assert!(primes(&[memory("lots")]));
+        assert!(!primes(&[memory("128"), ("PRIME_AT_INIT", "false")]));
+        assert!(primes(&[memory("3008"), ("PRIME_AT_INIT", "true")]));
     }
 
     const WEB_MESSAGING: [(&str, &str); 7] = [

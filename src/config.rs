@@ -14,11 +14,12 @@ pub const DEFAULT_SESSION_RETENTION_DAYS: u64 = 30;
 pub const DEFAULT_CREDENTIALS_CACHE: Duration = Duration::from_secs(300);
 /// Kept free before the Lambda deadline so the function answers 503 instead of being killed.
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(500);
-/// The memory size from which a Lambda function has a whole vCPU during invocations. Below it,
-/// an invocation gets the size's share of one (128 MB: 7.2 % of each 100 ms), so the TLS handshake
-/// and first request are primed at init, at full CPU; from it on priming only adds a round trip
+/// The memory size from which priming at init is off by default. Below it (128 MB: 7.2 % of a
+/// vCPU per 100 ms) an unprimed first invocation's TLS handshake used up the CPU quota in some
+/// cold starts (about 75 ms more each), while no primed one did; from 256 MB on no cold start was
+/// throttled either way and unprimed ones were about 2.5 ms faster, priming's extra round trip
 /// (the bench's Lambda mode, README "Performance").
-pub const WHOLE_VCPU_MEMORY_MB: u64 = 1_769;
+pub const PRIME_BELOW_MEMORY_MB: u64 = 256;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -31,7 +32,7 @@ pub struct Config {
     pub retry: RetryPolicy,
     pub deadline_margin: Duration,
     /// Open the DynamoDB connection (and load an HMAC key) during Lambda init: `PRIME_AT_INIT`,
-    /// by default when the function has less than a whole vCPU (see [`WHOLE_VCPU_MEMORY_MB`]).
+    /// by default below 256 MB (see [`PRIME_BELOW_MEMORY_MB`]).
     pub prime_at_init: bool,
     pub pseudonyms: PseudonymConfig,
     /// Which Genesys endpoints make guests and tokens (`GENESYS_UPSTREAM_MODE`).
@@ -377,12 +378,12 @@ fn url(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Optio
         .transpose()
 }
 
-/// Priming pays below a whole vCPU; where Lambda does not say the memory size (or says something
-/// unreadable), priming is kept, the safe side for a small function.
+/// Priming pays for the smallest sizes; where Lambda does not say the memory size (or says
+/// something unreadable), priming is kept, the safe side for a small function.
 fn prime_by_default(get: &impl Fn(&str) -> Option<String>) -> bool {
     get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         .and_then(|megabytes| megabytes.trim().parse::<u64>().ok())
-        .is_none_or(|megabytes| megabytes < WHOLE_VCPU_MEMORY_MB)
+        .is_none_or(|megabytes| megabytes < PRIME_BELOW_MEMORY_MB)
 }
 
 fn number(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<u64>, ConfigError> {
@@ -493,11 +494,12 @@ mod tests {
     }
 
     #[test]
-    fn priming_defaults_to_on_below_a_whole_vcpu_and_follows_the_variable_when_set() {
+    fn priming_defaults_to_on_below_256_mb_and_follows_the_variable_when_set() {
         let primes = |vars: &[(&str, &str)]| load(vars).unwrap().prime_at_init;
         let memory = |mb| ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mb);
         assert!(primes(&[memory("128")]));
-        assert!(primes(&[memory("1768")]));
+        assert!(primes(&[memory("255")]));
+        assert!(!primes(&[memory("256")]));
         assert!(!primes(&[memory("1769")]));
         assert!(!primes(&[memory("10240")]));
         // Unknown or unreadable: the small function's choice.

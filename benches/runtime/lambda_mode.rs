@@ -10,9 +10,9 @@ use crate::warm::Warm;
 use crate::world::{Conditions, InitRun, Subject, World};
 use crate::{Settings, measure_each, progress, take};
 
-/// The memory sizes measured: the smallest, one with about 29 % of a vCPU, and the first with a
-/// whole one (where priming has no CPU share to save).
-pub const SIZES: [MemorySize; 3] = [MemorySize(128), MemorySize(512), MemorySize(1_769)];
+/// The memory sizes measured: the smallest, two steps up (about 14 % and 29 % of a vCPU), and the
+/// first with a whole vCPU (where priming has no CPU share to save).
+pub const SIZES: [MemorySize; 4] = [MemorySize(128), MemorySize(256), MemorySize(512), MemorySize(1_769)];
 
 const BROKER_PRIMED: Subject = Subject::Broker { primed: true };
 const BROKER_UNPRIMED: Subject = Subject::Broker { primed: false };

@@ -240,18 +240,7 @@ fn priming(out: &mut String, r: &LambdaResults) {
 fn distributions(out: &mut String, r: &LambdaResults) {
     out.push_str("### Distributions, Lambda mode\n\n");
     out.push_str("| samples | n | min | p50 | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|---:|\n");
-    let mut row = |name: String, samples: &Samples| {
-        let _ = writeln!(
-            out,
-            "| {name} | {} | {} | {} | {} | {} | {} |",
-            samples.len(),
-            ms(samples.min()),
-            ms(samples.median()),
-            ms(samples.percentile(90.0)),
-            ms(samples.percentile(99.0)),
-            ms(samples.max()),
-        );
-    };
+    let mut row = |name: String, samples: &Samples| out.push_str(&crate::report::distribution(&name, samples));
     for (name, init) in [
         ("broker, primed", &r.init.primed),
         ("broker, unprimed", &r.init.unprimed),

@@ -165,7 +165,8 @@ fn rows(r: &Results) -> Vec<Row> {
     ]
 }
 
-fn distribution(name: &str, samples: &Samples) -> String {
+/// A row of the distributions table.
+pub fn distribution(name: &str, samples: &Samples) -> String {
     format!(
         "| {name} | {} | {} | {} | {} | {} | {} |\n",
         samples.len(),

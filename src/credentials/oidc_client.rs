@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::CredentialError;
-use super::secrets_manager::{OUTAGE_GRACE, classify_secret_error};
+use super::secrets_manager::{OUTAGE_GRACE, current_secret_string};
 
 /// The integration's client: its id (not secret) and secret.
 #[derive(Clone)]
@@ -124,20 +124,8 @@ impl SecretsManagerOidcClient {
     }
 
     async fn fetch(&self) -> Result<OidcClient, CredentialError> {
-        let output = self
-            .client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .map_err(|err| classify_secret_error(err, &self.secret_id))?;
-        let text = output.secret_string().ok_or_else(|| {
-            CredentialError::Malformed(
-                "the OIDC client secret has no SecretString (binary secrets are not supported)".into(),
-            )
-        })?;
-        parse_oidc_client(text)
+        let text = current_secret_string(&self.client, &self.secret_id, "the OIDC client secret").await?;
+        parse_oidc_client(&text)
     }
 }
 

@@ -105,32 +105,33 @@ impl SecretsManagerCredentials {
     }
 
     async fn fetch(&self) -> Result<CredentialSet, CredentialError> {
-        let output = self
-            .client
-            .get_secret_value()
-            .secret_id(&self.secret_id)
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .map_err(|err| self.classify(err))?;
-        let text = output.secret_string().ok_or_else(|| {
-            CredentialError::Malformed("the secret has no SecretString (binary secrets are not supported)".into())
-        })?;
-        let set = parse_secret_document(text, self.hash_key)?;
+        let text = current_secret_string(&self.client, &self.secret_id, "the secret").await?;
+        let set = parse_secret_document(&text, self.hash_key)?;
         tracing::info!(
             credentials = set.credentials().len(),
             "loaded the Genesys credential set from Secrets Manager"
         );
         Ok(set)
     }
+}
 
-    fn classify<E, R>(&self, err: SdkError<E, R>) -> CredentialError
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
-    {
-        classify_secret_error(err, &self.secret_id)
-    }
+/// The `AWSCURRENT` version's `SecretString` of `secret_id`; `what` names the secret in the error
+/// a binary secret gets.
+pub(super) async fn current_secret_string(
+    client: &Client,
+    secret_id: &str,
+    what: &str,
+) -> Result<String, CredentialError> {
+    let output = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .version_stage("AWSCURRENT")
+        .send()
+        .await
+        .map_err(|err| classify_secret_error(err, secret_id))?;
+    output.secret_string().map(str::to_owned).ok_or_else(|| {
+        CredentialError::Malformed(format!("{what} has no SecretString (binary secrets are not supported)"))
+    })
 }
 
 /// Classification of a Secrets Manager failure for `secret_id`: what an operator must fix, or an

@@ -207,7 +207,8 @@ impl OidcProvider {
                 "the code is invalid, expired, used or not issued to this client and redirect URI",
             )
         };
-        // Removed whatever follows: a code presented wrongly is spent, as RFC 6749 §4.1.2 allows.
+        // Removed whatever follows: a code presented wrongly is spent (single use, RFC 6749 §4.1.2;
+        // a code shown with another redirect URI may have been intercepted, §10.6).
         let grant = store.redeem_code(&CodeKey::of(code)).await?.ok_or_else(invalid_grant)?;
         if !grant.valid_at(now) || grant.client_id != client.client_id || &grant.redirect_uri != redirect_uri {
             return Err(invalid_grant());

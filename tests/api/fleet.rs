@@ -28,9 +28,14 @@ pub async fn post_within(deployment: &Deployment, crm_id: &str, timeout: Duratio
 
 /// The response to a DELETE /guest-sessions for `crm_id`, as the REST API shapes it (the sample event).
 pub async fn delete(deployment: &Deployment, crm_id: &str) -> Value {
+    deployment.invoke(delete_event(crm_id)).await.response()
+}
+
+/// The sample DELETE /guest-sessions event (REST API shape) for `crm_id`.
+pub fn delete_event(crm_id: &str) -> Value {
     let mut event = sample_event("delete-guest-sessions.json");
     event["body"] = crm_body(crm_id).into();
-    deployment.invoke(event).await.response()
+    event
 }
 
 pub fn status(response: &Value) -> u64 {
@@ -59,10 +64,15 @@ pub async fn deploy_with_clients(clients: &[(&str, &str)], env: &[(&'static str,
 
 /// The customer's item in the deployment's sessions table, as stored (read straight from dynalite).
 pub async fn stored_item(deployment: &Deployment, crm_id: &str) -> Option<HashMap<String, AttributeValue>> {
+    item_in(&deployment.table, crm_id).await
+}
+
+/// The customer's item in `table`, read straight from dynalite.
+pub async fn item_in(table: &str, crm_id: &str) -> Option<HashMap<String, AttributeValue>> {
     dynamodb()
         .await
         .get_item()
-        .table_name(&deployment.table)
+        .table_name(table)
         .key("crm_id_hash", AttributeValue::S(hash_of(crm_id).as_str().to_owned()))
         .consistent_read(true)
         .send()

@@ -9,6 +9,7 @@
 mod deployment;
 mod fleet;
 mod helpers;
+mod web_fleet;
 
 mod api_contract;
 mod broker_flow;
@@ -21,6 +22,7 @@ mod hot_path;
 mod lambda_runtime;
 mod local_recipe;
 mod observability;
+mod oidc_codes;
 mod oidc_provider;
 mod secrets_manager;
 mod soak;

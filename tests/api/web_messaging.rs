@@ -1,7 +1,9 @@
-//! The genesys-web-messaging mode end to end, in process: the broker is served over HTTP on
-//! loopback (the same `api::handle` Lambda events reach), because the sandbox, like Genesys, calls
-//! its discovery, JWKS and token endpoints during every exchange and verifies the id_token's
-//! RS256 signature, issuer, audience and expiry. Requests from the test go through
+//! The genesys-web-messaging mode in process, for what the binary-level tests
+//! (`web_messaging_fleet`, `oidc_codes`) cannot set up: a wrong integration secret, a jwt without
+//! `exp`, the warm-up's preflight, a clock moved on with a DynamoDB store. The broker is served
+//! over HTTP on loopback (the same `api::handle` Lambda events reach), because the sandbox, like
+//! Genesys, calls its discovery, JWKS and token endpoints during every exchange and verifies the
+//! id_token's RS256 signature, issuer, audience and expiry. Requests from the test go through
 //! `lambda::handle_event` as everywhere else.
 
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::helpers::{TestApp, credential_source, hash_of};
+use crate::web_fleet::web_calls;
 
 const REDIRECT_URI: &str = "https://broker.example.com/oidc/callback";
 const WINDOW: Duration = Duration::from_secs(300);
@@ -107,109 +110,6 @@ fn advance(clock: &FixedClock, seconds: i64) {
     clock.set(clock.now() + chrono::Duration::seconds(seconds));
 }
 
-/// Upstream calls so far: (enrich, exchange, refresh, revoke).
-fn web_calls(sandbox: &Sandbox) -> (usize, usize, usize, usize) {
-    (
-        sandbox.calls(Endpoint::EnrichContact),
-        sandbox.calls(Endpoint::WebDeploymentTokenExchange),
-        sandbox.calls(Endpoint::WebDeploymentTokenRefresh),
-        sandbox.calls(Endpoint::WebDeploymentTokenRevoke),
-    )
-}
-
-#[tokio::test]
-async fn a_first_token_is_an_exchanged_jwt_for_the_customers_external_contact_and_then_a_hit() {
-    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
-    let first = web.app.post_token("CRM-1").await;
-    assert_eq!(first.status, 200, "{}", first.body);
-    let contacts = web.app.sandbox.external_contacts();
-    assert_eq!(contacts.len(), 1);
-    assert_eq!(first.body["guestId"], contacts[0].id.as_str());
-    assert!(
-        format!("{:?}", contacts[0]).contains(hash_of("CRM-1").as_str()),
-        "the external id is the pseudonym"
-    );
-    assert!(!format!("{:?}", contacts[0]).contains("CRM-1"), "never the raw CRM id");
-    assert_eq!(
-        web.app.sandbox.provider_token_calls(),
-        1,
-        "Genesys redeemed one code at the broker"
-    );
-    let sessions = web.app.sandbox.web_sessions();
-    assert_eq!(sessions.len(), 1);
-    assert!(first.body["token"].as_str().unwrap().starts_with("ey"));
-    assert!(first.body["expiresAt"].as_str().unwrap().ends_with('Z'));
-    let operations = web.app.store.operations();
-    let second = web.app.post_token("CRM-1").await;
-    assert_eq!(second.status, 200);
-    assert_eq!(second.body, first.body, "a hit hands out the stored token");
-    assert_eq!(
-        web_calls(&web.app.sandbox),
-        (1, 1, 0, 0),
-        "a hit calls nothing upstream"
-    );
-    assert_eq!(web.app.store.operations(), operations + 1, "a hit is one store read");
-}
-
-#[tokio::test]
-async fn inside_the_window_the_refresh_token_renews_and_once_it_lapses_a_new_code_is_exchanged() {
-    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
-    let first = web.app.post_token("CRM-2").await;
-    assert_eq!(first.status, 200, "{}", first.body);
-    // The sandbox's jwts live 600 s: 400 s later less than the 300 s window is left.
-    advance(&web.app.clock, 400);
-    let refreshed = web.app.post_token("CRM-2").await;
-    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
-    assert_eq!(
-        web_calls(&web.app.sandbox),
-        (1, 1, 1, 0),
-        "renewed with the refresh token"
-    );
-    assert_eq!(refreshed.body["guestId"], first.body["guestId"]);
-    web.app.sandbox.expire_refresh_tokens();
-    // 150 s on, the renewed jwt (600 s from the refresh, on the sandbox's real clock) is inside
-    // the window again.
-    advance(&web.app.clock, 150);
-    let exchanged = web.app.post_token("CRM-2").await;
-    assert_eq!(exchanged.status, 200, "{}", exchanged.body);
-    assert_eq!(
-        web_calls(&web.app.sandbox),
-        (1, 2, 2, 0),
-        "the lapsed refresh token was refused, then a new code exchanged"
-    );
-    assert_eq!(exchanged.body["guestId"], first.body["guestId"], "the same contact");
-}
-
-#[tokio::test]
-async fn a_delete_revokes_upstream_and_forgets() {
-    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
-    assert_eq!(web.app.post_token("CRM-3").await.status, 200);
-    assert_eq!(web.app.delete_session("CRM-3").await.status, 204);
-    assert_eq!(web_calls(&web.app.sandbox).3, 1, "the token was revoked");
-    assert!(web.app.store.get(&hash_of("CRM-3")).await.unwrap().is_none());
-    let again = web.app.post_token("CRM-3").await;
-    assert_eq!(again.status, 200);
-    assert_eq!(web_calls(&web.app.sandbox).1, 2, "a new exchange after the delete");
-    web.app
-        .sandbox
-        .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
-    web.app
-        .sandbox
-        .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
-    web.app
-        .sandbox
-        .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
-    web.app
-        .sandbox
-        .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
-    assert_eq!(
-        web.app.delete_session("CRM-3").await.status,
-        204,
-        "a failed revocation is best effort: the session is forgotten all the same"
-    );
-    assert!(web.app.store.get(&hash_of("CRM-3")).await.unwrap().is_none());
-}
-
 #[tokio::test]
 async fn a_wrong_integration_secret_makes_genesys_refuse_the_exchange_and_the_caller_gets_502() {
     let web = spawn_web_app(MemoryStore::new(), "not-the-integration-secret").await;
@@ -221,36 +121,6 @@ async fn a_wrong_integration_secret_makes_genesys_refuse_the_exchange_and_the_ca
         [ExchangeFailure::TokenEndpoint(_)]
     ));
     assert!(!reply.body.to_string().contains("not-the-integration-secret"));
-}
-
-#[tokio::test]
-async fn rate_limits_and_outages_follow_the_owner_modes_rules() {
-    let web = spawn_web_app(MemoryStore::new(), DEFAULT_OIDC_CLIENT_SECRET).await;
-    web.app
-        .sandbox
-        .push_fault(Endpoint::WebDeploymentTokenExchange, Fault::status(429).retry_after(1));
-    web.app.sandbox.push_fault(Endpoint::EnrichContact, Fault::status(503));
-    let reply = web.app.post_token("CRM-5").await;
-    assert_eq!(reply.status, 200, "429 and 503 are retried: {}", reply.body);
-    assert_eq!(web_calls(&web.app.sandbox).0, 2);
-    assert_eq!(web_calls(&web.app.sandbox).1, 2);
-    assert_eq!(
-        web.app.sandbox.external_contacts().len(),
-        1,
-        "a repeated upsert makes no second contact"
-    );
-    for _ in 0..4 {
-        web.app
-            .sandbox
-            .push_fault(Endpoint::WebDeploymentTokenExchange, Fault::status(500));
-    }
-    // Well inside the window, whatever the real time the 429's wait took.
-    advance(&web.app.clock, 400);
-    web.app.sandbox.expire_refresh_tokens();
-    let reply = web.app.post_token("CRM-5").await;
-    assert_eq!(reply.status, 503, "{}", reply.body);
-    assert_eq!(reply.error_code(), "upstream_unavailable");
-    assert!(reply.header("retry-after").is_some());
 }
 
 #[tokio::test]

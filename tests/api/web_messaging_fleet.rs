@@ -1,110 +1,55 @@
-//! The genesys-web-messaging mode through the compiled binary, as Lambda runs it: instances poll the
-//! Runtime API harness, an HTTP front turns the sandbox's calls to the broker's OIDC routes into HTTP
-//! API events for whichever instance is free (as API Gateway and Lambda's scaling would), the
-//! signing key is a KMS key in moto and the integration's client a secret in moto.
+//! The genesys-web-messaging mode through the compiled binary, as Lambda runs it (see
+//! [`crate::web_fleet`]): the first token, a hit, renewal with the refresh token, a new exchange
+//! once it lapses, revocation on delete, Genesys's 429s and 5xx, the race of instances, and init.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use genesys_sandbox::{
     DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint,
-    Sandbox, SandboxConfig,
+    Fault,
 };
-use serde_json::{Value, json};
 
-use crate::deployment::{LAMBDA_BINARY, assert_token_body, body_of, crm_body, http_api_post};
-use crate::fleet::{served_a_request, status};
-use test_kit::aws::{create_secret, sdk_config_for, unique};
+use crate::deployment::{LAMBDA_BINARY, assert_token_body, body_of};
+use crate::fleet::{error_code, served_a_request, status};
+use crate::helpers::hash_of;
+use crate::web_fleet::{WebFleet, web_calls};
 use test_kit::emulators::moto;
-use test_kit::http_front::HttpFront;
-use test_kit::runtime_harness::{Backends, LambdaFunction, RuntimeHarness};
-
-struct WebFleet {
-    harness: Arc<RuntimeHarness>,
-    sandbox: Sandbox,
-    instances: Vec<LambdaFunction>,
-    _front: HttpFront,
-}
-
-impl WebFleet {
-    /// `instances` processes of the function in web messaging mode, all polling for work.
-    async fn start(instances: usize) -> Self {
-        let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
-        let harness = Arc::new(RuntimeHarness::start().await);
-        let front = HttpFront::start(Arc::clone(&harness)).await;
-        sandbox.set_oidc_issuer(&front.base_url());
-        let clients = SandboxConfig::default().clients;
-        let clients: Vec<(&str, &str)> = clients
-            .iter()
-            .map(|(id, secret)| (id.as_str(), secret.as_str()))
-            .collect();
-        let mut env = Backends::create(&sandbox.base_url(), &clients).await.env;
-        let oidc_secret = unique("oidc-client");
-        create_secret(
-            &oidc_secret,
-            &json!({"client_id": DEFAULT_OIDC_CLIENT_ID, "client_secret": DEFAULT_OIDC_CLIENT_SECRET}).to_string(),
-        )
-        .await;
-        env.extend([
-            ("AWS_ENDPOINT_URL_KMS", moto().endpoint.clone()),
-            ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging".into()),
-            ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.into()),
-            ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.into()),
-            ("OIDC_ISSUER", front.base_url()),
-            ("OIDC_REDIRECT_URI", "https://broker.example.com/oidc/callback".into()),
-            ("OIDC_CLIENT_SECRET_ID", oidc_secret),
-            ("OIDC_SIGNING_KEY_ID", kms_signing_key().await),
-        ]);
-        let polls_before = harness.next_polls();
-        let instances: Vec<_> = (0..instances)
-            .map(|_| LambdaFunction::start(LAMBDA_BINARY, &harness, &env))
-            .collect();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while harness.next_polls() < polls_before + instances.len() {
-            assert!(Instant::now() < deadline, "the instances never polled for work");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        Self {
-            harness,
-            sandbox,
-            instances,
-            _front: front,
-        }
-    }
-
-    async fn post(&self, crm_id: &str) -> Value {
-        self.harness.invoke(http_api_post(&crm_body(crm_id))).await.response()
-    }
-}
-
-async fn kms_signing_key() -> String {
-    aws_sdk_kms::Client::new(&sdk_config_for(&moto().endpoint).await)
-        .create_key()
-        .key_spec(KeySpec::Rsa2048)
-        .key_usage(KeyUsageType::SignVerify)
-        .send()
-        .await
-        .expect("moto creates the key")
-        .key_metadata
-        .expect("key metadata")
-        .key_id
-}
+use test_kit::runtime_harness::{LambdaFunction, RuntimeHarness};
 
 #[tokio::test]
-async fn the_binary_serves_a_web_messaging_token_signed_by_kms_then_hits() {
+async fn the_binary_serves_a_web_messaging_token_signed_by_kms_then_a_hit_is_one_dynamodb_read() {
     // Two instances: one serves the token request, the other the sandbox's calls to the OIDC routes.
     let mut fleet = WebFleet::start(2).await;
     let first = fleet.post("CRM-WEB-1").await;
     assert_eq!(status(&first), 200, "{first}");
     let body = body_of(&first);
     assert_token_body(&body);
-    assert_eq!(fleet.sandbox.provider_token_calls(), 1);
-    assert_eq!(fleet.sandbox.calls(Endpoint::WebDeploymentTokenExchange), 1);
+    let contacts = fleet.sandbox.external_contacts();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(body["guestId"], contacts[0].id.as_str());
+    let contact = format!("{:?}", contacts[0]);
+    assert!(
+        contact.contains(hash_of("CRM-WEB-1").as_str()),
+        "the external id is the pseudonym"
+    );
+    assert!(!contact.contains("CRM-WEB-1"), "never the raw CRM id");
+    assert_eq!(
+        fleet.sandbox.provider_token_calls(),
+        1,
+        "Genesys redeemed one code at the broker"
+    );
+    assert_eq!(web_calls(&fleet.sandbox), (1, 1, 0, 0));
+    fleet.proxy.take();
     let second = fleet.post("CRM-WEB-1").await;
-    assert_eq!(body_of(&second), body, "a hit");
-    assert_eq!(fleet.sandbox.calls(Endpoint::WebDeploymentTokenExchange), 1);
-    let output: Vec<String> = fleet.instances.iter_mut().flat_map(LambdaFunction::stop).collect();
+    assert_eq!(body_of(&second), body, "a hit hands out the stored token");
+    assert_eq!(
+        fleet.proxy.operations(),
+        ["DynamoDB_20120810.GetItem"],
+        "a hit is one read"
+    );
+    assert_eq!(web_calls(&fleet.sandbox), (1, 1, 0, 0), "a hit calls nothing upstream");
+    assert_eq!(fleet.sandbox.provider_token_calls(), 1);
+    let output = fleet.stop();
     assert!(
         output
             .iter()
@@ -116,6 +61,83 @@ async fn the_binary_serves_a_web_messaging_token_signed_by_kms_then_hits() {
         !output.iter().any(|line| line.contains(token)),
         "the jwt is never logged"
     );
+}
+
+#[tokio::test]
+async fn the_binary_renews_with_the_refresh_token_exchanges_anew_once_it_lapses_and_revokes_on_delete() {
+    let fleet = WebFleet::start(2).await;
+    // Jwts living 120 s are inside the 300 s sliding window from the start: every request renews.
+    fleet.sandbox.set_web_jwt_ttl(Duration::from_secs(120));
+    let first = body_of(&fleet.post("CRM-WEB-2").await);
+    let refreshed = body_of(&fleet.post("CRM-WEB-2").await);
+    assert_eq!(
+        web_calls(&fleet.sandbox),
+        (1, 1, 1, 0),
+        "renewed with the refresh token"
+    );
+    assert_eq!(refreshed["guestId"], first["guestId"]);
+    assert_ne!(refreshed["token"], first["token"]);
+    fleet.sandbox.expire_refresh_tokens();
+    let exchanged = fleet.post("CRM-WEB-2").await;
+    assert_eq!(status(&exchanged), 200, "{exchanged}");
+    assert_eq!(
+        web_calls(&fleet.sandbox),
+        (1, 2, 2, 0),
+        "the lapsed refresh token was refused, then a new code exchanged"
+    );
+    assert_eq!(body_of(&exchanged)["guestId"], first["guestId"], "the same contact");
+    assert_eq!(fleet.sandbox.provider_token_calls(), 2);
+
+    assert_eq!(status(&fleet.delete("CRM-WEB-2").await), 204);
+    assert_eq!(web_calls(&fleet.sandbox).3, 1, "the jwt was revoked");
+    let sessions = fleet.sandbox.web_sessions();
+    assert!(
+        sessions.last().unwrap().revoked,
+        "the session in force ended: {sessions:?}"
+    );
+    assert!(fleet.stored("CRM-WEB-2").await.is_none(), "forgotten");
+    assert_eq!(status(&fleet.post("CRM-WEB-2").await), 200);
+    assert_eq!(web_calls(&fleet.sandbox).1, 3, "a new exchange after the delete");
+    for _ in 0..4 {
+        fleet
+            .sandbox
+            .push_fault(Endpoint::WebDeploymentTokenRevoke, Fault::status(500));
+    }
+    assert_eq!(
+        status(&fleet.delete("CRM-WEB-2").await),
+        204,
+        "a failed revocation is best effort"
+    );
+    assert_eq!(web_calls(&fleet.sandbox).3, 5, "revocation was attempted");
+    assert!(fleet.stored("CRM-WEB-2").await.is_none(), "forgotten all the same");
+}
+
+#[tokio::test]
+async fn through_the_binary_rate_limits_and_outages_follow_the_owner_modes_rules() {
+    let fleet = WebFleet::start(2).await;
+    fleet
+        .sandbox
+        .push_fault(Endpoint::WebDeploymentTokenExchange, Fault::status(429).retry_after(1));
+    fleet.sandbox.push_fault(Endpoint::EnrichContact, Fault::status(503));
+    let reply = fleet.post("CRM-WEB-5").await;
+    assert_eq!(status(&reply), 200, "429 and 503 are retried: {reply}");
+    assert_eq!(web_calls(&fleet.sandbox), (2, 2, 0, 0));
+    assert_eq!(
+        fleet.sandbox.external_contacts().len(),
+        1,
+        "a repeated upsert makes no second contact"
+    );
+    for _ in 0..4 {
+        fleet
+            .sandbox
+            .push_fault(Endpoint::WebDeploymentTokenExchange, Fault::status(500));
+    }
+    let reply = fleet.post("CRM-WEB-6").await;
+    assert_eq!(status(&reply), 503, "{reply}");
+    assert_eq!(error_code(&reply), "upstream_unavailable");
+    assert!(reply["headers"]["retry-after"].is_string(), "{reply}");
+    assert_eq!(web_calls(&fleet.sandbox).1, 6, "the exchange was tried four times");
+    assert_eq!(fleet.stored_token("CRM-WEB-6").await, None, "no token stored");
 }
 
 #[tokio::test]

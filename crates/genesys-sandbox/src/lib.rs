@@ -16,6 +16,7 @@ mod contacts;
 mod deployments;
 mod fault;
 mod guests;
+mod inspection;
 mod json_body;
 mod jwt;
 mod oauth;
@@ -46,6 +47,7 @@ pub use config::{
 pub use contacts::{ExternalContactRecord, ExternalId};
 pub use fault::Fault;
 pub use guests::GuestRecord;
+pub use inspection::{ExchangeRequestRecord, IdTokenTamper};
 pub use oidc::ExchangeFailure;
 pub use routes::Endpoint;
 pub use web_tokens::WebSessionRecord;
@@ -176,6 +178,20 @@ impl Sandbox {
     /// Why each refused exchange was refused, in order.
     pub fn exchange_failures(&self) -> Vec<ExchangeFailure> {
         lock(&self.shared).exchange_failures.clone()
+    }
+
+    /// Every request received at the code exchange endpoint, in order, including those a scripted
+    /// [`Fault`] answered (whose codes the sandbox never redeemed): what a test needs to replay a
+    /// code a broker minted.
+    pub fn exchange_requests(&self) -> Vec<ExchangeRequestRecord> {
+        lock(&self.shared).exchange_requests.clone()
+    }
+
+    /// From now on, every id_token the sandbox obtains is altered as `tamper` says before it is
+    /// verified (`None`: verified as received), so a test can show the verification refusing a
+    /// provider's real tokens.
+    pub fn tamper_id_tokens(&self, tamper: Option<IdTokenTamper>) {
+        lock(&self.shared).id_token_tamper = tamper;
     }
 
     /// Requests the sandbox made to OIDC providers' token endpoints (code redemptions).

@@ -16,6 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
+use super::inspection::IdTokenTamper;
 use super::{ClientAuthMethod, OidcIntegration};
 
 /// Largest provider answer (discovery, token, JWKS) the sandbox reads.
@@ -94,11 +95,13 @@ pub(crate) enum Grant {
 }
 
 /// Authenticates the grant with the integration's provider; the verified `sub` on success.
-/// `on_token_call` runs before each request to the token endpoint, to count them.
+/// `tamper` (a test lever) alters the id_token or the clock before verification. `on_token_call`
+/// runs before each request to the token endpoint, to count them.
 pub(crate) async fn authenticate(
     http: &reqwest::Client,
     integration: &OidcIntegration,
     grant: &Grant,
+    tamper: Option<IdTokenTamper>,
     on_token_call: impl FnOnce(),
 ) -> Result<String, ExchangeFailure> {
     let issuer = integration.issuer.as_deref().ok_or(ExchangeFailure::NoIssuer)?;
@@ -128,7 +131,11 @@ pub(crate) async fn authenticate(
         issuer,
         client_id: &integration.client_id,
         nonce,
-        now: unix_now(),
+        now: unix_now().saturating_add(tamper.map_or(0, IdTokenTamper::clock_offset)),
+    };
+    let id_token = match tamper {
+        Some(tamper) => tamper.token(&id_token),
+        None => id_token,
     };
     id_token::verify(&id_token, &jwks, &expect)
 }

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, header};
 
+use super::inspection::ExchangeRequestRecord;
 use super::state::{Shared, lock};
 use super::{contacts, deployments, guests, oauth, reply, web_tokens};
 
@@ -136,10 +137,16 @@ async fn dispatch(shared: &Shared, req: Request<Bytes>) -> Response<Bytes> {
         state.pop_fault(endpoint)
     };
     // The lock is released before playing the fault: a delayed call must not stall others.
-    if let Some(fault) = fault {
-        if let Some(response) = fault.play(endpoint.platform_envelope()).await {
-            return response;
-        }
+    let answered = match fault {
+        Some(fault) => fault.play(endpoint.platform_envelope()).await,
+        None => None,
+    };
+    if endpoint == Endpoint::WebDeploymentTokenExchange {
+        let record = ExchangeRequestRecord::of(req.body(), answered.is_some());
+        lock(shared).exchange_requests.push(record);
+    }
+    if let Some(response) = answered {
+        return response;
     }
     if endpoint == Endpoint::WebDeploymentTokenExchange {
         // Calls the OIDC provider: it takes the lock only between its awaits.

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::time::Instant;
 
 use super::contacts::ExternalContactRecord;
+use super::inspection::{ExchangeRequestRecord, IdTokenTamper};
 use super::jwt::JwtSigner;
 use super::oidc::{self, ExchangeFailure};
 use super::web_tokens::Sessions;
@@ -58,6 +59,10 @@ pub(crate) struct State {
     /// Requests the sandbox made to OIDC providers' token endpoints.
     pub(crate) provider_token_calls: usize,
     pub(crate) jwt_signer: JwtSigner,
+    /// Every code exchange request, faulted ones included (test inspection).
+    pub(crate) exchange_requests: Vec<ExchangeRequestRecord>,
+    /// How id_tokens are altered before verification, if at all (test lever).
+    pub(crate) id_token_tamper: Option<IdTokenTamper>,
     provider_http: Option<reqwest::Client>,
 }
 
@@ -79,6 +84,8 @@ impl State {
             exchange_failures: Vec::new(),
             provider_token_calls: 0,
             jwt_signer: JwtSigner::new(),
+            exchange_requests: Vec::new(),
+            id_token_tamper: None,
             provider_http: None,
         };
         for (id, secret) in config.clients {

@@ -39,7 +39,7 @@ pub(crate) async fn exchange(shared: &Shared, req: &Request<Bytes>) -> Response<
         Ok(request) => request,
         Err(message) => return bad_request(&message),
     };
-    let (integration, http) = {
+    let (integration, http, tamper) = {
         let mut state = lock(shared);
         let Some(deployment) = state.web.deployments.iter().find(|d| d.id == deployment_id) else {
             return reply::platform_error(StatusCode::NOT_FOUND, "not.found", "deployment not found");
@@ -60,12 +60,12 @@ pub(crate) async fn exchange(shared: &Shared, req: &Request<Bytes>) -> Response<
         let Some(integration) = integration else {
             return bad_request("the deployment's authentication integration does not exist");
         };
-        (integration, state.provider_http())
+        (integration, state.provider_http(), state.id_token_tamper)
     };
     let outcome = match http {
         Ok(http) => {
             let count_token_call = || lock(shared).provider_token_calls += 1;
-            oidc::authenticate(&http, &integration, &grant, count_token_call).await
+            oidc::authenticate(&http, &integration, &grant, tamper, count_token_call).await
         }
         Err(failure) => Err(failure),
     };

@@ -31,7 +31,7 @@ async fn unreachable_provider_is_a_discovery_failure() {
         nonce: "n".into(),
     };
     let http = new_http_client().unwrap();
-    let outcome = authenticate(&http, &integration(Some(issuer)), &grant, || {}).await;
+    let outcome = authenticate(&http, &integration(Some(issuer)), &grant, None, || {}).await;
     assert_eq!(outcome, Err(ExchangeFailure::Discovery("connection failed".into())));
 }
 

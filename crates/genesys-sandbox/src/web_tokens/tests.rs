@@ -8,7 +8,7 @@ use super::super::test_support::oidc_provider::{self, REDIRECT_URI, SUBJECT, Tes
 use super::super::test_support::{post_json, status_and_json};
 use super::super::{
     ClientAuthMethod, DEFAULT_DEPLOYMENT_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint,
-    ExchangeFailure, Fault, OidcIntegration, Sandbox, SandboxConfig, WebDeployment,
+    ExchangeFailure, Fault, IdTokenTamper, OidcIntegration, Sandbox, SandboxConfig, WebDeployment,
 };
 use crate::jwt;
 
@@ -493,5 +493,74 @@ async fn huge_lifetimes_do_not_overflow() {
     let (jwt, refresh_token) = world.session().await;
     assert_eq!(claims_of(&jwt)["exp"], i64::MAX);
     assert_eq!(world.refresh(&refresh_token).await.0, 200);
+    world.shutdown().await;
+}
+
+#[tokio::test]
+async fn exchange_requests_are_recorded_with_their_code_and_redirect_uri_faulted_ones_included() {
+    let world = World::default().await;
+    world
+        .sandbox
+        .push_fault(Endpoint::WebDeploymentTokenExchange, Fault::status(503));
+    let faulted = world.provider.code_for(world.provider.valid_spec());
+    let (status, _) = world
+        .exchange(json!({"code": faulted, "redirectUri": REDIRECT_URI}))
+        .await;
+    assert_eq!(status, 503);
+    world.session().await;
+    let requests = world.sandbox.exchange_requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[0].code.as_deref(), Some(faulted.as_str()));
+    assert_eq!(requests[0].redirect_uri.as_deref(), Some(REDIRECT_URI));
+    assert!(requests[0].faulted);
+    assert!(requests[1].code.is_some() && !requests[1].faulted);
+    assert_eq!(
+        world.sandbox.provider_token_calls(),
+        1,
+        "the faulted code was never redeemed"
+    );
+    assert!(
+        !format!("{requests:?}").contains(&faulted),
+        "a printed record hides the code"
+    );
+    world.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tampered_id_token_or_one_verified_after_its_exp_is_refused() {
+    let world = World::default().await;
+    let cases = [
+        (IdTokenTamper::Signature, ExchangeFailure::BadSignature),
+        (IdTokenTamper::Subject, ExchangeFailure::BadSignature),
+        // The test provider's tokens live 300 s.
+        (
+            IdTokenTamper::ClockAhead(Duration::from_secs(301)),
+            ExchangeFailure::Expired,
+        ),
+    ];
+    for (tamper, _) in &cases {
+        let tamper = *tamper;
+        world.sandbox.tamper_id_tokens(Some(tamper));
+        let (status, body) = world.exchange_spec(world.provider.valid_spec()).await;
+        assert_eq!(status, 401, "{tamper:?}: {body}");
+        assert_eq!(body["code"], "authentication.failed");
+    }
+    let expected: Vec<ExchangeFailure> = cases.into_iter().map(|(_, failure)| failure).collect();
+    assert_eq!(world.sandbox.exchange_failures(), expected);
+    world
+        .sandbox
+        .tamper_id_tokens(Some(IdTokenTamper::ClockAhead(Duration::from_secs(250))));
+    assert_eq!(
+        world.exchange_spec(world.provider.valid_spec()).await.0,
+        200,
+        "not yet expired"
+    );
+    world.sandbox.tamper_id_tokens(None);
+    world.session().await;
+    assert_eq!(
+        world.sandbox.web_sessions().len(),
+        2,
+        "only the untampered exchanges opened sessions"
+    );
     world.shutdown().await;
 }

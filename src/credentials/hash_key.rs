@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use crate::domain::Pseudonymiser;
 
 use super::CredentialError;
-use super::secrets_manager::classify_secret_error;
+use super::secrets_manager::current_secret_string;
 
 /// How often a pinned HMAC key is compared with its secret, by default.
 pub const DEFAULT_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(300);
@@ -34,14 +34,7 @@ impl HashKeySource {
         match self {
             Self::Fixed(key) => Ok(key.clone()),
             Self::SecretsManager { client, secret_id } => {
-                let output = client
-                    .get_secret_value()
-                    .secret_id(secret_id)
-                    .version_stage("AWSCURRENT")
-                    .send()
-                    .await
-                    .map_err(|err| classify_secret_error(err, secret_id))?;
-                parse_hash_key(output.secret_string().unwrap_or_default())
+                parse_hash_key(&current_secret_string(client, secret_id, "the hash key secret").await?)
             }
         }
     }

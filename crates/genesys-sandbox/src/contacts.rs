@@ -13,7 +13,6 @@ use serde_json::{Map, Value, json};
 
 use super::json_body::{json_object, non_empty_str};
 use super::reply;
-use super::routes::authorization;
 use super::state::State;
 
 /// One external id of a contact: a value within an external source.
@@ -33,8 +32,8 @@ pub struct ExternalContactRecord {
 }
 
 pub(crate) fn enrich(state: &mut State, req: &Request<Bytes>) -> Response<Bytes> {
-    if !authorized(state, req) {
-        return unauthorized();
+    if !state.authorizes(req) {
+        return reply::platform_bad_credentials();
     }
     let request = match parse_enrich(req.body()) {
         Ok(request) => request,
@@ -71,8 +70,8 @@ pub(crate) fn enrich(state: &mut State, req: &Request<Bytes>) -> Response<Bytes>
 }
 
 pub(crate) fn lookup(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
-    if !authorized(state, req) {
-        return unauthorized();
+    if !state.authorizes(req) {
+        return reply::platform_bad_credentials();
     }
     let identifier = match json_object(req.body()).and_then(|body| parse_identifier(&body, "request")) {
         Ok(identifier) => identifier,
@@ -180,18 +179,6 @@ fn new_contact(mut contact: Map<String, Value>, external_ids: Vec<ExternalId>) -
         external_ids,
         body: Value::Object(contact),
     }
-}
-
-fn authorized(state: &State, req: &Request<Bytes>) -> bool {
-    authorization(req.headers(), "Bearer").is_some_and(|token| state.access_token_is_valid(token))
-}
-
-fn unauthorized() -> Response<Bytes> {
-    reply::platform_error(
-        StatusCode::UNAUTHORIZED,
-        "bad.credentials",
-        "Invalid login credentials.",
-    )
 }
 
 fn bad_request(message: &str) -> Response<Bytes> {

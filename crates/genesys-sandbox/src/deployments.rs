@@ -15,12 +15,12 @@ use serde_json::json;
 
 use super::WebDeployment;
 use super::reply;
-use super::routes::{Endpoint, authorization, path_params};
+use super::routes::{Endpoint, path_params};
 use super::state::State;
 
 pub(crate) fn deployment(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
-    if !authorized(state, req) {
-        return unauthorized();
+    if !state.authorizes(req) {
+        return reply::platform_bad_credentials();
     }
     let params = path_params(Endpoint::WebDeployment.path(), req.uri().path()).unwrap_or_default();
     let Some(deployment) = params.first().and_then(|id| find(state, |d| d.id == *id)) else {
@@ -47,8 +47,8 @@ pub(crate) fn deployment(state: &State, req: &Request<Bytes>) -> Response<Bytes>
 }
 
 pub(crate) fn configuration_version(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
-    if !authorized(state, req) {
-        return unauthorized();
+    if !state.authorizes(req) {
+        return reply::platform_bad_credentials();
     }
     let params = path_params(Endpoint::WebDeploymentConfigurationVersion.path(), req.uri().path());
     let Some([configuration_id, version]) = params.as_deref() else {
@@ -77,18 +77,6 @@ pub(crate) fn configuration_version(state: &State, req: &Request<Bytes>) -> Resp
 
 fn find(state: &State, matches: impl Fn(&WebDeployment) -> bool) -> Option<&WebDeployment> {
     state.web.deployments.iter().find(|d| matches(d))
-}
-
-fn authorized(state: &State, req: &Request<Bytes>) -> bool {
-    authorization(req.headers(), "Bearer").is_some_and(|token| state.access_token_is_valid(token))
-}
-
-fn unauthorized() -> Response<Bytes> {
-    reply::platform_error(
-        StatusCode::UNAUTHORIZED,
-        "bad.credentials",
-        "Invalid login credentials.",
-    )
 }
 
 fn not_found(message: &str) -> Response<Bytes> {

@@ -6,7 +6,6 @@ use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::reply;
-use super::routes::authorization;
 use super::state::{State, random_token};
 
 /// A guest as the sandbox stored it, for tests to inspect.
@@ -19,7 +18,7 @@ pub struct GuestRecord {
 }
 
 pub(crate) fn create(state: &mut State, req: &Request<Bytes>) -> Response<Bytes> {
-    if !authorized(state, req) {
+    if !state.authorizes(req) {
         return reply::bad_credentials();
     }
     let (name, email, custom_attributes) = match parse_new_guest(req.body()) {
@@ -46,7 +45,7 @@ pub(crate) fn create(state: &mut State, req: &Request<Bytes>) -> Response<Bytes>
 }
 
 pub(crate) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
-    if !authorized(state, req) {
+    if !state.authorizes(req) {
         return reply::bad_credentials();
     }
     let guest_id = match json_object(req.body()).and_then(|body| required_string(&body, "externalUserId")) {
@@ -65,10 +64,6 @@ pub(crate) fn token(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     response.insert("token".into(), format!("eyJ{}", random_token(48)).into());
     response.insert(state.expires_at_key.as_str().into(), rfc3339_millis(expires_at).into());
     reply::json(StatusCode::OK, &Value::Object(response))
-}
-
-fn authorized(state: &State, req: &Request<Bytes>) -> bool {
-    authorization(req.headers(), "Bearer").is_some_and(|token| state.access_token_is_valid(token))
 }
 
 /// `(name, email, customAttributes)`, or the message for a 400.

@@ -56,6 +56,15 @@ pub(crate) fn bad_credentials() -> Response<Bytes> {
     )
 }
 
+/// A 401 in the platform's envelope, for the endpoints that answer with it.
+pub(crate) fn platform_bad_credentials() -> Response<Bytes> {
+    platform_error(
+        StatusCode::UNAUTHORIZED,
+        "bad.credentials",
+        "Invalid login credentials.",
+    )
+}
+
 pub(crate) fn bad_request(message: &str) -> Response<Bytes> {
     api_error(StatusCode::BAD_REQUEST, "bad.request", message)
 }

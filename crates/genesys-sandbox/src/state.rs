@@ -133,6 +133,11 @@ impl State {
         token
     }
 
+    /// Whether `req` carries a `Bearer` access token this sandbox issued and still honours.
+    pub(crate) fn authorizes(&self, req: &http::Request<bytes::Bytes>) -> bool {
+        super::routes::authorization(req.headers(), "Bearer").is_some_and(|token| self.access_token_is_valid(token))
+    }
+
     pub(crate) fn access_token_is_valid(&self, token: &str) -> bool {
         self.access_tokens
             .get(token)

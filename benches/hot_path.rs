@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use guest_token_broker::api::{self, ApiRequest};
+use guest_token_broker::api;
 use guest_token_broker::broker::Broker;
 use guest_token_broker::credentials::{Credential, CredentialSet, EnvCredentials, Pseudonyms};
 use guest_token_broker::domain::{CrmId, Deadline, GuestId, GuestToken, Pseudonymiser, SessionRecord, SystemClock};
@@ -30,12 +30,13 @@ use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda::{self, Invocation};
 use guest_token_broker::store::MemoryStore;
 use guest_token_broker::telemetry::Metrics;
+use guest_token_broker::web::ApiRequest;
 use http::Method;
 use secrecy::{SecretSlice, SecretString};
 use serde_json::Value;
 
 const CRM_ID: &str = "CRM-987654";
-const SAMPLE_EVENT: &str = include_str!("../events/http-api-post-guest-tokens.json");
+const SAMPLE_EVENT: &str = include_str!("../tests/fixtures/http-api-post-guest-tokens.json");
 /// Nothing listens here: a hit makes no upstream call, and a bench that made one would fail.
 const UNUSED_GENESYS_URL: &str = "http://127.0.0.1:9";
 const WINDOW: Duration = Duration::from_secs(300);

@@ -1,7 +1,7 @@
 """Creates, in local AWS emulators (dynalite for DynamoDB, moto for Secrets Manager, or whatever the
 standard AWS_ENDPOINT_URL* variables point at), what the broker needs: the sessions table as
 template.yaml defines it and a credentials secret for the Genesys sandbox's client. For local runs
-only; the README's "Local runs against dynalite and moto" shows the whole recipe.
+only; docs/local-runs.md, "Local runs against dynalite and moto", shows the whole recipe.
 
 Usage: AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:4567 AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:5000 \
        AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \

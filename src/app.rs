@@ -8,18 +8,19 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 use secrecy::ExposeSecret;
 
-use crate::broker::{Broker, Upstream, WebMessaging};
+use crate::broker::{Broker, CodeIssuer, Upstream, WebMessaging};
 use crate::config::{
-    Config, ConfigError, CredentialsConfig, HashKeyConfig, OidcClientConfig, PseudonymConfig, SigningKeyConfig,
-    UpstreamConfig,
+    ClientCredentials, Config, ConfigError, CredentialsConfig, GenesysConfig, HashKeyConfig, OidcClientConfig,
+    OidcConfig, PseudonymConfig, SigningKeyConfig, UpstreamConfig, process_env,
 };
 use crate::credentials::{
-    CredentialSource, HashKeyField, HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
+    Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, HashKeyField, HashKeySource,
+    OidcClientSource, Pseudonyms, SecretsManagerCredentials,
 };
 use crate::domain::SystemClock;
-use crate::genesys::GenesysClient;
+use crate::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy, UnknownRegion};
 use crate::oidc::{OidcProvider, OidcSettings, Signer, SignerError, kms_public_key};
-use crate::store::{DynamoDbStore, SessionStore};
+use crate::store::{CodeStore, DynamoDbStore, SessionStore};
 use crate::telemetry::{AwsCallTracer, XRay};
 
 /// AWS calls give up well inside a Lambda timeout: a hung endpoint becomes a 503, not a kill.
@@ -27,14 +28,25 @@ const AWS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const AWS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 const AWS_OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 
+/// Why a function could not start; reported as the Lambda init error, with what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
+    /// The configuration was refused.
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
+    /// The named variable needs AWS (e.g. a Secrets Manager secret) but no AWS configuration was
+    /// loaded (`local` without AWS).
     #[error("{0} is set but no AWS configuration was loaded")]
     AwsConfigMissing(&'static str),
+    /// The OIDC signing key cannot be used (KMS unreachable, a wrong key, an unreadable local key).
     #[error("the OIDC signing key cannot be used: {0}")]
     Signer(#[from] SignerError),
+    /// The OIDC client secret, or the Genesys credentials given in the environment, cannot be used.
+    #[error("the OIDC client secret cannot be used: {0}")]
+    OidcClient(#[from] CredentialError),
+    /// `GENESYS_REGION` names no Genesys Cloud region.
+    #[error(transparent)]
+    UnknownRegion(#[from] UnknownRegion),
 }
 
 /// The shared AWS configuration (region and credentials from the standard chain, endpoints from
@@ -42,11 +54,14 @@ pub enum InitError {
 /// from it records its calls with.
 #[derive(Clone)]
 pub struct Aws {
+    /// Region, credentials and timeouts every AWS client is built with.
     pub sdk: SdkConfig,
+    /// Where the clients' calls are recorded (nowhere without an X-Ray daemon address).
     pub xray: XRay,
 }
 
 impl Aws {
+    /// Loads the standard AWS configuration, with timeouts well inside a Lambda timeout.
     pub async fn load(xray: XRay) -> Self {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(
@@ -70,6 +85,7 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 
+    /// A KMS client (the OIDC signer), traced when X-Ray is on.
     pub fn kms(&self) -> aws_sdk_kms::Client {
         let mut config = aws_sdk_kms::config::Builder::from(&self.sdk);
         if self.xray.is_enabled() {
@@ -78,6 +94,7 @@ impl Aws {
         aws_sdk_kms::Client::from_conf(config.build())
     }
 
+    /// A Secrets Manager client, traced when X-Ray is on.
     pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
         let mut config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk);
         if self.xray.is_enabled() {
@@ -89,15 +106,7 @@ impl Aws {
 
 /// Whether the configuration needs AWS at all (`local` runs without it on its defaults).
 pub fn needs_aws(config: &Config) -> bool {
-    let web_messaging_needs_aws = match &config.upstream {
-        UpstreamConfig::OwnerContract => false,
-        UpstreamConfig::WebMessaging(mode) => {
-            matches!(mode.client, OidcClientConfig::SecretsManager { .. })
-                || matches!(mode.signing_key, SigningKeyConfig::Kms { .. })
-        }
-    };
-    web_messaging_needs_aws
-        || config.sessions_table.is_some()
+    config.sessions_table.is_some()
         || matches!(config.credentials, CredentialsConfig::SecretsManager { .. })
         || matches!(
             config.pseudonyms,
@@ -111,17 +120,22 @@ pub fn needs_aws(config: &Config) -> bool {
 /// The credential source; `aws` is only used (and only needed) for Secrets Manager.
 pub fn credential_source(config: &Config, aws: Option<&Aws>) -> Result<Arc<dyn CredentialSource>, InitError> {
     Ok(match &config.credentials {
-        CredentialsConfig::Environment(env) => Arc::new(env.clone()),
+        CredentialsConfig::Environment(clients) => {
+            let credentials = clients.iter().map(credential).collect();
+            Arc::new(EnvCredentials::new(CredentialSet::new(credentials)?))
+        }
         CredentialsConfig::SecretsManager { secret_id, cache_ttl } => {
             let aws = aws.ok_or(InitError::AwsConfigMissing("GENESYS_CREDENTIALS_SECRET_ID"))?;
             let hash_key = match config.pseudonyms {
                 PseudonymConfig::Sha256 => HashKeyField::Refused,
                 PseudonymConfig::HmacSha256 { .. } => HashKeyField::Ignored,
             };
-            Arc::new(
-                SecretsManagerCredentials::new(aws.secrets_manager(), secret_id, *cache_ttl)
-                    .with_hash_key_field(hash_key),
-            )
+            Arc::new(SecretsManagerCredentials::new(
+                aws.secrets_manager(),
+                secret_id,
+                *cache_ttl,
+                hash_key,
+            ))
         }
     })
 }
@@ -145,6 +159,8 @@ pub fn pseudonyms(config: &Config, aws: Option<&Aws>) -> Result<Pseudonyms, Init
     })
 }
 
+/// The session store: the DynamoDB table of `SESSIONS_TABLE` (or the default), with the configured
+/// retention.
 pub fn dynamodb_store(config: &Config, aws: &Aws) -> DynamoDbStore {
     DynamoDbStore::new(
         aws.dynamodb(),
@@ -154,20 +170,71 @@ pub fn dynamodb_store(config: &Config, aws: &Aws) -> DynamoDbStore {
 }
 
 /// The upstream adapter `GENESYS_UPSTREAM_MODE` chose; its Genesys calls are recorded with
-/// `xray`. In web messaging mode this builds the OIDC provider: the signer reads its KMS public
-/// keys now (`GetPublicKey`), so no request pays for it.
-pub async fn upstream(
-    config: &Config,
-    credentials: Arc<dyn CredentialSource>,
-    xray: XRay,
+/// `xray`.
+pub fn upstream(config: &Config, credentials: Arc<dyn CredentialSource>, xray: XRay) -> Result<Upstream, InitError> {
+    let genesys = GenesysClient::traced(
+        genesys_endpoints(&config.genesys)?,
+        credentials,
+        retry_policy(&config.genesys),
+        xray,
+    );
+    Ok(match &config.upstream {
+        UpstreamConfig::OwnerContract => Upstream::OwnerContract(genesys),
+        UpstreamConfig::WebMessaging(mode) => Upstream::WebMessaging(WebMessaging {
+            genesys,
+            deployment_id: mode.deployment_id.clone(),
+            external_source_id: mode.external_source_id.clone(),
+            codes: CodeIssuer {
+                redirect_uri: mode.redirect_uri.as_str().to_owned(),
+                lifetime: mode.code_lifetime,
+            },
+        }),
+    })
+}
+
+/// The region's hosts, each replaced by its URL override when one is set.
+pub fn genesys_endpoints(config: &GenesysConfig) -> Result<GenesysEndpoints, UnknownRegion> {
+    let mut endpoints = GenesysEndpoints::for_region(&config.region)?;
+    if let Some(url) = &config.api_base {
+        endpoints.api_base = url.clone();
+    }
+    if let Some(url) = &config.login_base {
+        endpoints.login_base = url.clone();
+    }
+    Ok(endpoints)
+}
+
+/// The default retry policy with the configured attempt timeout.
+pub fn retry_policy(config: &GenesysConfig) -> RetryPolicy {
+    let default = RetryPolicy::default();
+    RetryPolicy {
+        attempt_timeout: config.attempt_timeout.unwrap_or(default.attempt_timeout),
+        ..default
+    }
+}
+
+fn credential(client: &ClientCredentials) -> Credential {
+    Credential {
+        client_id: client.client_id.clone(),
+        client_secret: client.client_secret.clone(),
+    }
+}
+
+/// Whether the provider's configuration needs AWS (`local` runs it on a local key and client).
+pub fn oidc_needs_aws(config: &OidcConfig) -> bool {
+    matches!(config.client, OidcClientConfig::SecretsManager { .. })
+        || matches!(config.signing_key, SigningKeyConfig::Kms { .. })
+}
+
+/// The OpenID Connect provider on `codes`, built at init: the signer reads its KMS public keys
+/// (`GetPublicKey`) and the client secret is read into its cache, so no request pays for either
+/// and a request that fails to authenticate costs no AWS call.
+pub async fn oidc_provider<C: CodeStore>(
+    config: &OidcConfig,
+    codes: C,
     aws: Option<&Aws>,
-) -> Result<Upstream, InitError> {
-    let genesys = GenesysClient::traced(config.genesys.clone(), credentials, config.retry, xray);
-    let mode = match &config.upstream {
-        UpstreamConfig::OwnerContract => return Ok(Upstream::OwnerContract(genesys)),
-        UpstreamConfig::WebMessaging(mode) => mode,
-    };
-    let (signer, previous) = match &mode.signing_key {
+) -> Result<OidcProvider<C>, InitError> {
+    let (signer, previous) = match &config.signing_key {
         SigningKeyConfig::Local(pem) => (Signer::local_pkcs8(pem.expose_secret())?, Vec::new()),
         SigningKeyConfig::Kms { key_id, previous } => {
             let kms = aws.ok_or(InitError::AwsConfigMissing("OIDC_SIGNING_KEY_ID"))?.kms();
@@ -178,8 +245,11 @@ pub async fn upstream(
             (Signer::kms(kms, key_id).await?, published)
         }
     };
-    let clients = match &mode.client {
-        OidcClientConfig::Environment(client) => OidcClientSource::Fixed(Arc::new(client.clone())),
+    let clients = match &config.client {
+        OidcClientConfig::Environment(client) => OidcClientSource::Fixed(Arc::new(Credential {
+            client_id: client.client_id.clone(),
+            client_secret: client.client_secret.clone(),
+        })),
         OidcClientConfig::SecretsManager { secret_id, cache_ttl } => OidcClientSource::secrets_manager(
             aws.ok_or(InitError::AwsConfigMissing("OIDC_CLIENT_SECRET_ID"))?
                 .secrets_manager(),
@@ -187,22 +257,34 @@ pub async fn upstream(
             *cache_ttl,
         ),
     };
+    match clients.load().await {
+        // An outage at init is not fatal: the first request reads the secret.
+        Err(CredentialError::Unavailable(err)) => {
+            tracing::warn!(error = %err, "Secrets Manager unavailable at init; the first request reads the OIDC client secret");
+        }
+        other => other?,
+    }
     let settings = OidcSettings {
-        issuer: mode.issuer.as_str().to_owned(),
-        redirect_uri: mode.redirect_uri.as_str().to_owned(),
-        code_lifetime: mode.code_lifetime,
-        id_token_lifetime: mode.id_token_lifetime,
+        issuer: config.issuer.as_str().to_owned(),
+        id_token_lifetime: config.id_token_lifetime,
     };
-    Ok(Upstream::WebMessaging(WebMessaging {
-        genesys,
-        deployment_id: mode.deployment_id.clone(),
-        external_source_id: mode.external_source_id.clone(),
-        oidc: Arc::new(OidcProvider::new(settings, signer, previous, clients)),
-    }))
+    Ok(OidcProvider::new(
+        settings,
+        signer,
+        previous,
+        clients,
+        codes,
+        Arc::new(SystemClock),
+    ))
 }
 
 /// The broker on `store` with `upstream`.
-pub fn broker<S: SessionStore>(config: &Config, store: S, upstream: Upstream, pseudonyms: Pseudonyms) -> Broker<S> {
+pub fn broker<S: SessionStore + CodeStore>(
+    config: &Config,
+    store: S,
+    upstream: Upstream,
+    pseudonyms: Pseudonyms,
+) -> Broker<S> {
     Broker::with_upstream(
         store,
         upstream,
@@ -212,15 +294,26 @@ pub fn broker<S: SessionStore>(config: &Config, store: S, upstream: Upstream, ps
     )
 }
 
-/// Everything the Lambda binary needs, built once at init: configuration from the environment,
+/// Everything the guest function needs, built once at init: configuration from the environment,
 /// the AWS clients, the credential source and the broker on DynamoDB.
 pub async fn lambda_broker() -> Result<(Config, Broker<DynamoDbStore>), InitError> {
     let config = Config::from_env()?;
-    let aws = Aws::load(XRay::from_lookup(|name| std::env::var(name).ok())).await;
+    let aws = Aws::load(XRay::from_lookup(process_env)).await;
     let credentials = credential_source(&config, Some(&aws))?;
     let pseudonyms = pseudonyms(&config, Some(&aws))?;
     let store = dynamodb_store(&config, &aws);
-    let upstream = upstream(&config, credentials, aws.xray.clone(), Some(&aws)).await?;
+    let upstream = upstream(&config, credentials, aws.xray.clone())?;
     let broker = broker(&config, store, upstream, pseudonyms);
     Ok((config, broker))
+}
+
+/// Everything the OpenID Connect provider function needs, built once at init: its configuration,
+/// the AWS clients, and the provider on the sessions table's code items.
+pub async fn lambda_oidc_provider() -> Result<(OidcConfig, OidcProvider<DynamoDbStore>), InitError> {
+    let config = OidcConfig::from_env()?;
+    let aws = Aws::load(XRay::from_lookup(process_env)).await;
+    // Codes are never kept past their own expiry; the retention applies to sessions only.
+    let codes = DynamoDbStore::new(aws.dynamodb(), &config.sessions_table, Duration::ZERO);
+    let provider = oidc_provider(&config, codes, Some(&aws)).await?;
+    Ok((config, provider))
 }

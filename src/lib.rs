@@ -8,9 +8,11 @@
 //! - [`store`]: the session-store port with its DynamoDB adapter and an in-memory fake;
 //! - [`credentials`]: where the Genesys OAuth client credentials come from;
 //! - [`genesys`]: the Genesys Cloud client (OAuth, the guest endpoints, retries);
-//! - [`api`]: the HTTP API, one handler shared by Lambda and the local server;
-//! - [`oidc`]: the OpenID Connect provider Genesys trusts in authenticated web messaging mode;
-//! - [`lambda`]: the Lambda entry point (event dispatch, warm-up);
+//! - [`web`]: HTTP below both functions' routes (request, response, the one error mapping);
+//! - [`api`]: the guest function's HTTP API, one handler shared by Lambda and the local server;
+//! - [`oidc`]: the OpenID Connect provider Genesys trusts in authenticated web messaging mode,
+//!   a Lambda function of its own (`oidc-provider`);
+//! - [`lambda`]: the Lambda entry point of both functions (event dispatch, warm-up);
 //!
 //! It holds only what is deployed. The Genesys sandbox, the `local` runner and the test kit are
 //! workspace members beside it (`crates/`), and it depends on none of them.
@@ -18,6 +20,7 @@
 // The request path's futures nest deeply (the API handler, the broker, the Genesys client's
 // retries); computing their layout needs more than the default 128.
 #![recursion_limit = "256"]
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod app;
@@ -31,3 +34,4 @@ pub mod lambda;
 pub mod oidc;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -1,4 +1,5 @@
-//! The Lambda binary: logging, configuration and clients once at init, then the runtime loop.
+//! The guest function's Lambda binary: logging, configuration and clients once at init, then the
+//! runtime loop.
 
 // The runtime's service stack nests deeply; computing its future's layout needs more than 128.
 #![recursion_limit = "256"]
@@ -6,6 +7,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use guest_token_broker::config::process_env;
 use guest_token_broker::telemetry::{self, LogSettings};
 use guest_token_broker::{app, lambda};
 
@@ -13,24 +15,13 @@ use guest_token_broker::{app, lambda};
 // fraction of a vCPU, so worker threads would only add start-up work.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    telemetry::init(LogSettings::from_lookup(|name| std::env::var(name).ok()), false);
+    telemetry::init(LogSettings::from_lookup(process_env), false);
     let (config, broker) = match app::lambda_broker().await {
         Ok(built) => built,
-        Err(err) => {
-            // Reported through the Runtime API so the console shows what to fix.
-            tracing::error!(error = %err, "initialisation failed");
-            lambda::report_init_error("Runtime.ConfigurationError", &err.to_string()).await;
-            return ExitCode::FAILURE;
-        }
+        Err(err) => return lambda::init_failed(&err).await,
     };
     if config.prime_at_init {
         lambda::prime(&broker).await;
     }
-    match lambda::run(Arc::new(broker), config.deadline_margin).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = %err, "the Lambda runtime stopped");
-            ExitCode::FAILURE
-        }
-    }
+    lambda::serve(Arc::new(broker), config.deadline_margin).await
 }

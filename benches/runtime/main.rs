@@ -18,6 +18,12 @@
 //! runtime`. `BENCH_RUNS` (default 30) sets the runs per init and cold-start figure, `BENCH_HITS`
 //! (default 1000) the warm hits per function; `BENCH_FUNCTION_ENV` (`NAME=value …`, for experiments)
 //! adds variables to both functions' environment, and the report names them.
+//!
+//! The web-messaging section ([`web_report`]) times a first token for a new customer in
+//! `genesys-web-messaging` mode (enrich + exchange, with the sandbox's callback to the
+//! `oidc-provider` function) beside the default mode's, cold and warm, under the Lambda-physics
+//! conditions. `BENCH_WEB_WARM` (default 10) sets the warm tokens per pair of instances;
+//! `BENCH_ONLY=web-messaging` runs that section alone.
 
 // The broker's request path nests futures deeply; computing their layout needs more than 128.
 #![recursion_limit = "256"]
@@ -26,7 +32,10 @@ use std::time::Duration;
 
 use crate::stats::Samples;
 
-const SAMPLE_EVENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events/http-api-post-guest-tokens.json");
+const SAMPLE_EVENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/http-api-post-guest-tokens.json"
+);
 const PYTHON_BOOTSTRAP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/python_reference/bootstrap");
 const REPORT_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/last-run.md");
 const PROFILE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/profile");
@@ -55,6 +64,10 @@ struct Settings {
     function_env: Vec<(&'static str, String)>,
     /// `BENCH_PROFILE_BINARY`: profile a primed init of this binary instead of measuring.
     profile_binary: Option<String>,
+    /// `BENCH_WEB_WARM`: first tokens per pair of instances after its cold one (web-messaging section).
+    web_warm_tokens: usize,
+    /// `BENCH_ONLY=web-messaging`: run the web-messaging section alone.
+    only_web_messaging: bool,
 }
 
 impl Settings {
@@ -72,6 +85,12 @@ impl Settings {
             profile_binary: std::env::var("BENCH_PROFILE_BINARY")
                 .ok()
                 .filter(|path| !path.is_empty()),
+            web_warm_tokens: number("BENCH_WEB_WARM", 10).max(1),
+            only_web_messaging: match std::env::var("BENCH_ONLY").unwrap_or_default().as_str() {
+                "" => false,
+                "web-messaging" => true,
+                other => panic!("BENCH_ONLY takes web-messaging (or nothing), not {other:?}"),
+            },
         }
     }
 
@@ -102,6 +121,13 @@ fn pairs(text: &str) -> Vec<(&'static str, String)> {
 
 async fn run(settings: Settings) {
     let world = World::start(&settings.function_env).await;
+    if settings.only_web_messaging {
+        let web = measure_web_messaging(&world, &settings).await;
+        let mut markdown = report::title(&machine::describe(&world.python_dir), &settings.function_env_text());
+        markdown.push_str(&web_report::markdown(&web));
+        println!("\n{markdown}");
+        return;
+    }
     world.seed_session_and_check_the_reference().await;
     if let Some(binary) = &settings.profile_binary {
         profile::record(&world, binary).await;
@@ -117,10 +143,12 @@ async fn run(settings: Settings) {
         }
     };
     let plain = measure_plain(&world, &settings).await;
+    let web = measure_web_messaging(&world, &settings).await;
     let mut markdown = report::title(&plain.machine, &plain.function_env);
     if let Some(lambda) = &lambda {
         markdown.push_str(&lambda_report::markdown(lambda, settings.hits));
     }
+    markdown.push_str(&web_report::markdown(&web));
     markdown.push_str(&report::markdown(&plain));
     println!("\n{markdown}");
     std::fs::write(REPORT_PATH, &markdown).unwrap_or_else(|err| panic!("cannot write {REPORT_PATH}: {err}"));
@@ -161,6 +189,12 @@ async fn measure_plain(world: &World, settings: &Settings) -> report::Results {
         hits: settings.hits,
         function_env: settings.function_env_text(),
     }
+}
+
+/// The web-messaging section: its own sandbox, table and secrets over the world's emulators.
+async fn measure_web_messaging(world: &World, settings: &Settings) -> web_report::WebMessagingResults {
+    let web_world = web_world::WebWorld::start(world).await;
+    web_report::measure(&web_world, settings).await
 }
 
 fn progress(message: &str) {
@@ -221,3 +255,9 @@ mod lambda_mode;
 mod lambda_report;
 
 mod profile;
+
+mod callback_front;
+
+mod web_world;
+
+mod web_report;

@@ -46,7 +46,7 @@ impl Conditions {
     /// harness moves the process whose id `pid` will hold into them when it first polls, the end
     /// of init.
     /// The process's CPU time at its first poll is noted in `cpu_at_first_poll`.
-    async fn harness(
+    pub(crate) async fn harness(
         &self,
         pid: &Arc<OnceLock<u32>>,
         cpu_at_first_poll: &Arc<OnceLock<Duration>>,
@@ -67,7 +67,7 @@ impl Conditions {
 
     /// Adds an instance's throttling to its size's, once the instance has stopped; the periods
     /// it was throttled in.
-    fn account(&self, cgroup: Option<Arc<Cgroup>>) -> u64 {
+    pub(crate) fn account(&self, cgroup: Option<Arc<Cgroup>>) -> u64 {
         match (&self.size, cgroup) {
             (Some(size), Some(cgroup)) => size.account(&cgroup),
             _ => 0,
@@ -187,7 +187,7 @@ impl World {
 
     /// The AWS endpoint variables: the terminator's URL and the trust of the run's CA over TLS,
     /// the proxy's plain URL otherwise.
-    fn aws_env(&self, tls: bool) -> Vec<(&'static str, String)> {
+    pub(crate) fn aws_env(&self, tls: bool) -> Vec<(&'static str, String)> {
         match (&self.tls, tls) {
             (Some(tls), true) => {
                 let url = tls.terminator.url();

@@ -1,32 +1,26 @@
-//! The HTTP API, one handler for every front end (Lambda events, and `local`'s server):
-//! `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix, and in web
-//! messaging mode the OpenID Connect provider's public routes (`crate::oidc`).
+//! The guest function's HTTP API, one handler for every front end (Lambda events, and `local`'s
+//! server): `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix.
+//! The OpenID Connect provider's routes are another function's (`crate::oidc`).
 
 mod correlation;
-mod error;
 mod request;
 mod routes;
 
 use std::time::Instant;
 
-use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderValue, StatusCode};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use tracing::Instrument;
 
 use crate::broker::{Broker, BrokerError, IssuedToken};
 use crate::domain::Deadline;
-use crate::oidc::TokenRequest;
-use crate::store::SessionStore;
+use crate::store::{CodeStore, SessionStore};
 use crate::telemetry::Metrics;
+use crate::web::{ApiError, ApiRequest, ApiResponse, ErrorKind, empty_response, json_response};
 
 pub use correlation::HEADER as CORRELATION_HEADER;
-pub use error::{ApiError, ErrorKind};
-pub use request::{ApiRequest, MAX_BODY_BYTES};
 pub use routes::Route;
-
-pub type ApiResponse = Response<Bytes>;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,7 +33,7 @@ struct TokenBody<'a> {
 /// Answers one request, and logs it on one line: route, status, outcome, duration, correlation id
 /// and (on the request's span) the first 8 characters of the customer's hash, never the id itself.
 /// What it did is counted in `metrics`, the invocation's recorder.
-pub async fn handle<S: SessionStore>(
+pub async fn handle<S: SessionStore + CodeStore>(
     broker: &Broker<S>,
     request: ApiRequest<'_>,
     deadline: Deadline,
@@ -48,7 +42,7 @@ pub async fn handle<S: SessionStore>(
     let span = tracing::info_span!("request", crm_id_hash = tracing::field::Empty);
     async {
         let started = Instant::now();
-        let route = Route::resolve_with(request.method, request.path, broker.oidc().is_some());
+        let route = Route::resolve(request.method, request.path);
         let route_name = route.as_ref().map_or("unmatched", |route| route.name());
         let result = match route {
             Ok(route) => serve(broker, route, &request, deadline, metrics).await,
@@ -84,19 +78,13 @@ pub async fn handle<S: SessionStore>(
 }
 
 /// Parses the request, calls the use case, maps the result.
-async fn serve<S: SessionStore>(
+async fn serve<S: SessionStore + CodeStore>(
     broker: &Broker<S>,
     route: Route,
     request: &ApiRequest<'_>,
     deadline: Deadline,
     metrics: &Metrics,
 ) -> Result<(ApiResponse, &'static str), ApiError> {
-    match route {
-        Route::OidcDiscovery | Route::OidcJwks | Route::OidcToken => {
-            return serve_oidc(broker, route, request, deadline).await;
-        }
-        Route::IssueToken | Route::ForgetSession => {}
-    }
     let crm_id = request.crm_id()?;
     let counted = |err: BrokerError| {
         if err.is_store_throttle() {
@@ -113,35 +101,6 @@ async fn serve<S: SessionStore>(
             broker.forget(&crm_id, deadline, metrics).await.map_err(counted)?;
             Ok((empty_response(StatusCode::NO_CONTENT), "deleted"))
         }
-        Route::OidcDiscovery | Route::OidcJwks | Route::OidcToken => Err(ApiError::not_found()),
-    }
-}
-
-/// The OpenID Connect provider's routes (resolved only in web messaging mode).
-async fn serve_oidc<S: SessionStore>(
-    broker: &Broker<S>,
-    route: Route,
-    request: &ApiRequest<'_>,
-    deadline: Deadline,
-) -> Result<(ApiResponse, &'static str), ApiError> {
-    let oidc = broker.oidc().ok_or_else(ApiError::not_found)?;
-    match route {
-        Route::OidcDiscovery => Ok((oidc.discovery(), "discovery")),
-        Route::OidcJwks => Ok((oidc.jwks(), "jwks")),
-        _ => {
-            if request.body.len() > MAX_BODY_BYTES {
-                return Err(ApiError::payload_too_large());
-            }
-            let token_request = TokenRequest {
-                body: request.body,
-                authorization: request.authorization,
-            };
-            let answer = broker
-                .oidc_token(token_request, deadline)
-                .await
-                .ok_or_else(ApiError::not_found)??;
-            Ok((answer, "code-redeemed"))
-        }
     }
 }
 
@@ -153,23 +112,4 @@ fn token_response(issued: &IssuedToken) -> Result<ApiResponse, ApiError> {
         guest_id: issued.guest_id.as_str(),
     };
     Ok(json_response(StatusCode::OK, &body))
-}
-
-pub(crate) fn json_response(status: StatusCode, body: &impl Serialize) -> ApiResponse {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut response = Response::new(Bytes::from(bytes));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-fn empty_response(status: StatusCode) -> ApiResponse {
-    let mut response = Response::new(Bytes::new());
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

@@ -1,57 +1,10 @@
-//! The parts of an HTTP request the API reads, and the parsing of its body into a [`CrmId`].
+//! The guest API's reading of a request body: `{"crmId": "..."}` into a [`CrmId`].
 
-use http::Method;
 use serde_json::Value;
 
 use crate::domain::CrmId;
 
-use super::ApiError;
-
-/// Bodies larger than this are refused with 413 before any parsing.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// A request as any front end hands it over, body already decoded.
-#[derive(Clone, Copy)]
-pub struct ApiRequest<'a> {
-    pub method: &'a Method,
-    pub path: &'a str,
-    pub body: &'a [u8],
-    /// The caller's `x-correlation-id` header, as sent (checked by the handler).
-    pub correlation_header: Option<&'a str>,
-    /// The front end's own id for the request (API Gateway's request id), if it has one.
-    pub gateway_request_id: Option<&'a str>,
-    /// The `Authorization` header (the OIDC token endpoint's client authentication); a secret,
-    /// never shown by `Debug`.
-    pub authorization: Option<&'a str>,
-}
-
-impl<'a> ApiRequest<'a> {
-    /// A request with no correlation header and no gateway request id.
-    pub fn new(method: &'a Method, path: &'a str, body: &'a [u8]) -> Self {
-        Self {
-            method,
-            path,
-            body,
-            correlation_header: None,
-            gateway_request_id: None,
-            authorization: None,
-        }
-    }
-}
-
-/// The body carries the raw CRM id: `Debug` shows only its length.
-impl std::fmt::Debug for ApiRequest<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiRequest")
-            .field("method", self.method)
-            .field("path", &self.path)
-            .field("body_bytes", &self.body.len())
-            .field("correlation_header", &self.correlation_header)
-            .field("gateway_request_id", &self.gateway_request_id)
-            .field("authorization", &self.authorization.map(|_| "<redacted>"))
-            .finish()
-    }
-}
+use crate::web::{ApiError, ApiRequest, MAX_BODY_BYTES};
 
 impl ApiRequest<'_> {
     /// The `crmId` of a `{"crmId": "..."}` body. Other fields are ignored.
@@ -77,8 +30,10 @@ impl ApiRequest<'_> {
 
 #[cfg(test)]
 mod tests {
+    use http::Method;
+
     use super::*;
-    use crate::api::ErrorKind;
+    use crate::web::ErrorKind;
 
     fn crm_id(body: &[u8]) -> Result<CrmId, ApiError> {
         ApiRequest::new(&Method::POST, "/guest-tokens", body).crm_id()

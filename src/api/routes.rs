@@ -3,44 +3,30 @@
 
 use http::Method;
 
-use super::ApiError;
+use crate::web::ApiError;
 #[cfg(test)]
-use super::ErrorKind;
+use crate::web::ErrorKind;
 
+/// An operation of the guest function's API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
+    /// `POST /guest-tokens`: a guest token for a CRM id.
     IssueToken,
+    /// `DELETE /guest-sessions`: forget a customer's guest and token.
     ForgetSession,
-    /// Web messaging mode: the OpenID Connect provider's public routes.
-    OidcDiscovery,
-    OidcJwks,
-    OidcToken,
 }
 
 impl Route {
+    /// The route as logged: method and path.
     pub fn name(self) -> &'static str {
         match self {
             Self::IssueToken => "POST /guest-tokens",
             Self::ForgetSession => "DELETE /guest-sessions",
-            Self::OidcDiscovery => "GET /.well-known/openid-configuration",
-            Self::OidcJwks => "GET /.well-known/jwks.json",
-            Self::OidcToken => "POST /oidc/token",
         }
     }
 
-    /// As [`Route::resolve`], and with `oidc` the provider's routes too (web messaging mode).
-    pub fn resolve_with(method: &Method, path: &str, oidc: bool) -> Result<Self, ApiError> {
-        let found = if oidc { oidc_route(path) } else { None };
-        let Some((route, allowed, allow)) = found else {
-            return Self::resolve(method, path);
-        };
-        if *method == allowed {
-            Ok(route)
-        } else {
-            Err(ApiError::method_not_allowed(allow))
-        }
-    }
-
+    /// The route of a request, with or without a stage segment: an unknown path is a 404, a known
+    /// path with another method a 405 with `Allow`.
     pub fn resolve(method: &Method, path: &str) -> Result<Self, ApiError> {
         let (route, allowed, allow) = match resource(path) {
             Some("guest-tokens") => (Self::IssueToken, Method::POST, "POST"),
@@ -53,26 +39,6 @@ impl Route {
             Err(ApiError::method_not_allowed(allow))
         }
     }
-}
-
-/// An OIDC route at `path` or under one stage segment (`/prod/oidc/token`).
-fn oidc_route(path: &str) -> Option<(Route, Method, &'static str)> {
-    use crate::oidc::{DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH};
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    let unstaged = path
-        .strip_prefix('/')
-        .and_then(|rest| rest.split_once('/'))
-        .filter(|(stage, _)| !stage.is_empty() && !stage.starts_with('.') && *stage != "oidc")
-        .map(|(_, rest)| &path[path.len() - rest.len() - 1..]);
-    [Some(path), unstaged]
-        .into_iter()
-        .flatten()
-        .find_map(|candidate| match candidate {
-            DISCOVERY_PATH => Some((Route::OidcDiscovery, Method::GET, "GET")),
-            JWKS_PATH => Some((Route::OidcJwks, Method::GET, "GET")),
-            TOKEN_PATH => Some((Route::OidcToken, Method::POST, "POST")),
-            _ => None,
-        })
 }
 
 /// The resource segment of `/{resource}` or `/{stage}/{resource}`.
@@ -123,32 +89,6 @@ mod tests {
                 Route::resolve(&Method::POST, path).is_err_and(|e| e.kind() == ErrorKind::NotFound),
                 "{path}"
             );
-        }
-    }
-
-    #[test]
-    fn oidc_routes_exist_only_in_web_messaging_mode() {
-        for (method, path, route) in [
-            (Method::GET, "/.well-known/openid-configuration", Route::OidcDiscovery),
-            (Method::GET, "/prod/.well-known/jwks.json", Route::OidcJwks),
-            (Method::POST, "/oidc/token", Route::OidcToken),
-            (Method::POST, "/prod/oidc/token", Route::OidcToken),
-        ] {
-            assert_eq!(Route::resolve_with(&method, path, true).unwrap(), route, "{path}");
-            assert!(Route::resolve_with(&method, path, false).is_err(), "{path}");
-        }
-        assert_eq!(
-            Route::resolve_with(&Method::GET, "/oidc/token", true)
-                .unwrap_err()
-                .kind(),
-            ErrorKind::MethodNotAllowed { allow: "POST" }
-        );
-        assert_eq!(
-            Route::resolve_with(&Method::POST, "/guest-tokens", true).unwrap(),
-            Route::IssueToken
-        );
-        for path in ["/a/b/oidc/token", "/oidc/token/", "/oidc/oidc/token"] {
-            assert!(Route::resolve_with(&Method::POST, path, true).is_err(), "{path}");
         }
     }
 

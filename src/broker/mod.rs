@@ -4,6 +4,7 @@
 //! other) through claims and leases in the session store (`sessions`).
 
 mod backoff;
+mod codes;
 mod sessions;
 mod unstored;
 mod upstream;
@@ -15,13 +16,15 @@ use serde::Serialize;
 
 use crate::credentials::{CredentialError, Pseudonyms};
 use crate::domain::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken};
-use crate::genesys::{GenesysClient, GenesysError};
-use crate::oidc::{MintError, OidcProvider, TokenError, TokenRequest};
-use crate::store::{SessionStore, StoreError};
+#[cfg(any(test, feature = "test-support"))]
+use crate::genesys::GenesysClient;
+use crate::genesys::GenesysError;
+use crate::store::{CodeStore, SessionStore, StoreError};
 use crate::telemetry::Metrics;
 
 use sessions::Sessions;
 
+pub use codes::{CodeIssuer, MintError};
 pub use upstream::{Upstream, WebMessaging};
 
 /// One request for one customer: whose session, until when, and where its counts go.
@@ -31,9 +34,6 @@ struct Call<'a> {
     deadline: Deadline,
     metrics: &'a Metrics,
 }
-
-/// Default sliding window: a stored token with less than this left is renewed.
-pub const DEFAULT_SLIDING_WINDOW: Duration = Duration::from_secs(300);
 
 /// How a token request was served, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome as logged and counted: `hit`, `refreshed` or `created`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Hit => "hit",
@@ -56,10 +57,14 @@ impl Outcome {
     }
 }
 
+/// A guest token handed out, with the guest it belongs to and how it was obtained.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
+    /// The token, with more than the sliding window left where possible.
     pub token: GuestToken,
+    /// The customer's Genesys guest.
     pub guest_id: GuestId,
+    /// Whether the token was stored, renewed or came with a new guest.
     pub outcome: Outcome,
 }
 
@@ -73,10 +78,13 @@ impl IssuedToken {
     }
 }
 
+/// Why the broker could not serve a request; each maps to one HTTP answer (`web::ApiError`).
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
+    /// The session store failed (throttled, unreachable, an unreadable item).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Genesys refused or failed a call, after the client's own retries.
     #[error(transparent)]
     Upstream(#[from] GenesysError),
     /// The pseudonymisation key cannot be used (changed, vanished, unreadable).
@@ -88,6 +96,8 @@ pub enum BrokerError {
     /// Another request holds the claim or lease and did not finish before our deadline.
     #[error("another request is still {0}; retry shortly")]
     Contended(&'static str),
+    /// The request's deadline passed before an answer was ready (e.g. a store call that hangs); the
+    /// caller may retry shortly.
     #[error("the request deadline passed before an answer was ready; retry shortly")]
     DeadlineExceeded,
 }
@@ -111,24 +121,30 @@ async fn within<T>(
 /// What the scheduled warm-up did, step by step (`"ok"` or what failed).
 #[derive(Debug, Clone, Serialize)]
 pub struct WarmUpReport {
+    /// Whether every step succeeded.
     pub warmed: bool,
+    /// The pseudonym key step: `"ok"` or what failed.
     #[serde(rename = "pseudonymKey")]
     pub pseudonym_key: String,
+    /// The OAuth access token step: `"ok"`, what failed, or `"not at init"`.
     #[serde(rename = "accessToken")]
     pub access_token: String,
+    /// The store's connection step: `"ok"` or what failed.
     pub store: String,
     /// Web messaging only: whether the deployment has authentication enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preflight: Option<String>,
 }
 
+/// The use case: a CRM id in, its guest token out, on the session store `S` and the upstream.
 pub struct Broker<S> {
     sessions: Sessions<S>,
     pseudonyms: Pseudonyms,
 }
 
-impl<S: SessionStore> Broker<S> {
-    /// A broker on the owner's contract.
+impl<S: SessionStore + CodeStore> Broker<S> {
+    /// A broker on the owner's contract (tests).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn new(
         store: S,
         genesys: GenesysClient,
@@ -139,6 +155,8 @@ impl<S: SessionStore> Broker<S> {
         Self::with_upstream(store, Upstream::OwnerContract(genesys), pseudonyms, clock, window)
     }
 
+    /// A broker on `store` and `upstream`, with the sliding `window`: a stored token with less
+    /// left is renewed.
     pub fn with_upstream(
         store: S,
         upstream: Upstream,
@@ -150,30 +168,6 @@ impl<S: SessionStore> Broker<S> {
             sessions: Sessions::new(store, upstream, clock, window),
             pseudonyms,
         }
-    }
-
-    /// The OpenID Connect provider, in web messaging mode.
-    pub fn oidc(&self) -> Option<&Arc<OidcProvider>> {
-        self.sessions.upstream().oidc()
-    }
-
-    /// Answers the OIDC token endpoint (web messaging mode; `None` otherwise).
-    pub async fn oidc_token(
-        &self,
-        request: TokenRequest<'_>,
-        deadline: Deadline,
-    ) -> Option<Result<http::Response<bytes::Bytes>, TokenError>> {
-        let oidc = self.oidc()?;
-        let answer = tokio::time::timeout_at(
-            deadline.instant(),
-            oidc.token(self.sessions.store(), request, self.sessions.now()),
-        )
-        .await;
-        Some(answer.unwrap_or_else(|_| {
-            Err(TokenError::Store(StoreError::Unavailable(
-                "the request deadline passed before the token was ready".into(),
-            )))
-        }))
     }
 
     /// A guest token for the customer, with more than the sliding window left where possible.

@@ -10,28 +10,33 @@
 //! The flow around it (claims, the sliding window, leases, deletes, retries, error mapping) is the
 //! broker's and the same for both; only the adapter knows endpoints.
 
-use std::sync::Arc;
-
 use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken};
-use crate::genesys::{Endpoint, GenesysClient, GenesysError, NewGuest};
-use crate::oidc::OidcProvider;
-use crate::store::SessionStore;
+use crate::genesys::{Endpoint, ExchangeStep, GenesysClient, GenesysError, NewGuest};
+use crate::store::CodeStore;
 use crate::telemetry::Metrics;
 
+use super::codes::CodeIssuer;
 use super::{BrokerError, Call};
 
+/// Where guests and their tokens come from (see the module docs for the two modes).
 pub enum Upstream {
+    /// The owner's guest endpoints, through this client.
     OwnerContract(GenesysClient),
+    /// Genesys's public authenticated web messaging.
     WebMessaging(WebMessaging),
 }
 
-/// Authenticated web messaging: the deployment, the External Contacts source, and the OIDC
-/// provider that issues the codes the exchange redeems.
+/// Authenticated web messaging: the deployment, the External Contacts source, and the codes the
+/// exchange redeems (at the OIDC provider function, which Genesys calls back).
 pub struct WebMessaging {
+    /// The Genesys client (OAuth, External Contacts, the web-messaging token endpoints).
     pub genesys: GenesysClient,
+    /// The web messaging deployment the tokens are for.
     pub deployment_id: String,
+    /// The External Contacts source the customers' contacts are kept under.
     pub external_source_id: String,
-    pub oidc: Arc<OidcProvider>,
+    /// Mints the one-time codes the token exchange redeems.
+    pub codes: CodeIssuer,
 }
 
 impl Upstream {
@@ -39,14 +44,6 @@ impl Upstream {
         match self {
             Self::OwnerContract(genesys) => genesys,
             Self::WebMessaging(mode) => &mode.genesys,
-        }
-    }
-
-    /// The OIDC provider, in web messaging mode.
-    pub fn oidc(&self) -> Option<&Arc<OidcProvider>> {
-        match self {
-            Self::OwnerContract(_) => None,
-            Self::WebMessaging(mode) => Some(&mode.oidc),
         }
     }
 
@@ -75,9 +72,9 @@ impl Upstream {
     /// A new token for the guest. Web messaging renews with `previous`'s refresh token where there
     /// is one, and exchanges a new code when there is none or Genesys refuses it (expired,
     /// revoked).
-    pub(super) async fn issue_token<S: SessionStore>(
+    pub(super) async fn issue_token<C: CodeStore>(
         &self,
-        store: &S,
+        codes: &C,
         clock: &dyn Clock,
         guest: &GuestId,
         previous: Option<&GuestToken>,
@@ -101,20 +98,17 @@ impl Upstream {
                 Err(err) => return Err(err.into()),
             }
         }
-        let oidc = &mode.oidc;
-        mode.genesys
-            .exchange_code(
-                &mode.deployment_id,
-                &oidc.settings().redirect_uri,
-                deadline,
-                metrics,
-                || async {
-                    oidc.mint_code(store, hash, clock.now())
-                        .await
-                        .map_err(BrokerError::from)
-                },
-            )
-            .await
+        // Each attempt redeems a code of its own: one Genesys tried is spent, whatever came of it.
+        let mut exchange = mode
+            .genesys
+            .code_exchange(&mode.deployment_id, &mode.codes.redirect_uri, deadline, metrics);
+        loop {
+            let code = mode.codes.mint(codes, hash, clock.now()).await?;
+            match exchange.attempt(&code).await? {
+                ExchangeStep::Token(token) => return Ok(token),
+                ExchangeStep::FreshCodeNeeded => continue,
+            }
+        }
     }
 
     /// The endpoint a new token comes from, named when it arrives unusable.

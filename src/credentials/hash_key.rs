@@ -3,39 +3,73 @@
 //! running instance fails closed (`configuration_error`), because hashing one customer two ways
 //! would silently give them a second guest.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use secrecy::{ExposeSecret, SecretSlice};
 use serde_json::Value;
-use tokio::sync::{Mutex, OnceCell};
-use tokio::time::Instant;
+use tokio::sync::OnceCell;
 
 use crate::domain::Pseudonymiser;
 
 use super::CredentialError;
-use super::secrets_manager::current_secret_string;
-
-/// How often a pinned HMAC key is compared with its secret, by default.
-pub const DEFAULT_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(300);
+use super::cached_secret::{CachedSecret, ReloadPolicy};
 
 /// Where an HMAC key comes from.
 #[derive(Clone)]
 pub enum HashKeySource {
     /// The `hash_key` string of a Secrets Manager secret's JSON document.
-    SecretsManager { client: Client, secret_id: String },
+    SecretsManager {
+        /// The Secrets Manager client that reads it.
+        client: Client,
+        /// The secret's id or ARN.
+        secret_id: String,
+    },
     /// A key given directly (local runs).
     Fixed(SecretSlice<u8>),
 }
 
-impl HashKeySource {
-    async fn fetch(&self) -> Result<SecretSlice<u8>, CredentialError> {
+/// The key as this instance reads it: a secret cached for the check interval, or a fixed key.
+enum KeyReader {
+    Cached(Box<CachedSecret<SecretSlice<u8>>>),
+    Fixed(SecretSlice<u8>),
+}
+
+impl KeyReader {
+    fn new(source: HashKeySource, check_every: Duration) -> Self {
+        match source {
+            HashKeySource::Fixed(key) => Self::Fixed(key),
+            HashKeySource::SecretsManager { client, secret_id } => {
+                let policy = ReloadPolicy {
+                    ttl: check_every,
+                    min_reload_interval: check_every,
+                };
+                Self::Cached(Box::new(CachedSecret::new(
+                    client,
+                    secret_id,
+                    "the hash key secret",
+                    parse_hash_key,
+                    policy,
+                )))
+            }
+        }
+    }
+
+    /// The key to pin at first use.
+    async fn first(&self) -> Result<SecretSlice<u8>, CredentialError> {
         match self {
             Self::Fixed(key) => Ok(key.clone()),
-            Self::SecretsManager { client, secret_id } => {
-                parse_hash_key(&current_secret_string(client, secret_id, "the hash key secret").await?)
-            }
+            Self::Cached(secret) => Ok(secret.current().await?.as_ref().clone()),
+        }
+    }
+
+    /// Whether `pinned` is still the key in force: a fixed key always is; a secret's is re-read
+    /// once the check interval has passed (through a Secrets Manager outage the cached key,
+    /// since nothing says it changed). Copies nothing: this runs on every request.
+    async fn still(&self, pinned: &Pseudonymiser) -> Result<bool, CredentialError> {
+        match self {
+            Self::Fixed(_) => Ok(true),
+            Self::Cached(secret) => Ok(same_key(pinned, &*secret.current().await?)),
         }
     }
 }
@@ -64,11 +98,8 @@ enum Mode {
 }
 
 struct PinnedKey {
-    source: HashKeySource,
-    check_every: Duration,
+    reader: KeyReader,
     pinned: OnceCell<Pseudonymiser>,
-    /// When the key was last compared with its source, and whether it still matched then.
-    last_check: Mutex<(Instant, Result<(), Arc<str>>)>,
 }
 
 impl Pseudonyms {
@@ -84,10 +115,8 @@ impl Pseudonyms {
     pub fn hmac(source: HashKeySource, check_every: Duration) -> Self {
         Self {
             mode: Mode::Hmac(Box::new(PinnedKey {
-                source,
-                check_every,
+                reader: KeyReader::new(source, check_every),
                 pinned: OnceCell::new(),
-                last_check: Mutex::new((Instant::now(), Ok(()))),
             })),
         }
     }
@@ -108,39 +137,19 @@ impl Pseudonyms {
 
 impl PinnedKey {
     async fn current(&self) -> Result<&Pseudonymiser, CredentialError> {
-        let mut first_load = false;
         let pinned = self
             .pinned
-            .get_or_try_init(|| async {
-                first_load = true;
-                self.source.fetch().await.map(Pseudonymiser::HmacSha256)
-            })
+            .get_or_try_init(|| async { self.reader.first().await.map(Pseudonymiser::HmacSha256) })
             .await?;
-        if first_load {
-            *self.last_check.lock().await = (Instant::now(), Ok(()));
-            return Ok(pinned);
-        }
-        let mut last_check = self.last_check.lock().await;
-        if last_check.0.elapsed() >= self.check_every {
-            let verdict = match self.source.fetch().await {
-                Ok(key) if same_key(pinned, &key) => Ok(()),
-                Ok(_) => Err(Arc::from("the CRM id hash key changed under a running instance")),
-                // Nothing says the key changed: keep hashing with it, check again next time.
-                Err(CredentialError::Unavailable(err)) => {
-                    tracing::warn!(error = %err, "could not re-check the CRM id hash key; keeping the loaded one");
-                    last_check.1.clone()
-                }
-                Err(err) => Err(Arc::from(format!("the CRM id hash key can no longer be read: {err}"))),
-            };
-            *last_check = (Instant::now(), verdict);
-        }
-        match &last_check.1 {
-            Ok(()) => Ok(pinned),
-            Err(problem) => Err(CredentialError::Malformed(format!(
-                "{problem}; hashing stops rather than hash customers two ways: restore the key, or \
-                 deploy anew to start with the new one"
-            ))),
-        }
+        let problem = match self.reader.still(pinned).await {
+            Ok(true) => return Ok(pinned),
+            Ok(false) => "the CRM id hash key changed under a running instance".to_owned(),
+            Err(err) => format!("the CRM id hash key can no longer be read: {err}"),
+        };
+        Err(CredentialError::Malformed(format!(
+            "{problem}; hashing stops rather than hash customers two ways: restore the key, or \
+             deploy anew to start with the new one"
+        )))
     }
 }
 

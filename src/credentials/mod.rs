@@ -1,39 +1,33 @@
 //! The ordered set of Genesys OAuth client credentials, and the sources it is loaded from
 //! (environment variables, or a Secrets Manager secret that can be rotated under a running process).
 
+mod cached_secret;
 mod env;
 mod hash_key;
 mod oidc_client;
 mod secret_document;
 mod secrets_manager;
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use secrecy::SecretString;
 
+pub use cached_secret::{CachedSecret, ReloadPolicy};
 pub use env::EnvCredentials;
-pub use hash_key::{DEFAULT_KEY_CHECK_INTERVAL, HashKeySource, Pseudonyms, parse_hash_key};
-pub use oidc_client::{OidcClient, OidcClientSource, parse_oidc_client};
+pub use hash_key::{HashKeySource, Pseudonyms, parse_hash_key};
+pub use oidc_client::{OidcClientSource, parse_oidc_client};
 pub use secret_document::{HashKeyField, parse_secret_document};
 pub use secrets_manager::SecretsManagerCredentials;
 
-/// One OAuth client: its id (not secret, safe to log) and its secret.
-#[derive(Clone)]
+/// One OAuth client: its id (not secret, safe to log) and its secret (`Debug` shows it redacted).
+#[derive(Clone, Debug)]
 pub struct Credential {
+    /// The OAuth client id.
     pub client_id: String,
+    /// The OAuth client secret.
     pub client_secret: SecretString,
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credential")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .finish()
-    }
 }
 
 /// A non-empty list of credentials in order of preference.
@@ -43,6 +37,7 @@ pub struct CredentialSet {
 }
 
 impl CredentialSet {
+    /// The set in this order of preference; an empty list is [`CredentialError::Malformed`].
     pub fn new(credentials: Vec<Credential>) -> Result<Self, CredentialError> {
         if credentials.is_empty() {
             return Err(CredentialError::Malformed("the credential list is empty".into()));
@@ -50,6 +45,7 @@ impl CredentialSet {
         Ok(Self { credentials })
     }
 
+    /// The credentials, most preferred first.
     pub fn credentials(&self) -> &[Credential] {
         &self.credentials
     }
@@ -72,12 +68,18 @@ pub enum CredentialError {
     Malformed(String),
     /// The secret exists but this function may not read it, or it does not exist.
     #[error("Genesys credentials secret {secret_id:?} cannot be used: {problem}")]
-    Inaccessible { secret_id: String, problem: String },
+    Inaccessible {
+        /// The secret's id or ARN, as configured.
+        secret_id: String,
+        /// What Secrets Manager said, without any value.
+        problem: String,
+    },
     /// Secrets Manager could not be reached or failed; worth retrying later.
     #[error("Secrets Manager is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// What a [`CredentialSource`] answers with: the set in force, shared.
 pub type CredentialFuture<'a> = Pin<Box<dyn Future<Output = Result<Arc<CredentialSet>, CredentialError>> + Send + 'a>>;
 
 /// Where the credential set comes from.

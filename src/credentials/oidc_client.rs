@@ -1,38 +1,19 @@
 //! The OpenID Connect client Genesys authenticates as at the broker's token endpoint: the client
 //! id and secret registered in the Genesys integration, from a Secrets Manager secret
-//! (`OIDC_CLIENT_SECRET_ID`, JSON `{"client_id", "client_secret"}`) cached like the credential set,
-//! or fixed (local runs).
+//! (`OIDC_CLIENT_SECRET_ID`, JSON `{"client_id", "client_secret"}`, a [`CachedSecret`]), or fixed
+//! (local runs).
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cached_secret::{CachedSecret, ReloadPolicy};
+use super::{Credential, CredentialError};
 use aws_sdk_secretsmanager::Client;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
-use super::CredentialError;
-use super::secrets_manager::{OUTAGE_GRACE, current_secret_string};
-
-/// The integration's client: its id (not secret) and secret.
-#[derive(Clone)]
-pub struct OidcClient {
-    pub client_id: String,
-    pub client_secret: SecretString,
-}
-
-impl fmt::Debug for OidcClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OidcClient")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .finish()
-    }
-}
-
-impl OidcClient {
+/// The integration's client is a [`Credential`]: its id (not secret) and its secret.
+impl Credential {
     /// Whether `id` and `secret` are this client's; the secret compared in constant time.
     pub fn authenticates(&self, id: &str, secret: &str) -> bool {
         let id_matches = aws_lc_rs::constant_time::verify_slices_are_equal(id.as_bytes(), self.client_id.as_bytes());
@@ -51,14 +32,14 @@ struct Document {
 }
 
 /// Reads `{"client_id": "...", "client_secret": "..."}`; the error names the problem, never a value.
-pub fn parse_oidc_client(text: &str) -> Result<OidcClient, CredentialError> {
+pub fn parse_oidc_client(text: &str) -> Result<Credential, CredentialError> {
     let malformed = |problem: &str| CredentialError::Malformed(format!("the OIDC client secret {problem}"));
     let document: Document = serde_json::from_str(text).map_err(|_| malformed("is not a JSON object"))?;
     let field = |value: Option<serde_json::Value>, name: &str| match value {
         Some(serde_json::Value::String(text)) if !text.trim().is_empty() => Ok(text),
         _ => Err(malformed(&format!("needs a non-empty {name} string"))),
     };
-    Ok(OidcClient {
+    Ok(Credential {
         client_id: field(document.client_id, "client_id")?,
         client_secret: SecretString::from(field(document.client_secret, "client_secret")?),
     })
@@ -66,66 +47,49 @@ pub fn parse_oidc_client(text: &str) -> Result<OidcClient, CredentialError> {
 
 /// Where the client comes from.
 pub enum OidcClientSource {
-    Fixed(Arc<OidcClient>),
-    SecretsManager(SecretsManagerOidcClient),
+    /// A client given at init (local runs).
+    Fixed(Arc<Credential>),
+    /// A Secrets Manager secret, cached (see [`OidcClientSource::secrets_manager`]).
+    SecretsManager(Box<CachedSecret<Credential>>),
 }
 
 impl OidcClientSource {
+    /// The client of a secret `{"client_id", "client_secret"}`, cached for `cache_ttl`.
     pub fn secrets_manager(client: Client, secret_id: impl Into<String>, cache_ttl: Duration) -> Self {
-        Self::SecretsManager(SecretsManagerOidcClient {
+        // Never re-read on demand: a refusal here may be anyone's guess (see `authenticate`).
+        let policy = ReloadPolicy {
+            ttl: cache_ttl,
+            min_reload_interval: cache_ttl,
+        };
+        Self::SecretsManager(Box::new(CachedSecret::new(
             client,
-            secret_id: secret_id.into(),
-            cache_ttl,
-            cache: Mutex::new(None),
-        })
+            secret_id,
+            "the OIDC client secret",
+            parse_oidc_client,
+            policy,
+        )))
     }
 
-    pub async fn current(&self) -> Result<Arc<OidcClient>, CredentialError> {
+    /// Reads the secret into the cache (at init, so that no request has to).
+    pub async fn load(&self) -> Result<(), CredentialError> {
         match self {
-            Self::Fixed(client) => Ok(Arc::clone(client)),
-            Self::SecretsManager(source) => source.current().await,
-        }
-    }
-}
-
-pub struct SecretsManagerOidcClient {
-    client: Client,
-    secret_id: String,
-    cache_ttl: Duration,
-    /// The client read, when, and whether it is being served through an outage.
-    cache: Mutex<Option<(Arc<OidcClient>, Instant, bool)>>,
-}
-
-impl SecretsManagerOidcClient {
-    async fn current(&self) -> Result<Arc<OidcClient>, CredentialError> {
-        let mut cache = self.cache.lock().await;
-        if let Some((client, at, stale)) = cache.as_ref() {
-            let max_age = if *stale { OUTAGE_GRACE } else { self.cache_ttl };
-            if at.elapsed() < max_age {
-                return Ok(Arc::clone(client));
-            }
-        }
-        match self.fetch().await {
-            Ok(client) => {
-                let client = Arc::new(client);
-                *cache = Some((Arc::clone(&client), Instant::now(), false));
-                Ok(client)
-            }
-            Err(CredentialError::Unavailable(source)) => match cache.as_mut() {
-                Some((client, at, stale)) => {
-                    tracing::warn!(error = %source, "Secrets Manager unavailable; serving the cached OIDC client");
-                    (*at, *stale) = (Instant::now(), true);
-                    Ok(Arc::clone(client))
-                }
-                None => Err(CredentialError::Unavailable(source)),
-            },
-            Err(other) => Err(other),
+            Self::Fixed(_) => Ok(()),
+            Self::SecretsManager(secret) => secret.current().await.map(drop),
         }
     }
 
-    async fn fetch(&self) -> Result<OidcClient, CredentialError> {
-        let text = current_secret_string(&self.client, &self.secret_id, "the OIDC client secret").await?;
-        parse_oidc_client(&text)
+    /// The client id if `id` and `secret` authenticate the integration's client, else `None`.
+    ///
+    /// The cached client decides: whoever calls, the secret is read at most once per time to
+    /// live (the value is read at init, so within it a request costs no Secrets Manager call,
+    /// refused or not). A rotated integration secret is picked up once the cache has expired;
+    /// a refusal never forces a read, since anyone can cause one.
+    pub async fn authenticate(&self, id: &str, secret: &str) -> Result<Option<String>, CredentialError> {
+        let client = match self {
+            Self::Fixed(client) => Arc::clone(client),
+            Self::SecretsManager(source) => source.current().await?,
+        };
+        Ok(client.authenticates(id, secret).then(|| client.client_id.clone()))
     }
 }
 

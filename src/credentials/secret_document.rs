@@ -22,6 +22,8 @@ pub enum HashKeyField {
     Refused,
 }
 
+/// Reads the credentials secret's JSON into a set; `hash_key` says whether a `hash_key` field is
+/// refused. Errors name the problem, never a value.
 pub fn parse_secret_document(text: &str, hash_key: HashKeyField) -> Result<CredentialSet, CredentialError> {
     let malformed = |problem: String| CredentialError::Malformed(format!("the secret {problem}"));
     let document: Value = serde_json::from_str(text).map_err(|_| malformed("is not valid JSON".into()))?;

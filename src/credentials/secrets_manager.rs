@@ -1,117 +1,49 @@
-//! Credentials from a Secrets Manager secret (AWSCURRENT only), cached in process.
+//! The Genesys credential set from a Secrets Manager secret (a [`CachedSecret`]), and the one
+//! `GetSecretValue` call every cached secret reads with.
 //!
-//! A small cache of our own rather than `aws_secretsmanager_caching`: that crate calls
-//! DescribeSecret on every expiry (one more permission and round trip) and its error type is not
-//! `Send`. Here a cache entry lives for `cache_ttl`; when Genesys refuses every cached credential,
-//! [`CredentialSource::reload`] re-reads the secret at once (at most once per `min_reload_interval`),
-//! which is how a rotation is picked up without a restart.
+//! The set is cached for `cache_ttl`; when Genesys refuses every cached credential,
+//! [`CredentialSource::reload`] re-reads the secret at once (at most once per
+//! [`DEFAULT_MIN_RELOAD_INTERVAL`]), which is how a rotation is picked up without a restart.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use crate::aws_error::{AwsFailure, classify};
 
+use super::cached_secret::{CachedSecret, ReloadPolicy};
 use super::{CredentialError, CredentialFuture, CredentialSet, CredentialSource, HashKeyField, parse_secret_document};
 
 /// Re-reads forced by refused credentials are spaced at least this far apart.
 pub const DEFAULT_MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
-/// While Secrets Manager is out, the last set read keeps serving, and the secret is tried again
+/// While Secrets Manager is out, the last value read keeps serving, and the secret is tried again
 /// only after this long: one request per grace period pays for a failing read, not every request.
 pub const OUTAGE_GRACE: Duration = Duration::from_secs(30);
 
+/// The credential set of `GENESYS_CREDENTIALS_SECRET_ID`.
 pub struct SecretsManagerCredentials {
-    client: Client,
-    secret_id: String,
-    cache_ttl: Duration,
-    min_reload_interval: Duration,
-    hash_key: HashKeyField,
-    // An async mutex: concurrent callers on a cold or expired cache share one GetSecretValue.
-    cache: Mutex<Option<Cached>>,
-    last_forced_reload: Mutex<Option<Instant>>,
-}
-
-struct Cached {
-    set: Arc<CredentialSet>,
-    /// When the set was read, or (during an outage) when the stale set's grace period began.
-    fetched_at: Instant,
-    /// Kept through an outage: serves for [`OUTAGE_GRACE`] from when the read failed, whatever
-    /// the cache's own lifetime, before the secret is tried again.
-    stale: bool,
-}
-
-impl Cached {
-    fn usable(&self, max_age: Duration) -> bool {
-        let max_age = if self.stale { OUTAGE_GRACE } else { max_age };
-        self.fetched_at.elapsed() < max_age
-    }
+    secret: CachedSecret<CredentialSet>,
 }
 
 impl SecretsManagerCredentials {
-    pub fn new(client: Client, secret_id: impl Into<String>, cache_ttl: Duration) -> Self {
-        Self {
-            client,
-            secret_id: secret_id.into(),
-            cache_ttl,
+    /// `hash_key` says what a `hash_key` in the secret means (refused unless pseudonyms are HMAC).
+    pub fn new(client: Client, secret_id: impl Into<String>, cache_ttl: Duration, hash_key: HashKeyField) -> Self {
+        let parse = move |text: &str| {
+            let set = parse_secret_document(text, hash_key)?;
+            tracing::info!(
+                credentials = set.credentials().len(),
+                "loaded the Genesys credential set from Secrets Manager"
+            );
+            Ok(set)
+        };
+        let policy = ReloadPolicy {
+            ttl: cache_ttl,
             min_reload_interval: DEFAULT_MIN_RELOAD_INTERVAL,
-            hash_key: HashKeyField::Refused,
-            cache: Mutex::new(None),
-            last_forced_reload: Mutex::new(None),
+        };
+        Self {
+            secret: CachedSecret::new(client, secret_id, "the secret", parse, policy),
         }
-    }
-
-    /// What a `hash_key` in the secret means (refused unless pseudonyms are HMAC).
-    pub fn with_hash_key_field(mut self, hash_key: HashKeyField) -> Self {
-        self.hash_key = hash_key;
-        self
-    }
-
-    pub fn with_min_reload_interval(mut self, interval: Duration) -> Self {
-        self.min_reload_interval = interval;
-        self
-    }
-
-    async fn load(&self, max_age: Duration) -> Result<Arc<CredentialSet>, CredentialError> {
-        let mut cache = self.cache.lock().await;
-        if let Some(cached) = cache.as_ref().filter(|c| c.usable(max_age)) {
-            return Ok(Arc::clone(&cached.set));
-        }
-        match self.fetch().await {
-            Ok(set) => {
-                let set = Arc::new(set);
-                *cache = Some(Cached {
-                    set: Arc::clone(&set),
-                    fetched_at: Instant::now(),
-                    stale: false,
-                });
-                Ok(set)
-            }
-            // A passing outage should not take down requests that a known set can still serve.
-            Err(CredentialError::Unavailable(source)) => match cache.as_mut() {
-                Some(stale) => {
-                    tracing::warn!(error = %source, grace_seconds = OUTAGE_GRACE.as_secs(), "Secrets Manager unavailable; serving the cached credential set and trying again after the grace period");
-                    stale.fetched_at = Instant::now();
-                    stale.stale = true;
-                    Ok(Arc::clone(&stale.set))
-                }
-                None => Err(CredentialError::Unavailable(source)),
-            },
-            Err(other) => Err(other),
-        }
-    }
-
-    async fn fetch(&self) -> Result<CredentialSet, CredentialError> {
-        let text = current_secret_string(&self.client, &self.secret_id, "the secret").await?;
-        let set = parse_secret_document(&text, self.hash_key)?;
-        tracing::info!(
-            credentials = set.credentials().len(),
-            "loaded the Genesys credential set from Secrets Manager"
-        );
-        Ok(set)
     }
 }
 
@@ -160,17 +92,10 @@ where
 
 impl CredentialSource for SecretsManagerCredentials {
     fn current(&self) -> CredentialFuture<'_> {
-        Box::pin(self.load(self.cache_ttl))
+        Box::pin(self.secret.current())
     }
 
     fn reload(&self) -> CredentialFuture<'_> {
-        Box::pin(async move {
-            let mut last = self.last_forced_reload.lock().await;
-            if last.is_some_and(|at| at.elapsed() < self.min_reload_interval) {
-                return self.load(self.cache_ttl).await;
-            }
-            *last = Some(Instant::now());
-            self.load(Duration::ZERO).await
-        })
+        Box::pin(self.secret.reload())
     }
 }

@@ -19,17 +19,22 @@ pub struct CrmId(String);
 /// Why a CRM id was rejected; the message tells the caller what to fix without echoing the id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CrmIdError {
+    /// The id is the empty string.
     #[error("crmId must not be empty")]
     Empty,
+    /// The id is only whitespace.
     #[error("crmId must not be blank")]
     Blank,
+    /// The id has more than `MAX_CRM_ID_CHARS` (256) characters.
     #[error("crmId must be at most {MAX_CRM_ID_CHARS} characters")]
     TooLong,
+    /// The id contains a control character (a line break, a tab, DEL…).
     #[error("crmId must not contain control characters")]
     ControlCharacter,
 }
 
 impl CrmId {
+    /// Validates a CRM id as received; the error says which rule it breaks.
     pub fn parse(raw: &str) -> Result<Self, CrmIdError> {
         if raw.is_empty() {
             return Err(CrmIdError::Empty);
@@ -69,6 +74,7 @@ impl CrmIdHash {
         Self(hex)
     }
 
+    /// The 64 hex characters.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -98,12 +104,15 @@ impl fmt::Display for CrmIdHash {
 /// at the price of starting new mappings when switched on.
 #[derive(Clone, Default)]
 pub enum Pseudonymiser {
+    /// Unkeyed SHA-256 of the id's UTF-8 bytes, as the Python utility stored it.
     #[default]
     Sha256,
+    /// HMAC-SHA256 of the id's UTF-8 bytes under a secret key (from the hash-key secret).
     HmacSha256(SecretSlice<u8>),
 }
 
 impl Pseudonymiser {
+    /// The pseudonym of `crm_id`, lowercase hex.
     pub fn hash(&self, crm_id: &CrmId) -> CrmIdHash {
         let digest = match self {
             Self::Sha256 => hex::encode(Sha256::digest(crm_id.as_bytes())),

@@ -8,10 +8,12 @@ use tokio::time::Instant;
 /// clock's range.
 const FARTHEST: Duration = Duration::from_secs(366 * 86_400);
 
+/// The instant by which the current request must be answered (on tokio's clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Deadline(Instant);
 
 impl Deadline {
+    /// A deadline at `instant`.
     pub fn at(instant: Instant) -> Self {
         Self(instant)
     }
@@ -23,6 +25,7 @@ impl Deadline {
         Self(now.checked_add(budget).unwrap_or_else(|| now + FARTHEST))
     }
 
+    /// The deadline as an instant, e.g. for `tokio::time::timeout_at`.
     pub fn instant(self) -> Instant {
         self.0
     }

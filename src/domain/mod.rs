@@ -8,7 +8,9 @@ mod deadline;
 mod oidc_code;
 mod session;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+#[cfg(any(test, feature = "test-support"))]
+pub use clock::FixedClock;
+pub use clock::{Clock, SystemClock};
 pub use crm_id::{CrmId, CrmIdError, CrmIdHash, Pseudonymiser};
 pub use deadline::Deadline;
 pub use oidc_code::{AuthorizationCode, CODE_BYTES, CodeGrant, CodeKey};

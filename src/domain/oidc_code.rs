@@ -22,6 +22,7 @@ impl AuthorizationCode {
         Self(SecretString::from(URL_SAFE_NO_PAD.encode(bytes)))
     }
 
+    /// The code itself, to send to Genesys once.
     pub fn secret(&self) -> &SecretString {
         &self.0
     }
@@ -48,23 +49,29 @@ impl CodeKey {
         Self(hex::encode(Sha256::digest(code.as_bytes())))
     }
 
+    /// The 64 hex characters.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-/// What a code grants, bound at issue: the client and redirect URI that may redeem it, the subject
-/// (the customer's pseudonym), the nonce to echo, and until when.
+/// What a code grants, bound at issue: the redirect URI it must be redeemed with, the subject (the
+/// customer's pseudonym), the nonce to echo, and until when. The client is not stored: the provider
+/// has exactly one (the Genesys integration), and only that client, authenticated, redeems codes.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct CodeGrant {
-    pub client_id: String,
+    /// The redirect URI the code was issued for; redeeming it must present the same one.
     pub redirect_uri: String,
+    /// The `sub` of the id token: the customer's pseudonym.
     pub subject: String,
+    /// The nonce from the authorization request, echoed in the id token; `None` when none was sent.
     pub nonce: Option<String>,
+    /// When the code stops being redeemable.
     pub expires_at: DateTime<Utc>,
 }
 
 impl CodeGrant {
+    /// Whether the code can still be redeemed at `now`.
     pub fn valid_at(&self, now: DateTime<Utc>) -> bool {
         self.expires_at > now
     }

@@ -20,6 +20,7 @@ impl GuestId {
         (!id.is_empty()).then_some(Self(id))
     }
 
+    /// The id as Genesys wrote it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -65,14 +66,17 @@ impl GuestToken {
         self
     }
 
+    /// The refresh token that renews this token upstream, if the upstream gave one.
     pub fn refresh(&self) -> Option<&SecretString> {
         self.refresh.as_ref()
     }
 
+    /// The token itself, to hand to the customer's web-messaging client.
     pub fn secret(&self) -> &SecretString {
         &self.value
     }
 
+    /// The expiry exactly as Genesys wrote it (and as it is stored).
     pub fn expires_at_raw(&self) -> &str {
         &self.expires_at_raw
     }
@@ -145,7 +149,9 @@ pub enum TokenFreshness {
 /// that is late (its hold expired and was taken over) cannot end its successor's hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hold {
+    /// Until when the hold runs.
     pub until: DateTime<Utc>,
+    /// The holder; only it may release or extend the hold.
     pub owner: HoldOwner,
 }
 
@@ -169,6 +175,7 @@ impl Hold {
 pub struct HoldOwner(String);
 
 impl HoldOwner {
+    /// A fresh owner: 128 random bits.
     pub fn random() -> Self {
         Self(format!("{:032x}", fastrand::u128(..)))
     }
@@ -178,6 +185,7 @@ impl HoldOwner {
         Self(owner.into())
     }
 
+    /// The owner as stored: 32 hex characters for a generated one.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -192,8 +200,11 @@ impl fmt::Debug for HoldOwner {
 /// One customer's stored session, as the session store holds it.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
+    /// The customer's pseudonym, the record's key.
     pub crm_id_hash: CrmIdHash,
+    /// The customer's Genesys guest, once created.
     pub guest_id: Option<GuestId>,
+    /// The current guest token, when a usable one is stored.
     pub token: Option<GuestToken>,
     /// The stored `expires_at` exactly as written, whenever it is a string, even where no usable
     /// token came with it (a placeholder, a token of the wrong type): a renewal lease is taken

@@ -1,6 +1,11 @@
 //! The Genesys client the broker calls: JSON calls with the status handling of the upstream
 //! contract (401 → fresh access token, 429/5xx/transport → backoff, 403 → no retry), for the
-//! owner's guest endpoints and for authenticated web messaging's public ones.
+//! owner's guest endpoints here, and for authenticated web messaging's public ones in
+//! `web_messaging`.
+
+mod web_messaging;
+
+pub use web_messaging::{CodeExchange, ExchangeStep};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::credentials::{CredentialSet, CredentialSource};
+use crate::credentials::CredentialSource;
 use crate::domain::{Deadline, GuestId, GuestToken};
 use crate::telemetry::{Metrics, XRay};
 
@@ -18,10 +23,6 @@ use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestToke
 use super::http::{BodyError, LazyHttp, read_json};
 use super::oauth::OAuth;
 use super::retry::{Step, log_failed_answer, send_attempt, step_for_status, with_retries};
-use super::web_messaging::{
-    Configuration, Contact, Deployment, ENRICH_PATH, EXCHANGE_PATH, EnrichRequest, ExchangeRequest, Exchanged,
-    REFRESH_PATH, REVOKE_PATH, RefreshRequest, Refreshed, configuration_path, deployment_path,
-};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
 
 /// Built once at init; its connection pool and access-token cache live across invocations.
@@ -33,6 +34,8 @@ pub struct GenesysClient {
 }
 
 impl GenesysClient {
+    /// A client that records nothing for X-Ray (tests).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn new(endpoints: GenesysEndpoints, credentials: Arc<dyn CredentialSource>, retry: RetryPolicy) -> Self {
         Self::traced(endpoints, credentials, retry, XRay::default())
     }
@@ -54,16 +57,13 @@ impl GenesysClient {
         }
     }
 
-    /// The credential set in force (it also carries the optional pseudonymisation key).
-    pub async fn credential_set(&self) -> Result<Arc<CredentialSet>, GenesysError> {
-        Ok(self.oauth.source().current().await?)
-    }
-
     /// Makes sure an access token is cached (warm-up); creates nothing upstream.
     pub async fn ensure_access_token(&self, deadline: Deadline, metrics: &Metrics) -> Result<(), GenesysError> {
         self.oauth.access_token(deadline, metrics).await.map(drop)
     }
 
+    /// Creates a guest on the owner's contract and returns its id. Never repeated once it may have
+    /// reached Genesys (a repeat would make a second guest).
     pub async fn create_guest(
         &self,
         guest: &NewGuest,
@@ -81,6 +81,7 @@ impl GenesysClient {
         created.into_guest_id().map_err(malformed)
     }
 
+    /// A new token for the guest, on the owner's contract.
     pub async fn issue_guest_token(
         &self,
         guest: &GuestId,
@@ -101,170 +102,7 @@ impl GenesysClient {
         issued.into_guest_token().map_err(malformed)
     }
 
-    /// Finds or makes the customer's External Contact by its external id (the pseudonym): the
-    /// guest id in authenticated web messaging.
-    pub async fn enrich_contact(
-        &self,
-        external_source_id: &str,
-        pseudonym: &str,
-        deadline: Deadline,
-        metrics: &Metrics,
-    ) -> Result<GuestId, GenesysError> {
-        let body = EnrichRequest::upsert(external_source_id, pseudonym);
-        let contact: Contact = self
-            .call_json(
-                Exchange::new(Endpoint::ContactEnrich, Method::POST, Auth::AccessToken, Some(&body)),
-                ENRICH_PATH,
-                deadline,
-                metrics,
-            )
-            .await?;
-        contact.into_guest_id().map_err(malformed)
-    }
-
-    /// Exchanges a code for a jwt and refresh token. `mint` makes the code, a new one per attempt
-    /// (a code is one-time, and Genesys may have redeemed the previous attempt's).
-    pub async fn exchange_code<F, Fut, E>(
-        &self,
-        deployment_id: &str,
-        redirect_uri: &str,
-        deadline: Deadline,
-        metrics: &Metrics,
-        mint: F,
-    ) -> Result<GuestToken, E>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<SecretString, E>>,
-        E: From<GenesysError>,
-    {
-        let url = self.endpoints.api_url(EXCHANGE_PATH);
-        let exchanged: Exchanged = with_retries(&self.retry, deadline, Endpoint::TokenExchange, metrics, |_| async {
-            let code = match mint().await {
-                Ok(code) => code,
-                Err(err) => return Step::Fail(err),
-            };
-            let body = ExchangeRequest::new(deployment_id, code.expose_secret(), redirect_uri);
-            match self
-                .json_once(
-                    &Exchange::new(Endpoint::TokenExchange, Method::POST, Auth::Anonymous, Some(&body)),
-                    &url,
-                    deadline,
-                    metrics,
-                )
-                .await
-            {
-                Step::Done(value) => Step::Done(value),
-                Step::Retry { after, reason } => Step::Retry { after, reason },
-                Step::Fail(err) => Step::Fail(E::from(err)),
-            }
-        })
-        .await?;
-        exchanged.into_guest_token().map_err(|err| E::from(malformed(err)))
-    }
-
-    /// A new jwt for a refresh token (which is not rotated).
-    pub async fn refresh_token(
-        &self,
-        deployment_id: &str,
-        refresh: &SecretString,
-        deadline: Deadline,
-        metrics: &Metrics,
-    ) -> Result<GuestToken, GenesysError> {
-        let body = RefreshRequest::new(deployment_id, refresh.expose_secret());
-        let refreshed: Refreshed = self
-            .call_json(
-                Exchange::new(Endpoint::TokenRefresh, Method::POST, Auth::Anonymous, Some(&body)),
-                REFRESH_PATH,
-                deadline,
-                metrics,
-            )
-            .await?;
-        refreshed.into_guest_token(refresh).map_err(malformed)
-    }
-
-    /// Revokes a jwt (and its refresh token) upstream.
-    pub async fn revoke_token(
-        &self,
-        jwt: &SecretString,
-        deadline: Deadline,
-        metrics: &Metrics,
-    ) -> Result<(), GenesysError> {
-        let url = self.endpoints.api_url(REVOKE_PATH);
-        with_retries(&self.retry, deadline, Endpoint::TokenRevoke, metrics, |_| async {
-            match self
-                .send_once::<()>(
-                    &Exchange::new(Endpoint::TokenRevoke, Method::DELETE, Auth::GuestJwt(jwt), None),
-                    &url,
-                    deadline,
-                    metrics,
-                )
-                .await
-            {
-                Step::Done(_) => Step::Done(()),
-                Step::Retry { after, reason } => Step::Retry { after, reason },
-                Step::Fail(err) => Step::Fail(err),
-            }
-        })
-        .await
-    }
-
-    /// Whether the web deployment serves a configuration with authentication enabled: `Ok(None)`
-    /// when it does, `Ok(Some(what to fix))` when it does not.
-    pub async fn preflight(
-        &self,
-        deployment_id: &str,
-        deadline: Deadline,
-        metrics: &Metrics,
-    ) -> Result<Option<String>, GenesysError> {
-        let path = deployment_path(deployment_id);
-        let deployment: Deployment = self
-            .call_json::<(), _>(
-                Exchange::new(Endpoint::Deployment, Method::GET, Auth::AccessToken, None),
-                &path,
-                deadline,
-                metrics,
-            )
-            .await?;
-        if let Some(status) = deployment
-            .status
-            .as_deref()
-            .filter(|s| !s.eq_ignore_ascii_case("active"))
-        {
-            let status: String = status.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
-            return Ok(Some(format!(
-                "the web deployment is {status}, not Active: publish it in Admin > Message > Messenger Deployments"
-            )));
-        }
-        let Some(configuration) = deployment.configuration else {
-            return Ok(Some(
-                "the web deployment has no messenger configuration: assign one".into(),
-            ));
-        };
-        let path = configuration_path(&configuration.id, &configuration.version);
-        let configuration: Configuration = self
-            .call_json::<(), _>(
-                Exchange::new(Endpoint::DeploymentConfiguration, Method::GET, Auth::AccessToken, None),
-                &path,
-                deadline,
-                metrics,
-            )
-            .await?;
-        Ok(match configuration.authentication_settings {
-            Some(settings)
-                if settings.enabled && settings.integration_id.as_deref().is_some_and(|id| !id.is_empty()) =>
-            {
-                None
-            }
-            _ => Some(
-                "the deployment's messenger configuration does not have authentication enabled with an \
-                 OpenID Connect Messenger Configuration integration: enable Authentication in the \
-                 messenger configuration, choose the integration, publish a new version and deploy it"
-                    .into(),
-            ),
-        })
-    }
-
-    async fn call_json<B, R>(
+    pub(super) async fn call_json<B, R>(
         &self,
         exchange: Exchange<'_, B>,
         path: &str,
@@ -283,7 +121,7 @@ impl GenesysClient {
     }
 
     /// One attempt whose 2xx answer is read as JSON.
-    async fn json_once<B, R>(
+    pub(super) async fn json_once<B, R>(
         &self,
         exchange: &Exchange<'_, B>,
         url: &url::Url,
@@ -324,7 +162,7 @@ impl GenesysClient {
     }
 
     /// One attempt: `Done` with a 2xx response, the status handling of the contract otherwise.
-    async fn send_once<B>(
+    pub(super) async fn send_once<B>(
         &self,
         exchange: &Exchange<'_, B>,
         url: &url::Url,
@@ -382,7 +220,7 @@ impl GenesysClient {
 }
 
 /// One call as the client makes it: which endpoint, with which method, authentication and body.
-struct Exchange<'a, B> {
+pub(super) struct Exchange<'a, B> {
     endpoint: Endpoint,
     method: Method,
     auth: Auth<'a>,
@@ -390,7 +228,7 @@ struct Exchange<'a, B> {
 }
 
 impl<'a, B> Exchange<'a, B> {
-    fn new(endpoint: Endpoint, method: Method, auth: Auth<'a>, body: Option<&'a B>) -> Self {
+    pub(super) fn new(endpoint: Endpoint, method: Method, auth: Auth<'a>, body: Option<&'a B>) -> Self {
         Self {
             endpoint,
             method,
@@ -402,7 +240,7 @@ impl<'a, B> Exchange<'a, B> {
 
 /// How a call authenticates.
 #[derive(Clone, Copy)]
-enum Auth<'a> {
+pub(super) enum Auth<'a> {
     /// An OAuth client-credentials access token (renewed on a 401).
     AccessToken,
     /// Nothing: the web-deployment token endpoints take no Genesys credentials.
@@ -411,6 +249,6 @@ enum Auth<'a> {
     GuestJwt(&'a SecretString),
 }
 
-fn malformed((endpoint, problem): (Endpoint, &'static str)) -> GenesysError {
+pub(super) fn malformed((endpoint, problem): (Endpoint, &'static str)) -> GenesysError {
     GenesysError::Malformed { endpoint, problem }
 }

@@ -8,17 +8,23 @@ use crate::credentials::CredentialError;
 /// The upstream endpoints, named in errors and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
+    /// The login host's OAuth token endpoint (client credentials grant).
     OAuthToken,
+    /// The owner's guest creation (`POST /api/v2/externalusers/guests`).
     CreateGuest,
+    /// The owner's guest token endpoint (`/guests/token`).
     GuestToken,
     /// Authenticated web messaging: External Contacts' enrich (upsert by external id).
     ContactEnrich,
     /// Authenticated web messaging: the code-for-jwt exchange.
     TokenExchange,
+    /// Authenticated web messaging: renewing a jwt with its refresh token.
     TokenRefresh,
+    /// Authenticated web messaging: revoking a guest's jwt and refresh token.
     TokenRevoke,
     /// The web deployment and its configuration version (the preflight).
     Deployment,
+    /// The messenger configuration of the web deployment (the preflight).
     DeploymentConfiguration,
 }
 
@@ -64,6 +70,7 @@ impl fmt::Display for Endpoint {
     }
 }
 
+/// Why a Genesys call failed, classified by what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum GenesysError {
     /// Every OAuth client in the set (re-read once) was refused with `invalid_client`.
@@ -71,25 +78,47 @@ pub enum GenesysError {
     CredentialsRefused,
     /// 403: retrying cannot help until someone grants the scope.
     #[error("Genesys denied {endpoint}: the OAuth client lacks {}", endpoint.permissions())]
-    Forbidden { endpoint: Endpoint },
+    Forbidden {
+        /// The endpoint that answered.
+        endpoint: Endpoint,
+    },
     /// Any other definitive refusal (4xx that is not retried).
     #[error("Genesys refused {endpoint} with HTTP {status}")]
-    Rejected { endpoint: Endpoint, status: u16 },
+    Rejected {
+        /// The endpoint that answered.
+        endpoint: Endpoint,
+        /// The HTTP status Genesys answered with.
+        status: u16,
+    },
     /// A 2xx whose body does not follow the contract.
     #[error("Genesys sent an unexpected response from {endpoint}: {problem}")]
-    Malformed { endpoint: Endpoint, problem: &'static str },
+    Malformed {
+        /// The endpoint that answered.
+        endpoint: Endpoint,
+        /// What in the body broke the contract (never the body itself, which may hold a token).
+        problem: &'static str,
+    },
     /// Transient trouble that outlasted the attempts or the deadline.
     #[error("{endpoint} is unavailable: {reason}")]
     Unavailable {
+        /// The endpoint that was unavailable.
         endpoint: Endpoint,
+        /// What went wrong with the last attempt.
         reason: String,
+        /// How long Genesys asked to wait (`Retry-After`), when it said.
         retry_after: Option<Duration>,
     },
     /// An attempt that may have reached Genesys failed without an answer that says what happened
     /// (a timeout after sending, a 500, a cut-off response), on an endpoint that must not be
     /// repeated: upstream may or may not have acted on it.
     #[error("{endpoint} failed without saying whether it was done: {reason}")]
-    Indeterminate { endpoint: Endpoint, reason: String },
+    Indeterminate {
+        /// The endpoint the attempt went to.
+        endpoint: Endpoint,
+        /// What went wrong with the last attempt.
+        reason: String,
+    },
+    /// The OAuth client credentials could not be read from their source.
     #[error(transparent)]
     Credentials(#[from] CredentialError),
     /// The HTTP client could not be built (its TLS setup failed).

@@ -18,14 +18,20 @@ pub(crate) const GUEST_TOKEN_PATH: &str = "/api/v2/externalusers/guests/token";
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct NewGuest {
+    /// `crm_guest_` and the first 12 characters of the pseudonym.
     pub name: String,
+    /// `guest_`, the first 8 characters of the pseudonym, `@internal.corp`.
     pub email: String,
+    /// Where the guest came from, and the full pseudonym.
     pub custom_attributes: CustomAttributes,
 }
 
+/// The guest's custom attributes, serialized in snake case as the Python utility sent them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CustomAttributes {
+    /// Always `crm_integration`.
     pub source_system: &'static str,
+    /// The customer's full pseudonym.
     pub crm_id_hash: String,
 }
 

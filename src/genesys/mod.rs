@@ -11,8 +11,8 @@ mod regions;
 mod retry;
 mod web_messaging;
 
-pub use client::GenesysClient;
+pub use client::{CodeExchange, ExchangeStep, GenesysClient};
 pub use error::{Endpoint, GenesysError};
 pub use guests::NewGuest;
-pub use regions::{DEFAULT_REGION, GenesysEndpoints, REGIONS, UnknownRegion};
+pub use regions::{GenesysEndpoints, REGIONS, UnknownRegion};
 pub use retry::RetryPolicy;

@@ -126,10 +126,6 @@ impl OAuth {
         }
     }
 
-    pub(crate) fn source(&self) -> &dyn CredentialSource {
-        self.source.as_ref()
-    }
-
     /// A usable access token from the first credential Genesys accepts.
     pub(crate) async fn access_token(
         &self,

@@ -23,12 +23,12 @@ pub const REGIONS: &[(&str, &str)] = &[
     ("ap-southeast-1", "apse1.pure.cloud"),
 ];
 
-pub const DEFAULT_REGION: &str = "us-east-1";
-
 /// Where the broker talks to Genesys: the REST API and the OAuth login service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenesysEndpoints {
+    /// The REST API host, e.g. `https://api.mypurecloud.com`.
     pub api_base: Url,
+    /// The OAuth login host, e.g. `https://login.mypurecloud.com`.
     pub login_base: Url,
 }
 
@@ -37,7 +37,9 @@ pub struct GenesysEndpoints {
     "GENESYS_REGION {region:?} is not a Genesys Cloud region; use one of: {}",
     valid_regions()
 )]
+/// `GENESYS_REGION` names no Genesys Cloud region; the message lists the valid ones.
 pub struct UnknownRegion {
+    /// The region as configured.
     pub region: String,
 }
 

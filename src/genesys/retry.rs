@@ -15,6 +15,7 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Backoff before the second attempt; doubles per attempt up to `max_delay`.
     pub base_delay: Duration,
+    /// The longest backoff between two attempts.
     pub max_delay: Duration,
     /// Longest a single HTTP exchange may take (further capped by the deadline).
     pub attempt_timeout: Duration,
@@ -74,26 +75,63 @@ where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Step<T, E>>,
 {
-    let mut number = 1;
+    let mut retries = Retries::new(policy, deadline, endpoint);
     loop {
-        let (after, reason) = match attempt(number).await {
+        match attempt(retries.number()).await {
             Step::Done(value) => return Ok(value),
             Step::Fail(err) => return Err(err),
-            Step::Retry { after, reason } => (after, reason),
-        };
-        let wait = after.unwrap_or_else(|| policy.backoff(number));
-        if number >= policy.max_attempts || !deadline.allows(wait) {
+            Step::Retry { after, reason } => retries.wait(after, reason, metrics).await?,
+        }
+    }
+}
+
+/// The retry budget of one call, for callers that run the attempts themselves (the code
+/// exchange, whose every attempt needs a code the caller mints).
+pub(crate) struct Retries<'a> {
+    policy: &'a RetryPolicy,
+    deadline: Deadline,
+    endpoint: Endpoint,
+    number: u32,
+}
+
+impl<'a> Retries<'a> {
+    pub(crate) fn new(policy: &'a RetryPolicy, deadline: Deadline, endpoint: Endpoint) -> Self {
+        Self {
+            policy,
+            deadline,
+            endpoint,
+            number: 1,
+        }
+    }
+
+    /// The attempt about to run, from 1.
+    pub(crate) fn number(&self) -> u32 {
+        self.number
+    }
+
+    /// After a failed attempt worth another: waits `after` (upstream's `Retry-After`) or the
+    /// backoff and counts the next attempt, or gives up with `Unavailable` when the attempts are
+    /// spent or the wait would not fit before the deadline.
+    pub(crate) async fn wait(
+        &mut self,
+        after: Option<Duration>,
+        reason: String,
+        metrics: &Metrics,
+    ) -> Result<(), GenesysError> {
+        let wait = after.unwrap_or_else(|| self.policy.backoff(self.number));
+        if self.number >= self.policy.max_attempts || !self.deadline.allows(wait) {
             return Err(GenesysError::Unavailable {
-                endpoint,
+                endpoint: self.endpoint,
                 reason,
                 retry_after: after,
-            }
-            .into());
+            });
         }
-        tracing::info!(%endpoint, attempt = number, wait_ms = wait.as_millis() as u64, %reason, "retrying Genesys call");
+        let (endpoint, attempt) = (self.endpoint, self.number);
+        tracing::info!(%endpoint, attempt, wait_ms = wait.as_millis() as u64, %reason, "retrying Genesys call");
         metrics.retry();
         tokio::time::sleep(wait).await;
-        number += 1;
+        self.number += 1;
+        Ok(())
     }
 }
 

@@ -14,29 +14,36 @@ use lambda_http::aws_lambda_events::apigw::{
 use lambda_http::aws_lambda_events::encodings::Body;
 use serde_json::Value;
 
-use crate::api::{self, ApiError, ApiRequest, ApiResponse};
-use crate::broker::Broker;
+use crate::api::CORRELATION_HEADER;
 use crate::domain::Deadline;
-use crate::store::SessionStore;
 use crate::telemetry::Metrics;
+use crate::web::{ApiError, ApiRequest, ApiResponse, MAX_BODY_BYTES};
+
+use super::Function;
 
 /// What an invocation asks for.
 #[derive(Debug)]
 pub enum Invocation {
+    /// An HTTP request, from any of the supported front ends.
     Http(HttpEvent),
+    /// The EventBridge schedule's event (`aws.events`, `Scheduled Event`): a warm-up.
     WarmUp,
     /// Anything else, described in a few words for the error result.
     Unsupported(&'static str),
 }
 
+/// An HTTP request event, by the front end that sent it.
 pub enum HttpEvent {
+    /// REST API (API Gateway, payload 1.0).
     RestApi(Box<ApiGatewayProxyRequest>),
     /// HTTP API (payload 2.0) and function URLs.
     HttpApi(Box<ApiGatewayV2httpRequest>),
+    /// An Application Load Balancer target group.
     Alb(Box<AlbTargetGroupRequest>),
 }
 
 impl Invocation {
+    /// What `payload` asks for, recognised by its keys; never fails.
     pub fn classify(payload: Value) -> Self {
         let has = |key: &str| payload.get(key).is_some();
         let context_has = |key: &str| payload.get("requestContext").and_then(|c| c.get(key)).is_some();
@@ -109,8 +116,8 @@ impl HttpEvent {
     fn correlation(&self) -> (Option<&str>, Option<&str>) {
         fn header<'h>(headers: &'h http::HeaderMap, multi: &'h http::HeaderMap) -> Option<&'h str> {
             headers
-                .get(api::CORRELATION_HEADER)
-                .or_else(|| multi.get(api::CORRELATION_HEADER))
+                .get(CORRELATION_HEADER)
+                .or_else(|| multi.get(CORRELATION_HEADER))
                 .and_then(|value| value.to_str().ok())
         }
         match self {
@@ -119,9 +126,7 @@ impl HttpEvent {
                 e.request_context.request_id.as_deref(),
             ),
             Self::HttpApi(e) => (
-                e.headers
-                    .get(api::CORRELATION_HEADER)
-                    .and_then(|value| value.to_str().ok()),
+                e.headers.get(CORRELATION_HEADER).and_then(|value| value.to_str().ok()),
                 e.request_context.request_id.as_deref(),
             ),
             Self::Alb(e) => (header(&e.headers, &e.multi_value_headers), None),
@@ -141,8 +146,8 @@ impl HttpEvent {
             .and_then(|value| value.to_str().ok())
     }
 
-    /// Runs the API handler and shapes its response for the event's origin.
-    pub async fn respond<S: SessionStore>(&self, broker: &Broker<S>, deadline: Deadline, metrics: &Metrics) -> Value {
+    /// Runs the function's HTTP handler and shapes its response for the event's origin.
+    pub async fn respond<F: Function>(&self, function: &F, deadline: Deadline, metrics: &Metrics) -> Value {
         let (method, path, body, base64) = self.parts();
         let (correlation_header, gateway_request_id) = self.correlation();
         let response = match decode_body(body, base64) {
@@ -153,7 +158,7 @@ impl HttpEvent {
                     authorization: self.authorization(),
                     ..ApiRequest::new(method, path, &body)
                 };
-                api::handle(broker, request, deadline, metrics).await
+                function.serve_http(request, deadline, metrics).await
             }
             Err(err) => {
                 err.log();
@@ -204,7 +209,7 @@ impl HttpEvent {
 
 fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, ApiError> {
     let body = body.unwrap_or_default();
-    if body.len() > api::MAX_BODY_BYTES * 4 / 3 + 4 {
+    if body.len() > MAX_BODY_BYTES * 4 / 3 + 4 {
         return Err(ApiError::payload_too_large());
     }
     if base64 {

@@ -1,9 +1,15 @@
-//! The Lambda entry point: one service on the raw event JSON that sends HTTP events (API Gateway
-//! REST and HTTP APIs, function URLs, ALB) to the API handler and EventBridge schedules to warm-up.
+//! The Lambda entry point of both functions: one service on the raw event JSON that sends HTTP
+//! events (API Gateway REST and HTTP APIs, function URLs, ALB) to the function's HTTP handler and
+//! EventBridge schedules to its warm-up. [`Function`] is what each function serves: the guest
+//! function (`guest`) and the OpenID Connect provider (`oidc`).
 
 mod events;
+mod guest;
 mod init_error;
+mod oidc;
 
+use std::future::Future;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,25 +18,61 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::broker::{Broker, WarmUp};
 use crate::domain::Deadline;
-use crate::store::SessionStore;
 use crate::telemetry::{EmfEmitter, Metrics};
+use crate::web::{ApiRequest, ApiResponse};
 
 pub use events::{HttpEvent, Invocation};
+pub use guest::prime;
 pub use init_error::report_init_error;
+
+/// What a Lambda function built on this crate serves.
+pub trait Function: Send + Sync + 'static {
+    /// Answers an HTTP request (any of the HTTP event kinds, decoded).
+    fn serve_http(
+        &self,
+        request: ApiRequest<'_>,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> impl Future<Output = ApiResponse> + Send;
+
+    /// Answers a scheduled EventBridge event with its report, or `None` when the function has no
+    /// schedule (the event is then unsupported).
+    fn scheduled(&self, deadline: Deadline, metrics: &Metrics) -> impl Future<Output = Option<Value>> + Send;
+}
+
+/// Runs `function` on the Lambda Runtime API until it goes away: what each binary's `main` ends
+/// with.
+pub async fn serve<F: Function>(function: Arc<F>, deadline_margin: Duration) -> ExitCode {
+    let function_name = crate::config::process_env("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    match run(function, function_name, deadline_margin).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "the Lambda runtime stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A failed initialisation, logged and reported through the Runtime API so the console shows
+/// what to fix.
+pub async fn init_failed(err: &dyn std::fmt::Display) -> ExitCode {
+    tracing::error!(error = %err, "initialisation failed");
+    report_init_error("Runtime.ConfigurationError", &err.to_string()).await;
+    ExitCode::FAILURE
+}
 
 /// Serves invocations until the Runtime API goes away. Each invocation gets a metrics recorder of
 /// its own, handed down the request path and written out as one EMF record after it.
-pub async fn run<S: SessionStore>(
-    broker: Arc<Broker<S>>,
+pub async fn run<F: Function>(
+    function: Arc<F>,
+    function_name: String,
     deadline_margin: Duration,
 ) -> Result<(), lambda_runtime::Error> {
-    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
     let emf = Arc::new(EmfEmitter::new(function_name));
     let cold = Arc::new(AtomicBool::new(true));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let (broker, emf) = (Arc::clone(&broker), Arc::clone(&emf));
+        let (function, emf) = (Arc::clone(&function), Arc::clone(&emf));
         // Every log line of the invocation carries these (and the runtime's span adds the request
         // id and X-Ray trace id).
         let span = tracing::info_span!(
@@ -43,7 +85,7 @@ pub async fn run<S: SessionStore>(
         async move {
             let deadline = invocation_deadline(event.context.deadline, deadline_margin);
             let metrics = Metrics::new();
-            let result = handle_event(&broker, event.payload, deadline, &metrics).await;
+            let result = handle_event(function.as_ref(), event.payload, deadline, &metrics).await;
             emf.emit(&metrics);
             result
         }
@@ -52,45 +94,30 @@ pub async fn run<S: SessionStore>(
     .await
 }
 
-/// The longest init-time priming may take: Lambda's init phase is at most 10 s, and a step that
-/// does not finish is simply left to the first request.
-const PRIMING_BUDGET: Duration = Duration::from_secs(3);
-
-/// Init-time priming: the broker's warm-up at init (see [`WarmUp::AtInit`]); a failing step is
-/// logged and left for the first request to retry.
-pub async fn prime<S: SessionStore>(broker: &Broker<S>) {
-    // Nothing is reported for init: its figures are in Lambda's own init duration.
-    broker
-        .warm_up(Deadline::after(PRIMING_BUDGET), WarmUp::AtInit, &Metrics::new())
-        .await;
-}
-
 /// Handles one invocation's payload; the error is the Lambda-level result for payloads this
 /// function does not serve.
-pub async fn handle_event<S: SessionStore>(
-    broker: &Broker<S>,
+pub async fn handle_event<F: Function>(
+    function: &F,
     payload: Value,
     deadline: Deadline,
     metrics: &Metrics,
 ) -> Result<Value, Diagnostic> {
-    match Invocation::classify(payload) {
-        Invocation::Http(event) => Ok(event.respond(broker, deadline, metrics).await),
-        Invocation::WarmUp => {
-            metrics.outcome("warm-up");
-            let report = broker.warm_up(deadline, WarmUp::Scheduled, metrics).await;
-            Ok(serde_json::to_value(report).unwrap_or(Value::Null))
-        }
-        Invocation::Unsupported(what) => {
-            tracing::warn!(payload = what, "unsupported invocation payload");
-            Err(Diagnostic {
-                error_type: "UnsupportedEvent".into(),
-                error_message: format!(
-                    "this function serves API Gateway, function URL and ALB HTTP events and EventBridge \
-                     scheduled warm-ups; the payload was {what}"
-                ),
-            })
-        }
-    }
+    let what = match Invocation::classify(payload) {
+        Invocation::Http(event) => return Ok(event.respond(function, deadline, metrics).await),
+        Invocation::WarmUp => match function.scheduled(deadline, metrics).await {
+            Some(report) => return Ok(report),
+            None => "a scheduled event, and this function has no schedule",
+        },
+        Invocation::Unsupported(what) => what,
+    };
+    tracing::warn!(payload = what, "unsupported invocation payload");
+    Err(Diagnostic {
+        error_type: "UnsupportedEvent".into(),
+        error_message: format!(
+            "this function serves API Gateway, function URL and ALB HTTP events (and the guest function \
+             EventBridge scheduled warm-ups); the payload was {what}"
+        ),
+    })
 }
 
 /// Anything below this (2001-01-01 in epoch milliseconds) is not an epoch time.

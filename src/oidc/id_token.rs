@@ -15,18 +15,26 @@ struct Header<'a> {
     kid: &'a str,
 }
 
+/// The id_token's claims.
 #[derive(Serialize)]
 pub struct Claims<'a> {
+    /// Issuer: the provider's public base URL.
     pub iss: &'a str,
+    /// Subject: the customer's pseudonym.
     pub sub: &'a str,
+    /// Audience: the integration's client id.
     pub aud: &'a str,
+    /// Issued at, in seconds since the Unix epoch.
     pub iat: i64,
+    /// Expiry, in seconds since the Unix epoch.
     pub exp: i64,
+    /// The nonce the code was issued with, when it had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<&'a str>,
 }
 
 impl<'a> Claims<'a> {
+    /// Claims issued at `now` that expire `lifetime` later, without a nonce.
     pub fn new(iss: &'a str, sub: &'a str, aud: &'a str, now: DateTime<Utc>, lifetime: std::time::Duration) -> Self {
         let iat = now.timestamp();
         Self {

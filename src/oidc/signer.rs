@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKey, PublicKeyComponents};
+use aws_lc_rs::rsa::{KeyPair, PublicKey, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::ProvideErrorMetadata as _;
@@ -18,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::aws_error::{AwsFailure, classify};
 
+/// Why an id_token could not be signed, or the signer not set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SignerError {
     /// KMS unreachable, throttling or failing: worth retrying later.
@@ -31,12 +31,18 @@ pub enum SignerError {
 /// A public key as the JWKS publishes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Jwk {
+    /// Key type: `RSA`.
     pub kty: &'static str,
+    /// Public key use (`use`): `sig`.
     #[serde(rename = "use")]
     pub usage: &'static str,
+    /// Algorithm: `RS256`.
     pub alg: &'static str,
+    /// Key id: the RFC 7638 thumbprint, base64url.
     pub kid: String,
+    /// The modulus, base64url.
     pub n: String,
+    /// The public exponent, base64url.
     pub e: String,
 }
 
@@ -71,8 +77,22 @@ impl Jwk {
 /// Signs id_tokens.
 #[derive(Clone)]
 pub enum Signer {
-    Kms { client: Client, key_id: String, jwk: Jwk },
-    Local { key: Arc<KeyPair>, jwk: Jwk },
+    /// An asymmetric KMS key: each signature is one KMS `Sign` call.
+    Kms {
+        /// The KMS client that signs.
+        client: Client,
+        /// The key's id or ARN, as configured.
+        key_id: String,
+        /// Its public key, as published.
+        jwk: Jwk,
+    },
+    /// An RSA key in memory (local runs and tests).
+    Local {
+        /// The key pair.
+        key: Arc<KeyPair>,
+        /// Its public key, as published.
+        jwk: Jwk,
+    },
 }
 
 impl Signer {
@@ -91,9 +111,10 @@ impl Signer {
         Ok(Self::local(key))
     }
 
-    /// A fresh 2048-bit local key (`local` without a configured key).
+    /// A fresh 2048-bit local key (`local` without a configured key, and tests).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn generate_local() -> Result<Self, SignerError> {
-        let key = KeyPair::generate(KeySize::Rsa2048)
+        let key = KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
             .map_err(|_| SignerError::Misconfigured("could not generate a local RSA key".into()))?;
         Ok(Self::local(key))
     }
@@ -107,15 +128,19 @@ impl Signer {
     }
 
     /// The local key in PKCS#8 DER (tests hand it to a second process).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn local_pkcs8_der(&self) -> Option<Vec<u8>> {
         match self {
-            Self::Local { key, .. } => AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(key.as_ref())
-                .ok()
-                .map(|der| der.as_ref().to_vec()),
+            Self::Local { key, .. } => {
+                aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(key.as_ref())
+                    .ok()
+                    .map(|der| der.as_ref().to_vec())
+            }
             Self::Kms { .. } => None,
         }
     }
 
+    /// The public key of the signing key, as published in the JWKS.
     pub fn jwk(&self) -> &Jwk {
         match self {
             Self::Kms { jwk, .. } | Self::Local { jwk, .. } => jwk,
@@ -260,7 +285,8 @@ mod tests {
         let Signer::Local { key, .. } = &signer else {
             unreachable!()
         };
-        let spki = AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(key.public_key()).unwrap();
+        let spki =
+            aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(key.public_key()).unwrap();
         assert_eq!(&Jwk::from_der(spki.as_ref()).unwrap(), signer.jwk());
         let _ = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, spki.as_ref());
     }

@@ -12,14 +12,13 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
-use chrono::{DateTime, Utc};
-use http::{Response, StatusCode};
+use http::StatusCode;
 use serde::Serialize;
 
 use crate::credentials::CredentialError;
 use crate::domain::CodeKey;
-use crate::store::{SessionStore, StoreError};
+use crate::store::{CodeStore, StoreError};
+use crate::web::{ApiResponse, OAuthError, json_response};
 
 use super::id_token::{self, Claims};
 use super::{OidcProvider, SignerError};
@@ -27,45 +26,25 @@ use super::{OidcProvider, SignerError};
 /// The largest form read: a code, a redirect URI and client credentials fit many times over.
 const MAX_FORM_BYTES: usize = 8 * 1024;
 
-/// RFC 6749 §5.2 errors this endpoint answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OAuthError {
-    InvalidRequest,
-    InvalidClient,
-    InvalidGrant,
-    UnsupportedGrantType,
-}
-
-impl OAuthError {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::InvalidRequest => "invalid_request",
-            Self::InvalidClient => "invalid_client",
-            Self::InvalidGrant => "invalid_grant",
-            Self::UnsupportedGrantType => "unsupported_grant_type",
-        }
-    }
-
-    pub fn status(self) -> StatusCode {
-        match self {
-            Self::InvalidClient => StatusCode::UNAUTHORIZED,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
-}
-
 /// What can stop the endpoint: a refusal of the request, or trouble on our side.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// The request is refused as RFC 6749 §5.2 says (a 400 or 401 with an OAuth error code); the
+    /// caller must fix it.
     #[error("{description}")]
     Refused {
+        /// The OAuth error code answered (`invalid_grant`, `invalid_client`, …).
         error: OAuthError,
+        /// Why, for the `error_description`; never a value from the request.
         description: &'static str,
     },
+    /// The code store failed (throttled, unreachable).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The integration's client could not be read from its secret.
     #[error(transparent)]
     Client(#[from] CredentialError),
+    /// The id_token could not be signed.
     #[error(transparent)]
     Signer(#[from] SignerError),
 }
@@ -76,7 +55,9 @@ fn refused(error: OAuthError, description: &'static str) -> TokenError {
 
 /// The request as the API hands it over: the form body and the `Authorization` header.
 pub struct TokenRequest<'a> {
+    /// The `application/x-www-form-urlencoded` body, as received.
     pub body: &'a [u8],
+    /// The `Authorization` header, when there is one.
     pub authorization: Option<&'a str>,
 }
 
@@ -171,20 +152,15 @@ struct TokenResponse<'a> {
     scope: &'static str,
 }
 
-impl OidcProvider {
-    /// Answers one token request.
-    pub async fn token<S: SessionStore>(
-        &self,
-        store: &S,
-        request: TokenRequest<'_>,
-        now: DateTime<Utc>,
-    ) -> Result<Response<Bytes>, TokenError> {
+impl<C: CodeStore> OidcProvider<C> {
+    /// Answers one token request. The client is authenticated first, against the cached secret:
+    /// a request that fails to authenticate costs no store, KMS or Secrets Manager call.
+    pub async fn token(&self, request: TokenRequest<'_>) -> Result<ApiResponse, TokenError> {
         let form = Form::parse(request.body)?;
         let (client_id, client_secret) = presented_client(&form, request.authorization)?;
-        let client = self.clients.current().await?;
-        if !client.authenticates(&client_id, &client_secret) {
+        let Some(client_id) = self.clients.authenticate(&client_id, &client_secret).await? else {
             return Err(refused(OAuthError::InvalidClient, "client authentication failed"));
-        }
+        };
         match form.grant_type.as_deref() {
             Some("authorization_code") => {}
             Some(_) => {
@@ -204,19 +180,24 @@ impl OidcProvider {
         let invalid_grant = || {
             refused(
                 OAuthError::InvalidGrant,
-                "the code is invalid, expired, used or not issued to this client and redirect URI",
+                "the code is invalid, expired, used or not issued for this redirect URI",
             )
         };
         // Removed whatever follows: a code presented wrongly is spent (single use, RFC 6749 §4.1.2;
         // a code shown with another redirect URI may have been intercepted, §10.6).
-        let grant = store.redeem_code(&CodeKey::of(code)).await?.ok_or_else(invalid_grant)?;
-        if !grant.valid_at(now) || grant.client_id != client.client_id || &grant.redirect_uri != redirect_uri {
+        let grant = self
+            .codes
+            .redeem_code(&CodeKey::of(code))
+            .await?
+            .ok_or_else(invalid_grant)?;
+        let now = self.clock.now();
+        if !grant.valid_at(now) || &grant.redirect_uri != redirect_uri {
             return Err(invalid_grant());
         }
         let mut claims = Claims::new(
             &self.settings.issuer,
             &grant.subject,
-            &grant.client_id,
+            &client_id,
             now,
             self.settings.id_token_lifetime,
         );
@@ -231,7 +212,7 @@ impl OidcProvider {
             id_token: &id_token,
             scope: "openid",
         };
-        Ok(crate::api::json_response(StatusCode::OK, &body))
+        Ok(json_response(StatusCode::OK, &body))
     }
 }
 

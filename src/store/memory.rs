@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 
-use super::{GuestStored, SessionStore, StoreError};
+use super::{CodeStore, GuestStored, SessionStore, StoreError};
 
+/// Sessions and codes in process memory, shared by clones; lost when the process ends.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     sessions: Arc<Mutex<HashMap<CrmIdHash, SessionRecord>>>,
@@ -19,6 +20,7 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }
@@ -175,6 +177,12 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl CodeStore for MemoryStore {
     async fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
         self.operations.fetch_add(1, Ordering::SeqCst);
         let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -186,9 +194,5 @@ impl SessionStore for MemoryStore {
         self.operations.fetch_add(1, Ordering::SeqCst);
         let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(codes.remove(key))
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
     }
 }

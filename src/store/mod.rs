@@ -1,5 +1,6 @@
-//! The session store port: where the broker keeps each customer's guest id and guest token.
-//! Two adapters: DynamoDB (production) and an in-memory map (local runs and unit tests).
+//! The store ports: where the broker keeps each customer's guest id and guest token
+//! ([`SessionStore`]), and the one-time OIDC authorization codes ([`CodeStore`]). Two adapters
+//! implement both: DynamoDB (production) and an in-memory map (local runs and unit tests).
 
 mod dynamodb;
 mod memory;
@@ -13,8 +14,10 @@ use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, Ho
 pub use dynamodb::DynamoDbStore;
 pub use memory::MemoryStore;
 
+/// The cause an error keeps for the log (an SDK error, as a boxed error).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Why a store call failed; the web layer answers 503, 500 or a configuration error accordingly.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Throttled, timed out or unreachable after the SDK's own retries.
@@ -25,7 +28,12 @@ pub enum StoreError {
     Throttled(#[source] BoxError),
     /// The table is missing or this function may not use it: an operator must act.
     #[error("session table {table:?} cannot be used: {problem}")]
-    Misconfigured { table: String, problem: String },
+    Misconfigured {
+        /// The table's name, as configured.
+        table: String,
+        /// What DynamoDB said, e.g. that the table does not exist or access is denied.
+        problem: String,
+    },
     /// An item the broker cannot make sense of, even counting odd attributes as absent.
     #[error("a stored session is malformed: {0}")]
     Malformed(String),
@@ -119,6 +127,14 @@ pub trait SessionStore: Send + Sync + 'static {
     /// another. Removing a missing session is not an error.
     fn delete(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// One cheap call that proves the store is reachable (warm-up).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// One-time OpenID Connect authorization codes (authenticated web messaging): the guest function
+/// stores them, the OIDC provider function redeems them. A port of its own, beside
+/// [`SessionStore`], so the provider depends on nothing of the sessions.
+pub trait CodeStore: Send + Sync + 'static {
     /// Stores a one-time authorization code's grant under the code's hash (its own key namespace,
     /// beside the sessions), expiring with the grant.
     fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -127,7 +143,4 @@ pub trait SessionStore: Send + Sync + 'static {
     /// redemptions of one code, exactly one gets `Some`. An unknown code is `None`; an expired one
     /// is returned as stored (the caller checks its time) and is gone afterwards all the same.
     fn redeem_code(&self, key: &CodeKey) -> impl Future<Output = Result<Option<CodeGrant>, StoreError>> + Send;
-
-    /// One cheap call that proves the store is reachable (warm-up).
-    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -17,6 +17,7 @@ use super::xray::{Subsegment, XRay};
 pub struct AwsCallTracer(XRay);
 
 impl AwsCallTracer {
+    /// A tracer recording to `xray`.
     pub fn new(xray: XRay) -> Self {
         Self(xray)
     }

@@ -7,9 +7,11 @@ use serde_json::{Value, json};
 
 use super::metrics::Metrics;
 
+/// The CloudWatch namespace of the metrics.
 pub const NAMESPACE: &str = "GuestTokenBroker";
 /// The `service` dimension's name and value, as Powertools names it.
 pub const SERVICE_DIMENSION: &str = "service";
+/// The `service` dimension's value.
 pub const SERVICE: &str = "guest-token-broker";
 
 /// Turns what one invocation counted into an EMF record; remembers whether a record was written
@@ -20,6 +22,7 @@ pub struct EmfEmitter {
 }
 
 impl EmfEmitter {
+    /// An emitter for the function `function_name`, whose next record is its cold start's.
     pub fn new(function_name: impl Into<String>) -> Self {
         Self {
             function_name: function_name.into(),

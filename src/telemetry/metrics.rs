@@ -27,15 +27,25 @@ pub struct Metrics {
 /// The counters' values, as a record reports them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetricsSnapshot {
+    /// Tokens handed out as stored.
     pub hits: u64,
+    /// Tokens renewed for a stored guest.
     pub refreshes: u64,
+    /// Guests created.
     pub guest_creations: u64,
+    /// OAuth clients Genesys refused, each moving on to the next credential.
     pub credential_rotations: u64,
+    /// Genesys attempts repeated.
     pub retries: u64,
+    /// Genesys answers of 429 (or its OAuth endpoint's rate limit).
     pub genesys_rate_limited: u64,
+    /// Requests failed because Genesys refused them.
     pub upstream_rejections: u64,
+    /// DynamoDB throttles past the SDK's retries.
     pub store_throttles: u64,
+    /// Each Genesys HTTP exchange's duration, in milliseconds; at most `MAX_LATENCIES`.
     pub upstream_latencies_ms: Vec<f64>,
+    /// How the request was served (`hit`, `created`, `warm-up`, …), if it was said.
     pub outcome: Option<&'static str>,
 }
 
@@ -44,26 +54,32 @@ fn add(counter: &AtomicU64) {
 }
 
 impl Metrics {
+    /// A recorder with everything at zero.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A stored token was handed out.
     pub fn hit(&self) {
         add(&self.hits);
     }
 
+    /// A stored guest's token was renewed.
     pub fn refresh(&self) {
         add(&self.refreshes);
     }
 
+    /// A guest was created.
     pub fn guest_created(&self) {
         add(&self.guest_creations);
     }
 
+    /// Genesys refused an OAuth client (`invalid_client`); the next credential is tried.
     pub fn credential_rotation(&self) {
         add(&self.credential_rotations);
     }
 
+    /// A Genesys attempt is being repeated.
     pub fn retry(&self) {
         add(&self.retries);
     }
@@ -89,7 +105,7 @@ impl Metrics {
     }
 
     /// One HTTP exchange with Genesys took `elapsed` (whatever its outcome); at most
-    /// [`MAX_LATENCIES`] are kept, what one record can carry.
+    /// `MAX_LATENCIES` are kept, what one record can carry.
     pub fn upstream_latency(&self, elapsed: Duration) {
         let mut latencies = self
             .upstream_latencies_ms
@@ -100,6 +116,7 @@ impl Metrics {
         }
     }
 
+    /// The values counted so far.
     pub fn snapshot(&self) -> MetricsSnapshot {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         MetricsSnapshot {

@@ -41,16 +41,21 @@ const CAPPED_CRATES: &[&str] = &[
     "tower",
 ];
 
+/// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
+    /// Human-readable lines (the default).
     Text,
+    /// One JSON object per line (`AWS_LAMBDA_LOG_FORMAT=JSON`).
     Json,
 }
 
 /// Log settings as Lambda's advanced logging controls give them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogSettings {
+    /// Text or JSON lines.
     pub format: LogFormat,
+    /// The most verbose level logged.
     pub level: LevelFilter,
 }
 
@@ -86,6 +91,7 @@ pub fn init(settings: LogSettings, with_time: bool) {
     init_with_writer(settings, with_time, std::io::stdout);
 }
 
+/// [`init`] with another writer than stdout (tests capture the lines).
 pub fn init_with_writer<W>(settings: LogSettings, with_time: bool, writer: W)
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,

@@ -34,12 +34,16 @@ impl std::fmt::Debug for XRay {
 /// The trace an invocation belongs to, from `Root=…;Parent=…;Sampled=…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceContext {
+    /// The trace id (`Root`).
     pub root: String,
+    /// The id of the segment the calls are recorded under (`Parent`).
     pub parent: String,
+    /// Whether the trace is sampled (`Sampled=1`); nothing is sent otherwise.
     pub sampled: bool,
 }
 
 impl TraceContext {
+    /// Reads a trace header; `None` when `Root` or `Parent` is missing or not hex and dashes.
     pub fn parse(header: &str) -> Option<Self> {
         let (mut root, mut parent, mut sampled) = (None, None, false);
         for part in header.split(';') {
@@ -59,7 +63,9 @@ impl TraceContext {
 
     /// The current invocation's trace, as the Lambda runtime publishes it.
     fn current() -> Option<Self> {
-        std::env::var("_X_AMZN_TRACE_ID").ok().as_deref().and_then(Self::parse)
+        crate::config::process_env("_X_AMZN_TRACE_ID")
+            .as_deref()
+            .and_then(Self::parse)
     }
 }
 
@@ -77,7 +83,9 @@ pub struct Subsegment {
     pub namespace: &'static str,
     /// The AWS operation (`GetItem`) or the Genesys endpoint.
     pub operation: String,
+    /// When the call started.
     pub started: SystemTime,
+    /// When the call ended.
     pub ended: SystemTime,
     /// The HTTP status, when an answer came.
     pub status: Option<u16>,

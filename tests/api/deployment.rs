@@ -15,7 +15,10 @@ use test_kit::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeHarnes
 /// The function under test: the Lambda crate's binary.
 pub const LAMBDA_BINARY: &str = env!("CARGO_BIN_EXE_guest-token-broker");
 
+/// The sample events the template routes (what `sam local invoke` is given; scripts/sam-local).
 pub const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+/// Events the function serves that the template does not route (the HTTP API's payload 2.0).
+pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 /// The customer of the sample events.
 pub const SAMPLE_CRM_ID: &str = "CRM-987654";
 
@@ -100,8 +103,13 @@ impl Deployment {
     }
 }
 
+/// A sample event from `events/`, else from `tests/fixtures/`.
 pub fn sample_event(name: &str) -> Value {
-    let path = format!("{EVENTS_DIR}/{name}");
+    let path = [EVENTS_DIR, FIXTURES_DIR]
+        .map(|dir| format!("{dir}/{name}"))
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .unwrap_or_else(|| format!("{EVENTS_DIR}/{name}"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path} is not JSON: {err}"))
 }

@@ -1,5 +1,5 @@
 //! The broker in process, driven the way Lambda drives it: each request is an HTTP API event (the
-//! fixture in `events/`, with the method, path and body the test gives) handed to
+//! fixture in `tests/fixtures/`, with the method, path and body the test gives) handed to
 //! `lambda::handle_event`, the path that ships. Genesys is the sandbox; the store is in memory
 //! (or any other), and the clock is the test's.
 
@@ -13,7 +13,7 @@ use guest_token_broker::credentials::{Credential, CredentialSet, CredentialSourc
 use guest_token_broker::domain::{CrmId, CrmIdHash, Deadline, FixedClock, Pseudonymiser};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::lambda;
-use guest_token_broker::store::{MemoryStore, SessionStore};
+use guest_token_broker::store::{CodeStore, MemoryStore, SessionStore};
 use guest_token_broker::telemetry::{Metrics, MetricsSnapshot};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use secrecy::SecretString;
@@ -67,7 +67,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 }
 
 /// The API on any store and credential source (DynamoDB on dynalite and Secrets Manager on moto, say).
-pub async fn spawn_app_on<S: SessionStore + Clone>(
+pub async fn spawn_app_on<S: SessionStore + CodeStore + Clone>(
     options: Options,
     store: S,
     credentials: Arc<dyn CredentialSource>,
@@ -76,7 +76,7 @@ pub async fn spawn_app_on<S: SessionStore + Clone>(
 }
 
 /// The API with the given pseudonymisation (HMAC with a key from Secrets Manager, say).
-pub async fn spawn_app_hashing_with<S: SessionStore + Clone>(
+pub async fn spawn_app_hashing_with<S: SessionStore + CodeStore + Clone>(
     options: Options,
     store: S,
     credentials: Arc<dyn CredentialSource>,
@@ -156,7 +156,7 @@ impl Reply {
     }
 }
 
-impl<S: SessionStore> TestApp<S> {
+impl<S: SessionStore + CodeStore> TestApp<S> {
     /// An app from parts built elsewhere (another upstream mode, say).
     pub fn from_parts(broker: Arc<Broker<S>>, sandbox: Sandbox, store: S, clock: FixedClock, budget: Duration) -> Self {
         Self {
@@ -177,7 +177,7 @@ impl<S: SessionStore> TestApp<S> {
         event["requestContext"]["http"]["path"] = path.into();
         event["body"] = body.into().into();
         let metrics = Metrics::new();
-        let response = lambda::handle_event(&self.broker, event, Deadline::after(self.budget), &metrics)
+        let response = lambda::handle_event(self.broker.as_ref(), event, Deadline::after(self.budget), &metrics)
             .await
             .expect("an HTTP event gets an HTTP response");
         let mut headers = HeaderMap::new();

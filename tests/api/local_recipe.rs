@@ -1,4 +1,4 @@
-//! The README's "Running the Lambda locally" recipe, step by step, without cargo-lambda's own
+//! docs/local-runs.md's "Running the Lambda locally" recipe, step by step, without cargo-lambda's own
 //! emulator: the standalone Genesys sandbox binary (`cargo run --bin genesys-sandbox`) prints the
 //! variables to export; the compiled Lambda binary, with them and the emulators' table and secret,
 //! runs under a Runtime API (the harness, as `cargo lambda watch` provides one) and answers every

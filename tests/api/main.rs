@@ -13,6 +13,7 @@ mod web_fleet;
 
 mod api_contract;
 mod broker_flow;
+mod cached_secret;
 mod configuration_faults;
 mod delete_race;
 mod dynamodb_store;
@@ -23,8 +24,10 @@ mod lambda_runtime;
 mod local_recipe;
 mod observability;
 mod oidc_codes;
+mod oidc_function;
 mod oidc_provider;
 mod secrets_manager;
+mod slot_limit;
 mod soak;
 mod store_contract;
 mod store_faults;

@@ -12,14 +12,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use guest_token_broker::domain::{CodeGrant, CodeKey};
 use guest_token_broker::oidc::{Jwk, Signer, kms_public_key};
-use guest_token_broker::store::{DynamoDbStore, SessionStore};
+use guest_token_broker::store::{CodeStore, DynamoDbStore};
 
 use test_kit::aws::{create_sessions_table, dynamodb, sdk_config_for, unique};
 use test_kit::emulators::moto;
 
 fn grant() -> CodeGrant {
     CodeGrant {
-        client_id: "genesys-integration".into(),
         redirect_uri: "https://broker.example.com/callback".into(),
         subject: "54e48adaffd9".into(),
         nonce: Some("n-1".into()),

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genesys_sandbox::SandboxConfig;
-use guest_token_broker::credentials::{CredentialSource, HashKeySource, Pseudonyms, SecretsManagerCredentials};
+use guest_token_broker::credentials::{
+    CredentialSource, HashKeyField, HashKeySource, Pseudonyms, SecretsManagerCredentials,
+};
 use guest_token_broker::store::{DynamoDbStore, MemoryStore, SessionStore};
 
 use crate::helpers::{Options, credential_source, hash_of, pair, spawn_app_hashing_with, spawn_app_on, upstream_calls};
@@ -19,7 +21,7 @@ const CACHE: Duration = Duration::from_secs(300);
 async fn secret_source(document: &str) -> (String, Arc<dyn CredentialSource>) {
     let name = unique("genesys-credentials");
     create_secret(&name, document).await;
-    let source = SecretsManagerCredentials::new(secrets().await, name.clone(), CACHE);
+    let source = SecretsManagerCredentials::new(secrets().await, name.clone(), CACHE, HashKeyField::Refused);
     (name, Arc::new(source))
 }
 
@@ -105,7 +107,7 @@ async fn malformed_secrets_are_configuration_errors_that_name_the_problem_not_th
 
 #[tokio::test]
 async fn a_missing_secret_is_a_configuration_error_named_in_the_log_only() {
-    let source = SecretsManagerCredentials::new(secrets().await, "no-such-secret", CACHE);
+    let source = SecretsManagerCredentials::new(secrets().await, "no-such-secret", CACHE, HashKeyField::Refused);
     let app = spawn_app_on(Options::default(), MemoryStore::new(), Arc::new(source)).await;
 
     let reply = app.post_token("CRM-1").await;

@@ -1,7 +1,7 @@
-//! The genesys-web-messaging mode as Lambda runs it, for tests through the compiled binary:
-//! instances poll the Runtime API harness, an HTTP front turns the sandbox's calls to the broker's
-//! OIDC routes into HTTP API events for whichever instance is free (as API Gateway and Lambda's
-//! scaling would), the signing key is a KMS key in moto and the integration's client a secret in
+//! The genesys-web-messaging mode as Lambda runs it, for tests through the compiled binaries: the
+//! guest function's instances poll one Runtime API harness, the OIDC provider function's another,
+//! and an HTTP front turns the sandbox's calls to the provider's routes into HTTP API events for
+//! whichever provider instance is free (as API Gateway and Lambda's scaling would), the signing key is a KMS key in moto and the integration's client a secret in
 //! moto. DynamoDB and Secrets Manager calls go through an [`AwsProxy`] that counts them.
 
 use std::collections::HashMap;
@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use genesys_sandbox::{
     DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint,
     Sandbox, SandboxConfig,
@@ -18,11 +17,34 @@ use serde_json::{Value, json};
 
 use crate::deployment::{LAMBDA_BINARY, crm_body, http_api_post};
 use crate::fleet::{delete_event, item_in};
-use test_kit::aws::{create_secret, sdk_config_for, unique};
+use test_kit::aws::{create_secret, create_signing_key, unique};
 use test_kit::aws_proxy::AwsProxy;
-use test_kit::emulators::moto;
 use test_kit::http_front::HttpFront;
 use test_kit::runtime_harness::{Backends, LambdaFunction, RuntimeHarness};
+
+/// The OIDC provider function's binary.
+pub const OIDC_BINARY: &str = env!("CARGO_BIN_EXE_oidc-provider");
+/// The provider's pool: a callback takes an instance for a few milliseconds.
+const OIDC_INSTANCES: usize = 2;
+
+/// `count` processes of `binary` with `env`, returned once all of them poll `harness` for work.
+pub async fn start_polling(
+    harness: &Arc<RuntimeHarness>,
+    binary: &str,
+    env: &[(&'static str, String)],
+    count: usize,
+) -> Vec<LambdaFunction> {
+    let polls_before = harness.next_polls();
+    let instances: Vec<_> = (0..count)
+        .map(|_| LambdaFunction::start(binary, harness, env))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while harness.next_polls() < polls_before + instances.len() {
+        assert!(Instant::now() < deadline, "the instances never polled for work");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    instances
+}
 
 /// The redirect URI the fleet's broker binds its codes to.
 pub const REDIRECT_URI: &str = "https://broker.example.com/oidc/callback";
@@ -31,6 +53,8 @@ pub struct WebFleet {
     pub harness: Arc<RuntimeHarness>,
     pub sandbox: Sandbox,
     pub instances: Vec<LambdaFunction>,
+    /// The OIDC provider function's instances (behind the HTTP front, the issuer).
+    pub oidc_instances: Vec<LambdaFunction>,
     pub proxy: AwsProxy,
     pub table: String,
     /// The broker's issuer: the HTTP front's URL.
@@ -43,49 +67,25 @@ impl WebFleet {
     pub async fn start(instances: usize) -> Self {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
         let harness = Arc::new(RuntimeHarness::start().await);
-        let front = HttpFront::start(Arc::clone(&harness)).await;
+        // The OIDC provider is a function of its own, behind its own HTTP API (the issuer).
+        let oidc_harness = Arc::new(RuntimeHarness::start().await);
+        let front = HttpFront::start(Arc::clone(&oidc_harness)).await;
         let issuer = front.base_url();
-        sandbox.set_oidc_issuer(&issuer);
-        let clients = SandboxConfig::default().clients;
-        let clients: Vec<(&str, &str)> = clients
-            .iter()
-            .map(|(id, secret)| (id.as_str(), secret.as_str()))
-            .collect();
-        let backends = Backends::create(&sandbox.base_url(), &clients).await;
-        let mut env = backends.env;
-        let proxy = AwsProxy::start().await;
-        let oidc_secret = unique("oidc-client");
-        create_secret(
-            &oidc_secret,
-            &json!({"client_id": DEFAULT_OIDC_CLIENT_ID, "client_secret": DEFAULT_OIDC_CLIENT_SECRET}).to_string(),
-        )
-        .await;
-        env.extend(proxy.env());
-        env.extend([
-            ("AWS_ENDPOINT_URL_KMS", moto().endpoint.clone()),
-            ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging".into()),
-            ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.into()),
-            ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.into()),
-            ("OIDC_ISSUER", issuer.clone()),
-            ("OIDC_REDIRECT_URI", REDIRECT_URI.into()),
-            ("OIDC_CLIENT_SECRET_ID", oidc_secret),
-            ("OIDC_SIGNING_KEY_ID", kms_signing_key().await),
-        ]);
-        let polls_before = harness.next_polls();
-        let instances: Vec<_> = (0..instances)
-            .map(|_| LambdaFunction::start(LAMBDA_BINARY, &harness, &env))
-            .collect();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while harness.next_polls() < polls_before + instances.len() {
-            assert!(Instant::now() < deadline, "the instances never polled for work");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let WebBackends {
+            guest_env,
+            oidc_env,
+            proxy,
+            table,
+        } = WebBackends::create(&sandbox, &issuer).await;
+        let instances = start_polling(&harness, LAMBDA_BINARY, &guest_env, instances).await;
+        let oidc_instances = start_polling(&oidc_harness, OIDC_BINARY, &oidc_env, OIDC_INSTANCES).await;
         Self {
             harness,
             sandbox,
             instances,
+            oidc_instances,
             proxy,
-            table: backends.table,
+            table,
             issuer,
             _front: front,
         }
@@ -143,7 +143,64 @@ impl WebFleet {
 
     /// Stops every instance and returns every line they printed.
     pub fn stop(&mut self) -> Vec<String> {
-        self.instances.iter_mut().flat_map(LambdaFunction::stop).collect()
+        self.instances
+            .iter_mut()
+            .chain(&mut self.oidc_instances)
+            .flat_map(LambdaFunction::stop)
+            .collect()
+    }
+}
+
+/// What a web-messaging function runs against: a fresh sessions table and credentials secret, the
+/// integration's client in a secret and a KMS signing key in moto, AWS through a counting proxy,
+/// and the sandbox told that the provider's issuer is `issuer`.
+pub struct WebBackends {
+    /// The guest function's environment (Lambda's own variables come on top, from the harness).
+    pub guest_env: Vec<(&'static str, String)>,
+    /// The OIDC provider function's environment.
+    pub oidc_env: Vec<(&'static str, String)>,
+    pub proxy: AwsProxy,
+    pub table: String,
+}
+
+impl WebBackends {
+    pub async fn create(sandbox: &Sandbox, issuer: &str) -> Self {
+        sandbox.set_oidc_issuer(issuer);
+        let clients = SandboxConfig::default().clients;
+        let clients: Vec<(&str, &str)> = clients
+            .iter()
+            .map(|(id, secret)| (id.as_str(), secret.as_str()))
+            .collect();
+        let backends = Backends::create(&sandbox.base_url(), &clients).await;
+        let mut env = backends.env;
+        let proxy = AwsProxy::start().await;
+        let oidc_secret = unique("oidc-client");
+        create_secret(
+            &oidc_secret,
+            &json!({"client_id": DEFAULT_OIDC_CLIENT_ID, "client_secret": DEFAULT_OIDC_CLIENT_SECRET}).to_string(),
+        )
+        .await;
+        env.extend(proxy.env());
+        let mut oidc_env = env.clone();
+        env.extend([
+            ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging".into()),
+            ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.into()),
+            ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.into()),
+            ("OIDC_REDIRECT_URI", REDIRECT_URI.into()),
+        ]);
+        oidc_env.extend([
+            // KMS through the proxy too, so every AWS call the provider makes is counted.
+            ("AWS_ENDPOINT_URL_KMS", proxy.url()),
+            ("OIDC_ISSUER", issuer.to_owned()),
+            ("OIDC_CLIENT_SECRET_ID", oidc_secret),
+            ("OIDC_SIGNING_KEY_ID", create_signing_key().await),
+        ]);
+        Self {
+            guest_env: env,
+            oidc_env,
+            proxy,
+            table: backends.table,
+        }
     }
 }
 
@@ -168,17 +225,4 @@ pub fn web_calls(sandbox: &Sandbox) -> (usize, usize, usize, usize) {
         sandbox.calls(Endpoint::WebDeploymentTokenRefresh),
         sandbox.calls(Endpoint::WebDeploymentTokenRevoke),
     )
-}
-
-async fn kms_signing_key() -> String {
-    aws_sdk_kms::Client::new(&sdk_config_for(&moto().endpoint).await)
-        .create_key()
-        .key_spec(KeySpec::Rsa2048)
-        .key_usage(KeyUsageType::SignVerify)
-        .send()
-        .await
-        .expect("moto creates the key")
-        .key_metadata
-        .expect("key metadata")
-        .key_id
 }

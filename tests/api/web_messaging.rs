@@ -1,9 +1,10 @@
 //! The genesys-web-messaging mode in process, for what the binary-level tests
 //! (`web_messaging_fleet`, `oidc_codes`) cannot set up: a wrong integration secret, a jwt without
-//! `exp`, the warm-up's preflight, a clock moved on with a DynamoDB store. The broker is served
-//! over HTTP on loopback (the same `api::handle` Lambda events reach), because the sandbox, like
-//! Genesys, calls its discovery, JWKS and token endpoints during every exchange and verifies the
-//! id_token's RS256 signature, issuer, audience and expiry. Requests from the test go through
+//! `exp`, the warm-up's preflight, a clock moved on with a DynamoDB store. The OIDC provider is
+//! served over HTTP on loopback (the same `oidc::handle` its Lambda events reach), on the same
+//! store and clock as the broker, because the sandbox, like Genesys, calls its discovery, JWKS and
+//! token endpoints during every exchange and verifies the id_token's RS256 signature, issuer,
+//! audience and expiry. Requests from the test go through
 //! `lambda::handle_event` as everywhere else.
 
 use std::sync::Arc;
@@ -16,14 +17,14 @@ use genesys_sandbox::{
     DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint,
     ExchangeFailure, Fault, Sandbox, SandboxConfig,
 };
-use guest_token_broker::api::{ApiRequest, handle};
-use guest_token_broker::broker::{Broker, Upstream, WebMessaging};
-use guest_token_broker::credentials::{OidcClient, OidcClientSource, Pseudonyms};
+use guest_token_broker::broker::{Broker, CodeIssuer, Upstream, WebMessaging};
+use guest_token_broker::credentials::{Credential, OidcClientSource, Pseudonyms};
 use guest_token_broker::domain::{Clock, Deadline, FixedClock};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
-use guest_token_broker::oidc::{OidcProvider, OidcSettings, Signer};
-use guest_token_broker::store::{MemoryStore, SessionStore};
+use guest_token_broker::oidc::{self, OidcProvider, OidcSettings, Signer};
+use guest_token_broker::store::{CodeStore, MemoryStore, SessionStore};
 use guest_token_broker::telemetry::Metrics;
+use guest_token_broker::web::ApiRequest;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
@@ -40,25 +41,26 @@ struct WebApp<S> {
 
 /// The broker in web messaging mode on `store`, reachable over HTTP at its issuer URL, with the
 /// integration's client secret `client_secret` (the sandbox's unless a test wants it wrong).
-async fn spawn_web_app<S: SessionStore + Clone>(store: S, client_secret: &str) -> WebApp<S> {
+async fn spawn_web_app<S: SessionStore + CodeStore + Clone>(store: S, client_secret: &str) -> WebApp<S> {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let issuer = format!("http://{}", listener.local_addr().unwrap());
     sandbox.set_oidc_issuer(&issuer);
-    let oidc = OidcProvider::new(
+    let clock = FixedClock::at(Utc::now());
+    let oidc = Arc::new(OidcProvider::new(
         OidcSettings {
             issuer,
-            redirect_uri: REDIRECT_URI.into(),
-            code_lifetime: Duration::from_secs(60),
             id_token_lifetime: Duration::from_secs(300),
         },
         Signer::generate_local().unwrap(),
         Vec::new(),
-        OidcClientSource::Fixed(Arc::new(OidcClient {
+        OidcClientSource::Fixed(Arc::new(Credential {
             client_id: DEFAULT_OIDC_CLIENT_ID.into(),
             client_secret: SecretString::from(client_secret.to_owned()),
         })),
-    );
+        store.clone(),
+        Arc::new(clock.clone()),
+    ));
     let base = sandbox.base_url();
     let endpoints = GenesysEndpoints {
         api_base: base.parse().unwrap(),
@@ -69,9 +71,11 @@ async fn spawn_web_app<S: SessionStore + Clone>(store: S, client_secret: &str) -
         genesys: GenesysClient::new(endpoints, credentials, RetryPolicy::default()),
         deployment_id: DEFAULT_DEPLOYMENT_ID.into(),
         external_source_id: DEFAULT_EXTERNAL_SOURCE_ID.into(),
-        oidc: Arc::new(oidc),
+        codes: CodeIssuer {
+            redirect_uri: REDIRECT_URI.into(),
+            lifetime: Duration::from_secs(60),
+        },
     });
-    let clock = FixedClock::at(Utc::now());
     let broker = Arc::new(Broker::with_upstream(
         store.clone(),
         upstream,
@@ -79,9 +83,8 @@ async fn spawn_web_app<S: SessionStore + Clone>(store: S, client_secret: &str) -
         Arc::new(clock.clone()),
         WINDOW,
     ));
-    let served = Arc::clone(&broker);
     let http = http_server::spawn(listener, move |request: http::Request<Bytes>| {
-        let broker = Arc::clone(&served);
+        let oidc = Arc::clone(&oidc);
         async move {
             let (parts, body) = request.into_parts();
             let request = ApiRequest {
@@ -91,8 +94,8 @@ async fn spawn_web_app<S: SessionStore + Clone>(store: S, client_secret: &str) -
                     .and_then(|value| value.to_str().ok()),
                 ..ApiRequest::new(&parts.method, parts.uri.path(), &body)
             };
-            handle(
-                &broker,
+            oidc::handle(
+                &oidc,
                 request,
                 Deadline::after(Duration::from_secs(10)),
                 &Metrics::new(),
@@ -141,7 +144,7 @@ async fn the_scheduled_warm_up_checks_the_deployment_has_authentication_enabled(
     let warm_up = || async {
         let event = crate::deployment::sample_event("scheduled-warm-up.json");
         guest_token_broker::lambda::handle_event(
-            &web.app.broker,
+            web.app.broker.as_ref(),
             event,
             Deadline::after(Duration::from_secs(10)),
             &Metrics::new(),

@@ -4,15 +4,12 @@
 
 use std::time::Duration;
 
-use genesys_sandbox::{
-    DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint,
-    Fault,
-};
+use genesys_sandbox::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint, Fault};
 
-use crate::deployment::{LAMBDA_BINARY, assert_token_body, body_of};
+use crate::deployment::{assert_token_body, body_of};
 use crate::fleet::{error_code, served_a_request, status};
 use crate::helpers::hash_of;
-use crate::web_fleet::{WebFleet, web_calls};
+use crate::web_fleet::{OIDC_BINARY, WebFleet, web_calls};
 use test_kit::emulators::moto;
 use test_kit::runtime_harness::{LambdaFunction, RuntimeHarness};
 
@@ -178,13 +175,7 @@ async fn a_signing_key_that_does_not_exist_stops_the_function_at_init_naming_the
     let mut env = test_kit::aws::aws_env();
     env.extend([
         ("AWS_ENDPOINT_URL_KMS", moto().endpoint.clone()),
-        ("GENESYS_CLIENT_ID", "id".into()),
-        ("GENESYS_CLIENT_SECRET", "secret".into()),
-        ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging".into()),
-        ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.into()),
-        ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.into()),
         ("OIDC_ISSUER", "https://broker.example.com".into()),
-        ("OIDC_REDIRECT_URI", "https://broker.example.com/oidc/callback".into()),
         ("OIDC_CLIENT_ID", DEFAULT_OIDC_CLIENT_ID.into()),
         ("OIDC_CLIENT_SECRET", DEFAULT_OIDC_CLIENT_SECRET.into()),
         (
@@ -192,7 +183,7 @@ async fn a_signing_key_that_does_not_exist_stops_the_function_at_init_naming_the
             "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000".into(),
         ),
     ]);
-    let mut function = LambdaFunction::start(LAMBDA_BINARY, &harness, &env);
+    let mut function = LambdaFunction::start(OIDC_BINARY, &harness, &env);
     let error = harness.init_error().await.expect("an init error is reported");
     assert_eq!(error.error_type, "Runtime.ConfigurationError");
     assert!(error.error_message.contains("OIDC signing key"), "{error:?}");

@@ -12,24 +12,9 @@ use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::json_body::{json_object, non_empty_str};
+use super::records::{ExternalContactRecord, ExternalId};
 use super::reply;
 use super::state::State;
-
-/// One external id of a contact: a value within an external source.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExternalId {
-    pub source_id: String,
-    pub value: String,
-}
-
-/// A contact as the sandbox stored it, for tests to inspect.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExternalContactRecord {
-    pub id: String,
-    pub external_ids: Vec<ExternalId>,
-    /// The JSON the API answers for this contact.
-    pub body: Value,
-}
 
 pub(crate) fn enrich(state: &mut State, req: &Request<Bytes>) -> Response<Bytes> {
     if !state.authorizes(req) {
@@ -83,12 +68,6 @@ pub(crate) fn lookup(state: &State, req: &Request<Bytes>) -> Response<Bytes> {
     match state.contacts.iter().find(|c| c.has(&identifier)) {
         Some(contact) => reply::json(StatusCode::OK, &contact.body),
         None => reply::platform_error(StatusCode::NOT_FOUND, "not.found", "no contact has this identifier"),
-    }
-}
-
-impl ExternalContactRecord {
-    fn has(&self, id: &ExternalId) -> bool {
-        self.external_ids.contains(id)
     }
 }
 

@@ -13,9 +13,9 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde_json::json;
 
-use super::WebDeployment;
+use super::config::WebDeployment;
+use super::endpoint::{Endpoint, path_params};
 use super::reply;
-use super::routes::{Endpoint, path_params};
 use super::state::State;
 
 pub(crate) fn deployment(state: &State, req: &Request<Bytes>) -> Response<Bytes> {

@@ -5,17 +5,9 @@ use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
+use super::records::GuestRecord;
 use super::reply;
 use super::state::{State, random_token};
-
-/// A guest as the sandbox stored it, for tests to inspect.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GuestRecord {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    pub custom_attributes: Value,
-}
 
 pub(crate) fn create(state: &mut State, req: &Request<Bytes>) -> Response<Bytes> {
     if !state.authorizes(req) {

@@ -10,24 +10,47 @@
 //! it, script failures with [`Fault`]s and inspect what it received; the `local` runner embeds
 //! it so the broker can run end to end without a Genesys org. It is a workspace member of its own:
 //! the deployed Lambda crate does not depend on it.
+//!
+//! Modules import one way, each only from layers below its own (the `layering` test checks it):
+//!
+//! 1. vocabulary: `authorization` (the header's credentials), `config`, `endpoint` (the emulated
+//!    operations and their paths), `inspection` (what tests read and tamper with), `json_body`,
+//!    `jwt`, `records` (guests, contacts, sessions as stored) and `reply` (every answer's shape);
+//! 2. building blocks: `fault` (scripted failures) and `oidc` (the relying party);
+//! 3. the world: `state`, with its web-messaging sessions;
+//! 4. endpoint handlers: `contacts`, `deployments`, `guests`, `oauth`, `web_tokens`;
+//! 5. dispatch and serving: `routes` (path → handler, counting, faults) and `server` (HTTP).
+//!
+//! The crate root, [`Sandbox`], sits above them all.
 
+// Layer 1: vocabulary.
+mod authorization;
 mod config;
-mod contacts;
-mod deployments;
-mod fault;
-mod guests;
+mod endpoint;
 mod inspection;
 mod json_body;
 mod jwt;
-mod oauth;
-mod oidc;
+mod records;
 mod reply;
+// Layer 2: building blocks.
+mod fault;
+mod oidc;
+// Layer 3: the world.
+mod state;
+// Layer 4: endpoint handlers.
+mod contacts;
+mod deployments;
+mod guests;
+mod oauth;
+mod web_tokens;
+// Layer 5: dispatch and serving.
 mod routes;
 pub mod server;
-mod state;
+
+#[cfg(test)]
+mod layering;
 #[cfg(test)]
 mod test_support;
-mod web_tokens;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -44,13 +67,11 @@ pub use config::{
     DEFAULT_INTEGRATION_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, ExpiresAtKey, OidcIntegration,
     SandboxConfig, WebDeployment, WebMessagingConfig,
 };
-pub use contacts::{ExternalContactRecord, ExternalId};
+pub use endpoint::Endpoint;
 pub use fault::Fault;
-pub use guests::GuestRecord;
 pub use inspection::{ExchangeRequestRecord, IdTokenTamper};
 pub use oidc::ExchangeFailure;
-pub use routes::Endpoint;
-pub use web_tokens::WebSessionRecord;
+pub use records::{ExternalContactRecord, ExternalId, GuestRecord, WebSessionRecord};
 
 /// Handle to a running sandbox. Clones share state and server; the server stops when
 /// `shutdown` is called on any clone or when the last clone is dropped.

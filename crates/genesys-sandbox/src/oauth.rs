@@ -6,8 +6,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::json;
 
+use super::authorization::authorization;
 use super::reply;
-use super::routes::authorization;
 use super::state::{ClientRefusal, State};
 
 pub(crate) fn token(state: &mut State, req: &Request<Bytes>) -> Response<Bytes> {

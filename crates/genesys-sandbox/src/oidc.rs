@@ -16,8 +16,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
+use super::config::{ClientAuthMethod, OidcIntegration};
 use super::inspection::IdTokenTamper;
-use super::{ClientAuthMethod, OidcIntegration};
 
 /// Largest provider answer (discovery, token, JWKS) the sandbox reads.
 const MAX_PROVIDER_BODY_BYTES: usize = 256 * 1024;

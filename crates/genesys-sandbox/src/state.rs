@@ -9,12 +9,18 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio::time::Instant;
 
-use super::contacts::ExternalContactRecord;
+mod web_sessions;
+
+use super::authorization::authorization;
+use super::config::{ExpiresAtKey, SandboxConfig, WebMessagingConfig};
+use super::endpoint::Endpoint;
+use super::fault::Fault;
 use super::inspection::{ExchangeRequestRecord, IdTokenTamper};
 use super::jwt::JwtSigner;
 use super::oidc::{self, ExchangeFailure};
-use super::web_tokens::Sessions;
-use super::{Endpoint, ExpiresAtKey, Fault, GuestRecord, SandboxConfig, WebMessagingConfig};
+use super::records::{ExternalContactRecord, GuestRecord};
+
+pub(crate) use web_sessions::{RefreshRefusal, Sessions};
 
 pub(crate) type Shared = Arc<Mutex<State>>;
 
@@ -135,7 +141,7 @@ impl State {
 
     /// Whether `req` carries a `Bearer` access token this sandbox issued and still honours.
     pub(crate) fn authorizes(&self, req: &http::Request<bytes::Bytes>) -> bool {
-        super::routes::authorization(req.headers(), "Bearer").is_some_and(|token| self.access_token_is_valid(token))
+        authorization(req.headers(), "Bearer").is_some_and(|token| self.access_token_is_valid(token))
     }
 
     pub(crate) fn access_token_is_valid(&self, token: &str) -> bool {

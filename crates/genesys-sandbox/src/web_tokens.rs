@@ -19,20 +19,15 @@
 //! The JWT is the sandbox's own HS256 JWT ([`crate::jwt`]) with claims `iss` (`genesys-sandbox`),
 //! `sub` (the id_token's `sub`), `deploymentId`, `sid` (session id), `jti`, `iat` and `exp`.
 
-mod sessions;
-
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
+use super::authorization::authorization;
 use super::json_body::{json_object, non_empty_str};
 use super::oidc::{self, Grant};
 use super::reply;
-use super::routes::authorization;
-use super::state::{Shared, State, lock, random_token};
-
-pub use sessions::WebSessionRecord;
-pub(crate) use sessions::{RefreshRefusal, Sessions};
+use super::state::{RefreshRefusal, Shared, State, lock, random_token};
 
 pub(crate) async fn exchange(shared: &Shared, req: &Request<Bytes>) -> Response<Bytes> {
     let (deployment_id, grant) = match parse_exchange(req.body()) {

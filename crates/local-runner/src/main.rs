@@ -2,7 +2,8 @@
 //! in-memory session store and the embedded Genesys sandbox, needing neither AWS nor Genesys.
 //!
 //! `GENESYS_UPSTREAM_MODE=genesys-web-messaging` runs the web messaging mode end to end against the
-//! sandbox: the broker is the OIDC provider of the sandbox's integration, with a key made at start.
+//! sandbox: the OIDC provider, served on the same address, is the sandbox's integration's, with a
+//! key made at start.
 //!
 //! `SESSIONS_TABLE` / `GENESYS_CREDENTIALS_SECRET_ID` switch to DynamoDB / Secrets Manager (with
 //! the `AWS_ENDPOINT_URL*` variables for dynalite and moto); `GENESYS_REGION` or `GENESYS_BASE_URL` plus credentials switch to
@@ -25,9 +26,9 @@ use genesys_sandbox::{
 };
 use guest_token_broker::app;
 use guest_token_broker::broker::Broker;
-use guest_token_broker::config::{Config, WEB_MESSAGING_MODE};
-use guest_token_broker::oidc::Signer;
-use guest_token_broker::store::{MemoryStore, SessionStore};
+use guest_token_broker::config::{Config, OidcConfig, WEB_MESSAGING_MODE};
+use guest_token_broker::oidc::{OidcProvider, Signer};
+use guest_token_broker::store::{CodeStore, MemoryStore, SessionStore};
 use guest_token_broker::telemetry::{self, LogSettings, XRay};
 use tokio::net::TcpListener;
 
@@ -64,62 +65,67 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let address = format!("http://{}", listener.local_addr()?);
     let real_genesys = env("GENESYS_REGION").is_some() || env("GENESYS_BASE_URL").is_some();
     let web_messaging = env("GENESYS_UPSTREAM_MODE").as_deref() == Some(WEB_MESSAGING_MODE);
-    let (config, sandbox) = if real_genesys {
-        (Config::from_env()?, None)
+    let sandbox = if real_genesys {
+        None
     } else {
-        let sandbox = Sandbox::start(SandboxConfig::default()).await?;
-        let (client_id, client_secret) = SandboxConfig::default().clients.remove(0);
-        let base_url = sandbox.base_url();
-        // Web messaging against the sandbox: the broker on this address is the OIDC provider of
-        // the sandbox's default integration, signing with a key made now (or OIDC_LOCAL_SIGNING_KEY).
-        let web = web_messaging.then(|| local_web_messaging(&address)).transpose()?;
+        Some(Sandbox::start(SandboxConfig::default()).await?)
+    };
+    // Web messaging against the sandbox: the provider on this address is the OIDC provider of
+    // the sandbox's default integration, signing with a key made now (or OIDC_LOCAL_SIGNING_KEY).
+    let web = (web_messaging && sandbox.is_some())
+        .then(|| local_web_messaging(&address))
+        .transpose()?;
+    let (client_id, client_secret) = SandboxConfig::default().clients.remove(0);
+    let sandbox_url = sandbox.as_ref().map(Sandbox::base_url);
+    let lookup = |name: &str| match (name, &sandbox_url) {
+        ("GENESYS_BASE_URL" | "GENESYS_LOGIN_URL", Some(url)) => Some(url.clone()),
+        ("GENESYS_CLIENT_ID", Some(_)) => env(name).or_else(|| Some(client_id.clone())),
+        ("GENESYS_CLIENT_SECRET", Some(_)) => env(name).or_else(|| Some(client_secret.clone())),
+        _ => env(name).or_else(|| {
+            web.as_ref()
+                .and_then(|defaults| defaults.iter().find(|(var, _)| *var == name))
+                .map(|(_, value)| value.clone())
+        }),
+    };
+    let config = Config::from_lookup(lookup)?;
+    let oidc_config = web_messaging.then(|| OidcConfig::from_lookup(lookup)).transpose()?;
+    if let (Some(sandbox), Some(url)) = (&sandbox, &sandbox_url) {
         if web.is_some() {
             sandbox.set_oidc_issuer(&address);
         }
-        let config = Config::from_lookup(|name| match name {
-            "GENESYS_BASE_URL" | "GENESYS_LOGIN_URL" => Some(base_url.clone()),
-            "GENESYS_CLIENT_ID" => env(name).or_else(|| Some(client_id.clone())),
-            "GENESYS_CLIENT_SECRET" => env(name).or_else(|| Some(client_secret.clone())),
-            _ => env(name).or_else(|| {
-                web.as_ref()
-                    .and_then(|defaults| defaults.iter().find(|(var, _)| *var == name))
-                    .map(|(_, value)| value.clone())
-            }),
-        })?;
-        println!("Genesys sandbox on {base_url}");
-        (config, Some(sandbox))
-    };
-    if web_messaging {
-        println!(
-            "Upstream: Genesys web messaging, the broker as OIDC provider at {address}/.well-known/openid-configuration"
-        );
+        println!("Genesys sandbox on {url}");
     }
-    let aws = if app::needs_aws(&config) {
+    if web_messaging {
+        println!("Upstream: Genesys web messaging, the OIDC provider at {address}/.well-known/openid-configuration");
+    }
+    let aws = if app::needs_aws(&config) || oidc_config.as_ref().is_some_and(app::oidc_needs_aws) {
         Some(app::Aws::load(XRay::default()).await)
     } else {
         None
     };
     let credentials = app::credential_source(&config, aws.as_ref())?;
     let pseudonyms = app::pseudonyms(&config, aws.as_ref())?;
-    let upstream = app::upstream(&config, credentials, XRay::default(), aws.as_ref()).await?;
+    let upstream = app::upstream(&config, credentials, XRay::default())?;
     match (&config.sessions_table, &aws) {
         (Some(table), Some(aws)) => {
             println!("Session store: DynamoDB table {table}");
-            serve(
-                app::broker(&config, app::dynamodb_store(&config, aws), upstream, pseudonyms),
-                listener,
-                &address,
-            )
-            .await?;
+            let store = app::dynamodb_store(&config, aws);
+            let oidc = match &oidc_config {
+                Some(oidc) => Some(app::oidc_provider(oidc, store.clone(), Some(aws)).await?),
+                None => None,
+            };
+            let broker = app::broker(&config, store, upstream, pseudonyms);
+            serve(broker, oidc, listener, &address).await?;
         }
         _ => {
             println!("Session store: in memory");
-            serve(
-                app::broker(&config, MemoryStore::new(), upstream, pseudonyms),
-                listener,
-                &address,
-            )
-            .await?;
+            let store = MemoryStore::new();
+            let oidc = match &oidc_config {
+                Some(oidc) => Some(app::oidc_provider(oidc, store.clone(), aws.as_ref()).await?),
+                None => None,
+            };
+            let broker = app::broker(&config, store, upstream, pseudonyms);
+            serve(broker, oidc, listener, &address).await?;
         }
     }
     if let Some(sandbox) = sandbox {
@@ -148,8 +154,13 @@ fn local_web_messaging(address: &str) -> Result<Vec<(&'static str, String)>, Box
     ])
 }
 
-async fn serve<S: SessionStore>(broker: Broker<S>, listener: TcpListener, address: &str) -> Result<(), Box<dyn Error>> {
-    let server = loopback::serve(Arc::new(broker), listener, REQUEST_BUDGET);
+async fn serve<S: SessionStore + CodeStore>(
+    broker: Broker<S>,
+    oidc: Option<OidcProvider<S>>,
+    listener: TcpListener,
+    address: &str,
+) -> Result<(), Box<dyn Error>> {
+    let server = loopback::serve(Arc::new(broker), oidc.map(Arc::new), listener, REQUEST_BUDGET);
     println!("Listening on {address}");
     println!(
         "Try:\n  curl -sS -X POST {address}/guest-tokens -H 'content-type: application/json' -d '{{\"crmId\":\"CRM-987654\"}}'"

@@ -71,6 +71,21 @@ pub async fn create_sessions_table(name: &str) {
         .expect("dynalite creates the table");
 }
 
+/// An RSA 2048 SIGN_VERIFY key in moto, as the OIDC provider's `OIDC_SIGNING_KEY_ID`: its id.
+pub async fn create_signing_key() -> String {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    aws_sdk_kms::Client::new(&sdk_config_for(&moto().endpoint).await)
+        .create_key()
+        .key_spec(KeySpec::Rsa2048)
+        .key_usage(KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("moto creates the key")
+        .key_metadata
+        .expect("key metadata")
+        .key_id
+}
+
 pub async fn create_secret(name: &str, value: &str) {
     secrets()
         .await

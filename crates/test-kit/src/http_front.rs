@@ -3,10 +3,13 @@
 //! whichever function instance polls first answers it, and its response becomes the HTTP answer.
 //!
 //! It lets a server reach the compiled function over HTTP (the Genesys sandbox calling the
-//! broker's OpenID Connect routes during a code exchange). A front adds no instance: a request
-//! waits for one that is free, as on Lambda with concurrency to spare.
+//! broker's OpenID Connect routes during a code exchange). A front over a harness adds no
+//! instance: a request waits for one that is free, as on Lambda with concurrency to spare. A front
+//! over a [`FunctionPool`] lets the pool decide: when all its slots are busy the request is
+//! throttled and answered as API Gateway answers a Lambda throttle ([`GatewayApi::throttle_answer`]),
+//! and the front records the path of each request so answered.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -15,10 +18,12 @@ use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 
+use crate::function_pool::{FunctionPool, GatewayApi, Invocation};
 use crate::runtime_harness::{Outcome, RuntimeHarness};
 
 pub struct HttpFront {
     server: ServerHandle,
+    throttled: Arc<Mutex<Vec<String>>>,
 }
 
 impl HttpFront {
@@ -27,18 +32,39 @@ impl HttpFront {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
         let server = http_server::spawn(listener, move |request: Request<Bytes>| {
             let harness = Arc::clone(&harness);
+            async move { answer(harness.invoke(event_for(&request)).await) }
+        });
+        Self {
+            server,
+            throttled: Arc::default(),
+        }
+    }
+
+    /// Serves the functions of `pool` as `api` does, until dropped: a request the pool throttles
+    /// gets API Gateway's answer to a Lambda throttle.
+    pub async fn over_pool(pool: Arc<FunctionPool>, api: GatewayApi) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let throttled: Arc<Mutex<Vec<String>>> = Arc::default();
+        let record = Arc::clone(&throttled);
+        let server = http_server::spawn(listener, move |request: Request<Bytes>| {
+            let (pool, record) = (Arc::clone(&pool), Arc::clone(&record));
             async move {
-                match harness.invoke(event_for(&request)).await {
-                    Outcome::Response(response) => response_from(&response),
-                    Outcome::Error(error) => {
-                        let mut response = Response::new(Bytes::from(format!("{error:?}")));
-                        *response.status_mut() = StatusCode::BAD_GATEWAY;
-                        response
+                match pool.invoke(event_for(&request)).await {
+                    Invocation::Served(outcome) => answer(outcome),
+                    Invocation::Throttled => {
+                        let path = request.uri().path().to_owned();
+                        record.lock().unwrap_or_else(PoisonError::into_inner).push(path);
+                        api.throttle_answer()
                     }
                 }
             }
         });
-        Self { server }
+        Self { server, throttled }
+    }
+
+    /// The paths of the requests answered with a throttle so far, in order (a front over a pool).
+    pub fn throttled(&self) -> Vec<String> {
+        self.throttled.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// `http://127.0.0.1:port`
@@ -88,6 +114,18 @@ pub fn event_for(request: &Request<Bytes>) -> Value {
         "body": String::from_utf8_lossy(request.body()),
         "isBase64Encoded": false,
     })
+}
+
+/// The HTTP answer for what the function posted: its response, or a 502 for an error.
+pub fn answer(outcome: Outcome) -> Response<Bytes> {
+    match outcome {
+        Outcome::Response(response) => response_from(&response),
+        Outcome::Error(error) => {
+            let mut response = Response::new(Bytes::from(format!("{error:?}")));
+            *response.status_mut() = StatusCode::BAD_GATEWAY;
+            response
+        }
+    }
 }
 
 /// The HTTP answer for a function's HTTP API response.

@@ -12,30 +12,42 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::*;
-use crate::credentials::{OidcClient, OidcClientSource};
-use crate::domain::CrmIdHash;
+use crate::broker::CodeIssuer;
+use crate::credentials::{Credential, OidcClientSource};
+use crate::domain::{CrmIdHash, SystemClock};
 use crate::oidc::{OidcSettings, Signer};
 use crate::store::MemoryStore;
 
 const ISSUER: &str = "https://broker.example.com/prod";
 const REDIRECT: &str = "https://broker.example.com/callback";
 
-fn provider() -> OidcProvider {
-    let client = OidcClient {
+/// The provider on an in-memory code store, and that store (shared) to mint codes into.
+fn provider() -> (OidcProvider<MemoryStore>, MemoryStore) {
+    let client = Credential {
         client_id: "genesys-integration".into(),
         client_secret: SecretString::from("integration-secret"),
     };
-    OidcProvider::new(
+    let store = MemoryStore::new();
+    let provider = OidcProvider::new(
         OidcSettings {
             issuer: format!("{ISSUER}/"),
-            redirect_uri: REDIRECT.into(),
-            code_lifetime: Duration::from_secs(60),
             id_token_lifetime: Duration::from_secs(300),
         },
         Signer::generate_local().unwrap(),
         Vec::new(),
         OidcClientSource::Fixed(Arc::new(client)),
-    )
+        store.clone(),
+        Arc::new(SystemClock),
+    );
+    (provider, store)
+}
+
+/// What the guest function mints codes with.
+fn issuer() -> CodeIssuer {
+    CodeIssuer {
+        redirect_uri: REDIRECT.into(),
+        lifetime: Duration::from_secs(60),
+    }
 }
 
 fn hash() -> CrmIdHash {
@@ -57,17 +69,14 @@ fn basic(id: &str, secret: &str) -> String {
 }
 
 async fn redeem(
-    provider: &OidcProvider,
-    store: &MemoryStore,
+    provider: &OidcProvider<MemoryStore>,
     body: &[u8],
     authorization: Option<&str>,
-) -> Result<Response<Bytes>, TokenError> {
-    provider
-        .token(store, TokenRequest { body, authorization }, Utc::now())
-        .await
+) -> Result<ApiResponse, TokenError> {
+    provider.token(TokenRequest { body, authorization }).await
 }
 
-fn refusal(result: Result<Response<Bytes>, TokenError>) -> OAuthError {
+fn refusal(result: Result<ApiResponse, TokenError>) -> OAuthError {
     match result {
         Err(TokenError::Refused { error, .. }) => error,
         Err(other) => panic!("expected a refusal, got {other}"),
@@ -76,7 +85,7 @@ fn refusal(result: Result<Response<Bytes>, TokenError>) -> OAuthError {
 }
 
 /// Verifies a compact RS256 JWS against the provider's JWKS; returns its claims.
-fn verify(provider: &OidcProvider, jwt: &str) -> Value {
+fn verify(provider: &OidcProvider<MemoryStore>, jwt: &str) -> Value {
     let jwks: Value = serde_json::from_slice(provider.jwks().body()).unwrap();
     let (signing_input, signature) = jwt.rsplit_once('.').unwrap();
     let (header, claims) = signing_input.split_once('.').unwrap();
@@ -104,11 +113,11 @@ fn verify(provider: &OidcProvider, jwt: &str) -> Value {
 
 #[tokio::test]
 async fn a_code_redeemed_with_basic_credentials_gives_a_verifiable_id_token_once() {
-    let (provider, store) = (provider(), MemoryStore::new());
-    let code = provider.mint_code(&store, &hash(), Utc::now()).await.unwrap();
+    let (provider, store) = provider();
+    let code = issuer().mint(&store, &hash(), Utc::now()).await.unwrap();
     let body = form(code.expose_secret(), REDIRECT, "");
     let auth = basic("genesys-integration", "integration-secret");
-    let response = redeem(&provider, &store, &body, Some(&auth)).await.unwrap();
+    let response = redeem(&provider, &body, Some(&auth)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[http::header::CACHE_CONTROL], "no-store");
     let answer: Value = serde_json::from_slice(response.body()).unwrap();
@@ -119,7 +128,7 @@ async fn a_code_redeemed_with_basic_credentials_gives_a_verifiable_id_token_once
     assert_eq!(claims["sub"], hash().as_str());
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
     assert_eq!(
-        refusal(redeem(&provider, &store, &body, Some(&auth)).await),
+        refusal(redeem(&provider, &body, Some(&auth)).await),
         OAuthError::InvalidGrant,
         "a replayed code is refused"
     );
@@ -127,8 +136,8 @@ async fn a_code_redeemed_with_basic_credentials_gives_a_verifiable_id_token_once
 
 #[tokio::test]
 async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_nothing() {
-    let (provider, store) = (provider(), MemoryStore::new());
-    let code = provider.mint_code(&store, &hash(), Utc::now()).await.unwrap();
+    let (provider, store) = provider();
+    let code = issuer().mint(&store, &hash(), Utc::now()).await.unwrap();
     let operations = store.operations();
     let wrong = [
         (
@@ -152,7 +161,7 @@ async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_
     ];
     for (body, auth) in wrong {
         assert_eq!(
-            refusal(redeem(&provider, &store, &body, auth.as_deref()).await),
+            refusal(redeem(&provider, &body, auth.as_deref()).await),
             OAuthError::InvalidClient
         );
     }
@@ -164,10 +173,10 @@ async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_
     );
     let auth = basic("genesys-integration", "integration-secret");
     assert_eq!(
-        refusal(redeem(&provider, &store, &both, Some(&auth)).await),
+        refusal(redeem(&provider, &both, Some(&auth)).await),
         OAuthError::InvalidRequest
     );
-    let response = redeem(&provider, &store, &both, None).await.unwrap();
+    let response = redeem(&provider, &both, None).await.unwrap();
     assert_eq!(
         response.status(),
         StatusCode::OK,
@@ -177,38 +186,38 @@ async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_
 
 #[tokio::test]
 async fn a_code_for_another_redirect_uri_or_expired_is_refused_and_spent() {
-    let (provider, store) = (provider(), MemoryStore::new());
+    let (provider, store) = provider();
     let auth = basic("genesys-integration", "integration-secret");
-    let code = provider.mint_code(&store, &hash(), Utc::now()).await.unwrap();
+    let code = issuer().mint(&store, &hash(), Utc::now()).await.unwrap();
     let elsewhere = form(code.expose_secret(), "https://evil.example.com/cb", "");
     assert_eq!(
-        refusal(redeem(&provider, &store, &elsewhere, Some(&auth)).await),
+        refusal(redeem(&provider, &elsewhere, Some(&auth)).await),
         OAuthError::InvalidGrant
     );
     let right = form(code.expose_secret(), REDIRECT, "");
     assert_eq!(
-        refusal(redeem(&provider, &store, &right, Some(&auth)).await),
+        refusal(redeem(&provider, &right, Some(&auth)).await),
         OAuthError::InvalidGrant
     );
-    let old = provider
-        .mint_code(&store, &hash(), Utc::now() - chrono::Duration::seconds(61))
+    let old = issuer()
+        .mint(&store, &hash(), Utc::now() - chrono::Duration::seconds(61))
         .await
         .unwrap();
     let body = form(old.expose_secret(), REDIRECT, "");
     assert_eq!(
-        refusal(redeem(&provider, &store, &body, Some(&auth)).await),
+        refusal(redeem(&provider, &body, Some(&auth)).await),
         OAuthError::InvalidGrant
     );
     let unknown = form("not-a-code", REDIRECT, "");
     assert_eq!(
-        refusal(redeem(&provider, &store, &unknown, Some(&auth)).await),
+        refusal(redeem(&provider, &unknown, Some(&auth)).await),
         OAuthError::InvalidGrant
     );
 }
 
 #[tokio::test]
 async fn other_grants_and_broken_forms_are_refused_per_rfc_6749() {
-    let (provider, store) = (provider(), MemoryStore::new());
+    let (provider, _) = provider();
     let auth = basic("genesys-integration", "integration-secret");
     let cases: [(&[u8], OAuthError); 6] = [
         (
@@ -228,22 +237,22 @@ async fn other_grants_and_broken_forms_are_refused_per_rfc_6749() {
         (&[0xff, 0xfe, b'=', 0x00], OAuthError::InvalidRequest),
     ];
     for (body, expected) in cases {
-        assert_eq!(refusal(redeem(&provider, &store, body, Some(&auth)).await), expected);
+        assert_eq!(refusal(redeem(&provider, body, Some(&auth)).await), expected);
     }
     let huge = vec![b'a'; MAX_FORM_BYTES + 1];
     assert_eq!(
-        refusal(redeem(&provider, &store, &huge, Some(&auth)).await),
+        refusal(redeem(&provider, &huge, Some(&auth)).await),
         OAuthError::InvalidRequest
     );
 }
 
 #[tokio::test]
 async fn refusals_answer_in_rfc_6749_shape_through_the_one_error_mapping() {
-    let (provider, store) = (provider(), MemoryStore::new());
-    let err = redeem(&provider, &store, b"grant_type=authorization_code", None)
+    let (provider, _) = provider();
+    let err = redeem(&provider, b"grant_type=authorization_code", None)
         .await
         .unwrap_err();
-    let response = crate::api::ApiError::from(err).into_response();
+    let response = crate::web::ApiError::from(err).into_response();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(
         response.headers()[http::header::WWW_AUTHENTICATE]
@@ -259,7 +268,7 @@ async fn refusals_answer_in_rfc_6749_shape_through_the_one_error_mapping() {
 
 #[test]
 fn discovery_points_at_the_routes_under_the_issuer() {
-    let provider = provider();
+    let (provider, _) = provider();
     let discovery: Value = serde_json::from_slice(provider.discovery().body()).unwrap();
     assert_eq!(discovery["issuer"], ISSUER);
     assert_eq!(discovery["token_endpoint"], format!("{ISSUER}/oidc/token"));

@@ -11,14 +11,15 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use crate::domain::{CodeGrant, CodeKey};
-use crate::store::StoreError;
+use crate::store::{CodeStore, StoreError};
+
+use super::DynamoDbStore;
 
 use super::errors::classify;
 use super::item::{self, Item, instant, millis, string};
 
 /// The prefix of a code's key in the table.
 pub(crate) const KEY_PREFIX: &str = "oidc-code#";
-const CLIENT_ID: &str = "client_id";
 const REDIRECT_URI: &str = "redirect_uri";
 const SUBJECT: &str = "subject";
 const NONCE: &str = "nonce";
@@ -35,20 +36,16 @@ fn s(value: &str) -> AttributeValue {
 /// An `UpdateItem` that only creates (the function's role has GetItem, UpdateItem and DeleteItem on
 /// the table, and needs nothing more for codes).
 pub(super) async fn put(client: &Client, table: &str, code: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
-    let mut set = String::from(
-        "SET #client = :client, #redirect = :redirect, #subject = :subject, #expires = :expires, #ttl = :ttl",
-    );
+    let mut set = String::from("SET #redirect = :redirect, #subject = :subject, #expires = :expires, #ttl = :ttl");
     let mut request = client
         .update_item()
         .table_name(table)
         .key(item::HASH, key(code))
         .expression_attribute_names("#k", item::HASH)
-        .expression_attribute_names("#client", CLIENT_ID)
         .expression_attribute_names("#redirect", REDIRECT_URI)
         .expression_attribute_names("#subject", SUBJECT)
         .expression_attribute_names("#expires", EXPIRES)
         .expression_attribute_names("#ttl", item::TTL)
-        .expression_attribute_values(":client", s(&grant.client_id))
         .expression_attribute_values(":redirect", s(&grant.redirect_uri))
         .expression_attribute_values(":subject", s(&grant.subject))
         .expression_attribute_values(":expires", millis(grant.expires_at))
@@ -99,10 +96,19 @@ pub(super) async fn redeem(client: &Client, table: &str, code: &CodeKey) -> Resu
 /// A stored grant; an item missing a field (or of the wrong types) grants nothing.
 fn to_grant(item: &Item) -> Option<CodeGrant> {
     Some(CodeGrant {
-        client_id: string(item, CLIENT_ID)?,
         redirect_uri: string(item, REDIRECT_URI)?,
         subject: string(item, SUBJECT)?,
         nonce: string(item, NONCE),
         expires_at: instant(item, EXPIRES)?,
     })
+}
+
+impl CodeStore for DynamoDbStore {
+    async fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
+        put(&self.client, &self.table, key, grant).await
+    }
+
+    async fn redeem_code(&self, key: &CodeKey) -> Result<Option<CodeGrant>, StoreError> {
+        redeem(&self.client, &self.table, key).await
+    }
 }

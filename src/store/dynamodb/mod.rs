@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 
-use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
 
 use super::{GuestStored, SessionStore, StoreError};
 use errors::classify;
@@ -56,6 +56,7 @@ const PING_KEY: &str = "__warm-up__";
 /// concurrent DELETE emptied the item in between): each is one more round trip, never a spin.
 const CONDITIONAL_ATTEMPTS: usize = 3;
 
+/// Sessions and codes as items of one DynamoDB table, written with conditional updates.
 #[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     client: Client,
@@ -68,6 +69,7 @@ fn s(value: &str) -> AttributeValue {
 }
 
 impl DynamoDbStore {
+    /// The store on `table`; a session is kept `retention` after its last write (the item's TTL).
     pub fn new(client: Client, table: impl Into<String>, retention: Duration) -> Self {
         Self {
             client,
@@ -76,6 +78,8 @@ impl DynamoDbStore {
         }
     }
 
+    /// The table (tests read and write its items directly).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn table(&self) -> &str {
         &self.table
     }
@@ -320,14 +324,6 @@ impl SessionStore for DynamoDbStore {
         Err(StoreError::Malformed(
             "the session could neither be deleted nor emptied around its claim".into(),
         ))
-    }
-
-    async fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
-        codes::put(&self.client, &self.table, key, grant).await
-    }
-
-    async fn redeem_code(&self, key: &CodeKey) -> Result<Option<CodeGrant>, StoreError> {
-        codes::redeem(&self.client, &self.table, key).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

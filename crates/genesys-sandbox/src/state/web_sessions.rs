@@ -6,19 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::state::{far_future, random_token};
-
-/// A session as the sandbox stored it, for tests to inspect. Holds no token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WebSessionRecord {
-    pub session_id: String,
-    pub deployment_id: String,
-    /// The id_token's `sub`: the guest's identity at the provider.
-    pub subject: String,
-    /// JWTs issued for the session: one at the exchange, one per refresh.
-    pub jwts_issued: usize,
-    pub revoked: bool,
-}
+use super::{far_future, random_token};
+use crate::records::WebSessionRecord;
 
 struct Session {
     record: WebSessionRecord,

@@ -80,3 +80,37 @@ fn a_missing_scope_is_upstream_rejected_and_says_so() {
     assert_eq!(err.status(), StatusCode::BAD_GATEWAY);
     assert!(err.to_string().contains("scope or permission"));
 }
+
+#[test]
+fn a_genesys_failure_answers_a_fixed_message_and_keeps_what_genesys_said_for_the_log() {
+    use crate::genesys::Endpoint;
+    let failures = [
+        GenesysError::Rejected {
+            endpoint: Endpoint::GuestToken,
+            status: 418,
+        },
+        GenesysError::Malformed {
+            endpoint: Endpoint::CreateGuest,
+            problem: "the body is not the JSON the contract specifies",
+        },
+        GenesysError::Unavailable {
+            endpoint: Endpoint::TokenExchange,
+            reason: "HTTP 503 from upstream-host.example".into(),
+            retry_after: None,
+        },
+        GenesysError::Indeterminate {
+            endpoint: Endpoint::CreateGuest,
+            reason: "HTTP 500 from upstream-host.example".into(),
+        },
+    ];
+    for failure in failures {
+        let upstream_text = failure.to_string();
+        let err = ApiError::from(failure);
+        let logged = err.source().map(ToString::to_string).unwrap_or_default();
+        assert_eq!(logged, upstream_text, "the cause keeps what Genesys said");
+        let body = String::from_utf8(err.into_response().body().to_vec()).unwrap();
+        for upstream in ["418", "JSON the contract", "upstream-host", "HTTP 5"] {
+            assert!(!body.contains(upstream), "{body}");
+        }
+    }
+}

@@ -10,36 +10,13 @@ use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
 use crate::broker::BrokerError;
+use crate::broker::MintError;
 use crate::credentials::CredentialError;
 use crate::genesys::GenesysError;
-use crate::oidc::{MintError, OAuthError, SignerError, TokenError};
 use crate::store::StoreError;
 
+use super::oauth::{OAuthError, oauth_response};
 use super::{ApiResponse, json_response};
-
-/// RFC 6749 §5.2: `{"error", "error_description"}`, `no-store`, and for `invalid_client` a 401
-/// with the scheme to authenticate with.
-fn oauth_response(error: OAuthError, description: &str) -> ApiResponse {
-    #[derive(Serialize)]
-    struct OAuthBody<'a> {
-        error: &'static str,
-        error_description: &'a str,
-    }
-    let body = OAuthBody {
-        error: error.code(),
-        error_description: description,
-    };
-    let mut response = json_response(error.status(), &body);
-    let headers = response.headers_mut();
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    if error == OAuthError::InvalidClient {
-        headers.insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"oidc\", charset=\"UTF-8\""),
-        );
-    }
-    response
-}
 
 /// Retry-After sent with a 503 when upstream did not say.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -47,23 +24,36 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// The class of a failure: it decides the status, the stable code and the headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// 400 `invalid_request`: the caller's request is malformed; the message says what to fix.
     InvalidRequest,
+    /// 404 `not_found`: no such route.
     NotFound,
+    /// 405 `method_not_allowed`, with an `Allow` header.
     MethodNotAllowed {
+        /// The methods the route accepts, as the `Allow` header lists them.
         allow: &'static str,
     },
+    /// 413 `payload_too_large`: the body is over [`super::MAX_BODY_BYTES`].
     PayloadTooLarge,
+    /// 502 `upstream_rejected`: Genesys refused the broker (credentials, permissions) or answered
+    /// outside its contract; retrying will not help.
     UpstreamRejected,
+    /// 503 `upstream_unavailable`, with `Retry-After`: a dependency (Genesys, the store, Secrets
+    /// Manager) is out or another request holds the session; retry after the pause.
     UpstreamUnavailable {
+        /// How long to wait before retrying; sent rounded up to whole seconds, at least 1.
         retry_after: Duration,
     },
+    /// 500 `configuration_error`: the function is misconfigured; an operator must fix it.
     Configuration,
+    /// 500 `internal_error`: a bug of ours or an answer we cannot read.
     Internal,
     /// The OIDC token endpoint's refusals, answered in RFC 6749 §5.2's shape.
     OAuth(OAuthError),
 }
 
 impl ErrorKind {
+    /// The HTTP status of this kind.
     pub fn status(self) -> StatusCode {
         match self {
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
@@ -77,6 +67,7 @@ impl ErrorKind {
         }
     }
 
+    /// The stable error code the body carries.
     pub fn code(self) -> &'static str {
         match self {
             Self::InvalidRequest => "invalid_request",
@@ -112,6 +103,7 @@ struct Body<'a> {
 }
 
 impl ApiError {
+    /// An error of `kind` with the message the caller sees.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -120,10 +112,12 @@ impl ApiError {
         }
     }
 
+    /// A 400 with what to fix.
     pub fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidRequest, message)
     }
 
+    /// A 404 naming the guest function's routes.
     pub fn not_found() -> Self {
         Self::new(
             ErrorKind::NotFound,
@@ -131,6 +125,7 @@ impl ApiError {
         )
     }
 
+    /// A 405 naming the methods `allow`ed.
     pub fn method_not_allowed(allow: &'static str) -> Self {
         Self::new(
             ErrorKind::MethodNotAllowed { allow },
@@ -138,27 +133,32 @@ impl ApiError {
         )
     }
 
+    /// A 413 for a body over 16 KiB.
     pub fn payload_too_large() -> Self {
         Self::new(ErrorKind::PayloadTooLarge, "the body is larger than 16 KiB")
     }
 
+    /// A 500 that tells the caller nothing more.
     pub fn internal() -> Self {
         Self::new(ErrorKind::Internal, "internal error")
     }
 
-    fn caused_by(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
+    pub(crate) fn caused_by(mut self, cause: impl StdError + Send + Sync + 'static) -> Self {
         self.cause = Some(Box::new(cause));
         self
     }
 
+    /// The class of the failure.
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
+    /// The HTTP status answered.
     pub fn status(&self) -> StatusCode {
         self.kind.status()
     }
 
+    /// The stable error code answered.
     pub fn code(&self) -> &'static str {
         self.kind.code()
     }
@@ -187,6 +187,8 @@ impl ApiError {
         }
     }
 
+    /// The HTTP answer: the error envelope (for the OIDC token endpoint, RFC 6749's body) with
+    /// its headers.
     pub fn into_response(self) -> ApiResponse {
         if let ErrorKind::OAuth(error) = self.kind {
             return oauth_response(error, &self.message);
@@ -225,7 +227,7 @@ impl StdError for ApiError {
     }
 }
 
-fn unavailable(message: impl Into<String>, retry_after: Option<Duration>) -> ApiError {
+pub(crate) fn unavailable(message: impl Into<String>, retry_after: Option<Duration>) -> ApiError {
     ApiError::new(
         ErrorKind::UpstreamUnavailable {
             retry_after: retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
@@ -262,6 +264,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Genesys's trouble: a stable code and a fixed message; what Genesys said (status, endpoint,
+/// problem) is the cause, which only the log shows.
 impl From<GenesysError> for ApiError {
     fn from(err: GenesysError) -> Self {
         let err = match err {
@@ -269,18 +273,25 @@ impl From<GenesysError> for ApiError {
             other => other,
         };
         let error = match &err {
-            GenesysError::CredentialsRefused
-            | GenesysError::Forbidden { .. }
-            | GenesysError::Rejected { .. }
-            | GenesysError::Malformed { .. } => ApiError::new(ErrorKind::UpstreamRejected, err.to_string()),
+            GenesysError::CredentialsRefused => ApiError::new(
+                ErrorKind::UpstreamRejected,
+                "Genesys Cloud refused the broker's OAuth client credentials (the function's log says more)",
+            ),
+            GenesysError::Forbidden { .. } => ApiError::new(
+                ErrorKind::UpstreamRejected,
+                "Genesys Cloud denied the request: the OAuth client lacks a scope or permission (the function's log says which)",
+            ),
+            GenesysError::Rejected { .. } | GenesysError::Malformed { .. } => ApiError::new(
+                ErrorKind::UpstreamRejected,
+                "Genesys Cloud refused the request or answered unexpectedly (the function's log says more)",
+            ),
             GenesysError::Indeterminate { .. } => unavailable(
                 "Genesys Cloud did not say whether it finished the request; retry shortly",
                 None,
             ),
-            GenesysError::Unavailable { retry_after, .. } => unavailable(
-                format!("Genesys Cloud is unavailable ({err}); retry shortly"),
-                *retry_after,
-            ),
+            GenesysError::Unavailable { retry_after, .. } => {
+                unavailable("Genesys Cloud is unavailable; retry shortly", *retry_after)
+            }
             // Credentials were taken above; a client that cannot be built is a bug of ours.
             GenesysError::Credentials(_) | GenesysError::Client(_) => ApiError::internal(),
         };
@@ -292,34 +303,8 @@ impl From<MintError> for ApiError {
     fn from(err: MintError) -> Self {
         match err {
             MintError::Store(err) => err.into(),
-            MintError::Client(err) => err.into(),
             MintError::Random => ApiError::internal().caused_by(err),
         }
-    }
-}
-
-impl From<TokenError> for ApiError {
-    fn from(err: TokenError) -> Self {
-        match err {
-            TokenError::Refused { error, description } => ApiError::new(ErrorKind::OAuth(error), description),
-            TokenError::Store(err) => err.into(),
-            TokenError::Client(err) => err.into(),
-            TokenError::Signer(err) => err.into(),
-        }
-    }
-}
-
-/// The id_token signer: KMS out is a 503; a key that cannot be used is the operator's to fix.
-impl From<SignerError> for ApiError {
-    fn from(err: SignerError) -> Self {
-        let error = match &err {
-            SignerError::Unavailable(_) => unavailable("KMS is unavailable; retry shortly", None),
-            SignerError::Misconfigured(_) => ApiError::new(
-                ErrorKind::Configuration,
-                "the function is misconfigured: its OIDC signing key cannot be used (the function's log says why)",
-            ),
-        };
-        error.caused_by(err)
     }
 }
 

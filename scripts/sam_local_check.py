@@ -1,0 +1,184 @@
+"""Checks the answers scripts/sam-local gets from the function under `sam local`.
+
+  sam_local_check.py invoke EVENT_FILE ANSWER_FILE STATE_FILE
+      ANSWER_FILE is what `sam local invoke` printed on stdout (the function's result, JSON).
+  sam_local_check.py http NAME STATUS HEADERS_FILE BODY_FILE STATE_FILE [CORRELATION_ID]
+      HEADERS_FILE and BODY_FILE are what curl wrote (-D, -o) from `sam local start-api`.
+
+Prints one short description of what was checked; exits 1 with the reason when an answer is
+wrong. STATE_FILE (JSON) carries the first token issued so that a later one can be compared with
+it: the second request for the same customer must get the stored token, not a new one.
+
+Every event needs its expectation here: an event file this script does not know fails, so a new
+sample event cannot go unchecked.
+"""
+
+import json
+import os
+import re
+import sys
+
+TOKEN_FIELDS = {"token", "expiresAt", "guestId"}
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def fail(message):
+    print(f"FAIL: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def load_state(path):
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    return {}
+
+
+def save_state(path, state):
+    with open(path, "w") as f:
+        json.dump(state, f)
+
+
+def lower_headers(headers):
+    return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+
+
+def check_headers(headers, status, correlation_id):
+    """The headers the function sets on every API answer (src/api/mod.rs)."""
+    if headers.get("cache-control") != "no-store":
+        fail(f"cache-control is {headers.get('cache-control')!r}, not 'no-store'")
+    if status != 204 and not headers.get("content-type", "").startswith("application/json"):
+        fail(f"content-type is {headers.get('content-type')!r}, not application/json")
+    if correlation_id is not None and headers.get("x-correlation-id") != correlation_id:
+        fail(f"x-correlation-id is {headers.get('x-correlation-id')!r}, not {correlation_id!r}")
+
+
+def check_token(body, state, same_as_first):
+    """A token answer; the first is remembered, a later one must be the same (a hit)."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        fail(f"the body is not JSON: {body[:200]!r}")
+    if not isinstance(doc, dict) or set(doc) != TOKEN_FIELDS:
+        fail(f"the body's fields are {sorted(doc) if isinstance(doc, dict) else doc!r}, not {sorted(TOKEN_FIELDS)}")
+    if not all(isinstance(doc[k], str) and doc[k] for k in TOKEN_FIELDS):
+        fail("token, expiresAt and guestId must be non-empty strings")
+    if not RFC3339.match(doc["expiresAt"]):
+        fail(f"expiresAt {doc['expiresAt']!r} is not RFC 3339")
+    first = state.get("first")
+    if first is None:
+        state["first"] = doc
+        return f"token issued (guest {doc['guestId'][:8]}…)"
+    if same_as_first:
+        if doc != first:
+            fail("the second request for the same customer got a new token, not the stored one")
+        return "same token and guest as the first request (stored session)"
+    return "token issued"
+
+
+def check_error(body, code):
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        fail(f"the body is not JSON: {body[:200]!r}")
+    error = doc.get("error") if isinstance(doc, dict) else None
+    if not isinstance(error, dict) or error.get("code") != code or not error.get("message"):
+        fail(f"expected error {code!r} with a message, got {body[:200]!r}")
+    return f"error {code}"
+
+
+def invoke(event_file, answer_file, state_file):
+    name = os.path.basename(event_file)
+    with open(event_file) as f:
+        event = json.load(f)
+    with open(answer_file) as f:
+        text = f.read().strip()
+    if not text:
+        fail(f"{name}: sam local invoke printed no answer")
+    # The function's answer is the last line SAM printed on stdout.
+    try:
+        answer = json.loads(text.splitlines()[-1])
+    except ValueError:
+        fail(f"{name}: the answer is not JSON: {text[-300:]!r}")
+    state = load_state(state_file)
+
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        if answer.get("warmed") is not True:
+            fail(f"{name}: the warm-up did not report warmed: true: {answer}")
+        # Each step the warm-up ran reports "ok" (src/lambda: the access token, the store, ...).
+        steps = {k: v for k, v in answer.items() if k != "warmed"}
+        if "accessToken" not in steps or "store" not in steps:
+            fail(f"{name}: the warm-up report lacks accessToken or store: {answer}")
+        bad = {k: v for k, v in steps.items() if v != "ok"}
+        if bad:
+            fail(f"{name}: warm-up steps not ok: {bad}")
+        return print(f"warmed: true, {'/'.join(steps)} ok")
+
+    if "httpMethod" not in event or "requestContext" not in event:
+        fail(f"{name}: not an event this check knows (REST API or scheduled warm-up): add its expectation")
+    status = answer.get("statusCode")
+    headers = lower_headers(answer.get("headers"))
+    for key, values in (answer.get("multiValueHeaders") or {}).items():
+        headers.setdefault(key.lower(), ",".join(values))
+    body = answer.get("body") or ""
+    if answer.get("isBase64Encoded"):
+        fail(f"{name}: a JSON answer should not be base64-encoded")
+    check_headers(headers, status, event["requestContext"].get("requestId"))
+
+    method, path = event["httpMethod"], event["path"]
+    if name.startswith("malformed"):
+        if status != 400:
+            fail(f"{name}: status {status}, expected 400: {body[:200]}")
+        detail = check_error(body, "invalid_request")
+    elif method == "POST" and path.endswith("/guest-tokens"):
+        if status != 200:
+            fail(f"{name}: status {status}, expected 200: {body[:200]}")
+        detail = check_token(body, state, same_as_first=True)
+    elif method == "DELETE" and path.endswith("/guest-sessions"):
+        if status != 204 or body:
+            fail(f"{name}: status {status} body {body[:100]!r}, expected 204 and no body")
+        detail = "session forgotten"
+    else:
+        fail(f"{name}: {method} {path} is not a route this check knows: add its expectation")
+    save_state(state_file, state)
+    print(f"{status}, {detail}, headers ok")
+
+
+def http(name, status, headers_file, body_file, state_file, correlation_id=None):
+    status = int(status)
+    with open(headers_file) as f:
+        raw = f.read()
+    headers = {}
+    for line in raw.splitlines()[1:]:
+        if ":" in line:
+            key, value = line.split(":", 1)
+            headers[key.strip().lower()] = value.strip()
+    with open(body_file) as f:
+        body = f.read()
+    state = load_state(state_file)
+    check_headers(headers, status, correlation_id)
+    if name in ("post", "post-again"):
+        if status != 200:
+            fail(f"{name}: status {status}, expected 200: {body[:200]}")
+        detail = check_token(body, state, same_as_first=(name == "post-again"))
+    elif name == "delete":
+        if status != 204 or body:
+            fail(f"{name}: status {status} body {body[:100]!r}, expected 204 and no body")
+        detail = "session forgotten"
+    elif name == "malformed":
+        if status != 400:
+            fail(f"{name}: status {status}, expected 400: {body[:200]}")
+        detail = check_error(body, "invalid_request")
+    else:
+        fail(f"unknown check {name}")
+    save_state(state_file, state)
+    print(f"{status}, {detail}, headers ok")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "invoke":
+        invoke(*sys.argv[2:])
+    elif len(sys.argv) in (7, 8) and sys.argv[1] == "http":
+        http(*sys.argv[2:])
+    else:
+        fail(__doc__)

@@ -1,0 +1,51 @@
+//! Reading one variable into a typed value, with an error that names the variable.
+
+use url::Url;
+
+use super::ConfigError;
+
+pub(super) fn url(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<Url>, ConfigError> {
+    get(var)
+        .map(|raw| match Url::parse(&raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
+            _ => Err(ConfigError::Invalid {
+                var,
+                problem: "must be an http(s) URL such as https://api.mypurecloud.com".into(),
+            }),
+        })
+        .transpose()
+}
+
+pub(super) fn number(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<u64>, ConfigError> {
+    get(var)
+        .map(|raw| {
+            raw.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                var,
+                problem: "must be a whole number".into(),
+            })
+        })
+        .transpose()
+}
+
+pub(super) fn flag(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<bool>, ConfigError> {
+    get(var)
+        .map(|raw| match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(ConfigError::Invalid {
+                var,
+                problem: "must be true or false".into(),
+            }),
+        })
+        .transpose()
+}
+
+pub(super) fn positive(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<u64>, ConfigError> {
+    match number(get, var)? {
+        Some(0) => Err(ConfigError::Invalid {
+            var,
+            problem: "must be greater than zero".into(),
+        }),
+        other => Ok(other),
+    }
+}

@@ -1,0 +1,100 @@
+//! The provider's HTTP handler: resolves the route, answers it, maps failures to the error
+//! envelope (RFC 6749's shape for the token endpoint's refusals) and logs one line per request.
+
+use std::time::Instant;
+
+use crate::domain::Deadline;
+use crate::store::{CodeStore, StoreError};
+use crate::telemetry::Metrics;
+use crate::web::{ApiError, ApiRequest, ApiResponse, ErrorKind, MAX_BODY_BYTES, unavailable};
+
+use super::OidcProvider;
+use super::routes::OidcRoute;
+use super::signer::SignerError;
+use super::token_endpoint::{TokenError, TokenRequest};
+
+/// Answers one request within `deadline`, counting its outcome in `metrics`.
+pub async fn handle<C: CodeStore>(
+    provider: &OidcProvider<C>,
+    request: ApiRequest<'_>,
+    deadline: Deadline,
+    metrics: &Metrics,
+) -> ApiResponse {
+    let started = Instant::now();
+    let route = OidcRoute::resolve(request.method, request.path);
+    let route_name = route.as_ref().map_or("unmatched", |route| route.name());
+    let result = match route {
+        Ok(route) => serve(provider, route, &request, deadline).await,
+        Err(err) => Err(err),
+    };
+    let (response, outcome) = match result {
+        Ok(answered) => answered,
+        Err(err) => {
+            let outcome = err.log();
+            (err.into_response(), outcome)
+        }
+    };
+    metrics.outcome(outcome);
+    tracing::info!(
+        route = route_name,
+        status = response.status().as_u16(),
+        outcome,
+        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        "request"
+    );
+    response
+}
+
+async fn serve<C: CodeStore>(
+    provider: &OidcProvider<C>,
+    route: OidcRoute,
+    request: &ApiRequest<'_>,
+    deadline: Deadline,
+) -> Result<(ApiResponse, &'static str), ApiError> {
+    match route {
+        OidcRoute::Discovery => Ok((provider.discovery(), "discovery")),
+        OidcRoute::Jwks => Ok((provider.jwks(), "jwks")),
+        OidcRoute::Token => {
+            if request.body.len() > MAX_BODY_BYTES {
+                return Err(ApiError::payload_too_large());
+            }
+            let token_request = TokenRequest {
+                body: request.body,
+                authorization: request.authorization,
+            };
+            let answer = tokio::time::timeout_at(deadline.instant(), provider.token(token_request))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(TokenError::Store(StoreError::Unavailable(
+                        "the request deadline passed before the token was ready".into(),
+                    )))
+                })?;
+            Ok((answer, "code-redeemed"))
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Refused { error, description } => ApiError::new(ErrorKind::OAuth(error), description),
+            TokenError::Store(err) => err.into(),
+            TokenError::Client(err) => err.into(),
+            TokenError::Signer(err) => err.into(),
+        }
+    }
+}
+
+/// The id_token signer: KMS out is a 503; a key that cannot be used is the operator's to fix.
+impl From<SignerError> for ApiError {
+    fn from(err: SignerError) -> Self {
+        let error = match &err {
+            SignerError::Unavailable(_) => unavailable("KMS is unavailable; retry shortly", None),
+            SignerError::Misconfigured(_) => ApiError::new(
+                ErrorKind::Configuration,
+                "the function is misconfigured: its OIDC signing key cannot be used (the function's log says why)",
+            ),
+        };
+        error.caused_by(err)
+    }
+}

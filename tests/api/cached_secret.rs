@@ -1,0 +1,138 @@
+//! The one cached-secret type behind the three secrets, against moto through the counting proxy:
+//! its time to live, its minimum interval between forced re-reads, and the OIDC client's reload
+//! on a refused secret (a rotation picked up) that a stranger's guess never causes.
+
+use std::time::Duration;
+
+use guest_token_broker::credentials::{CachedSecret, CredentialError, OidcClientSource, ReloadPolicy};
+use serde_json::json;
+use test_kit::aws::{create_secret, rotate_secret, sdk_config_for, unique};
+use test_kit::aws_proxy::AwsProxy;
+
+const LONG: Duration = Duration::from_secs(3600);
+const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
+
+/// A secret in moto, and a Secrets Manager client whose calls the proxy counts.
+async fn secret(value: &str) -> (String, AwsProxy, aws_sdk_secretsmanager::Client) {
+    let name = unique("cached");
+    create_secret(&name, value).await;
+    let proxy = AwsProxy::start().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk_config_for(&proxy.url()).await);
+    (name, proxy, client)
+}
+
+fn reads(proxy: &AwsProxy) -> usize {
+    proxy
+        .take()
+        .iter()
+        .filter(|record| record.operation == GET_SECRET_VALUE)
+        .count()
+}
+
+fn text(value: &str) -> Result<String, CredentialError> {
+    Ok(value.to_owned())
+}
+
+#[tokio::test]
+async fn a_value_is_read_once_within_its_time_to_live_and_again_after_it() {
+    let (name, proxy, client) = secret("v1").await;
+    let cached = CachedSecret::new(
+        client.clone(),
+        &name,
+        "test",
+        text,
+        ReloadPolicy {
+            ttl: LONG,
+            min_reload_interval: LONG,
+        },
+    );
+    for _ in 0..3 {
+        assert_eq!(cached.current().await.unwrap().as_str(), "v1");
+    }
+    assert_eq!(reads(&proxy), 1, "one read serves the time to live");
+
+    let expired = CachedSecret::new(
+        client,
+        &name,
+        "test",
+        text,
+        ReloadPolicy {
+            ttl: Duration::ZERO,
+            min_reload_interval: LONG,
+        },
+    );
+    expired.current().await.unwrap();
+    rotate_secret(&name, "v2").await;
+    assert_eq!(expired.current().await.unwrap().as_str(), "v2");
+    assert_eq!(reads(&proxy), 2, "past its time to live a value is read again");
+}
+
+#[tokio::test]
+async fn a_forced_reload_reads_at_once_and_the_next_only_after_the_minimum_interval() {
+    let (name, proxy, client) = secret("v1").await;
+    let policy = |min_reload_interval| ReloadPolicy {
+        ttl: LONG,
+        min_reload_interval,
+    };
+    let spaced = CachedSecret::new(client.clone(), &name, "test", text, policy(LONG));
+    spaced.current().await.unwrap();
+    rotate_secret(&name, "v2").await;
+    assert_eq!(
+        spaced.reload().await.unwrap().as_str(),
+        "v2",
+        "the first forced re-read is at once"
+    );
+    rotate_secret(&name, "v3").await;
+    assert_eq!(
+        spaced.reload().await.unwrap().as_str(),
+        "v2",
+        "within the interval: the cached value"
+    );
+    assert_eq!(reads(&proxy), 2);
+
+    let eager = CachedSecret::new(client, &name, "test", text, policy(Duration::ZERO));
+    eager.current().await.unwrap();
+    rotate_secret(&name, "v4").await;
+    eager.reload().await.unwrap();
+    assert_eq!(
+        eager.reload().await.unwrap().as_str(),
+        "v4",
+        "past the interval: read again"
+    );
+    assert_eq!(reads(&proxy), 3);
+}
+
+#[tokio::test]
+async fn the_oidc_client_is_read_at_most_once_per_time_to_live_whoever_is_refused() {
+    let document = |secret: &str| json!({"client_id": "integration", "client_secret": secret}).to_string();
+    let (name, proxy, client) = secret(&document("old")).await;
+    let clients = OidcClientSource::secrets_manager(client.clone(), &name, LONG);
+    clients.load().await.unwrap();
+    let authenticated = |id: &str, secret: &str| {
+        let (clients, id, secret) = (&clients, id.to_owned(), secret.to_owned());
+        async move { clients.authenticate(&id, &secret).await.unwrap() }
+    };
+    assert_eq!(
+        authenticated("integration", "old").await.as_deref(),
+        Some("integration")
+    );
+    rotate_secret(&name, &document("new")).await;
+    for (id, guess) in [("stranger", "new"), ("integration", "new"), ("integration", "guess")] {
+        assert_eq!(
+            authenticated(id, guess).await,
+            None,
+            "{id}/{guess}: within its TTL the cache decides"
+        );
+    }
+    assert_eq!(reads(&proxy), 1, "the read at init, and none for any refusal");
+
+    // Past its time to live the client is read again, once: the rotation is picked up.
+    let expiring = OidcClientSource::secrets_manager(client, &name, Duration::ZERO);
+    expiring.load().await.unwrap();
+    reads(&proxy);
+    assert_eq!(
+        expiring.authenticate("integration", "new").await.unwrap().as_deref(),
+        Some("integration")
+    );
+    assert_eq!(reads(&proxy), 1);
+}

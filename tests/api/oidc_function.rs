@@ -1,0 +1,54 @@
+//! The OpenID Connect provider function through its compiled binary, behind its own HTTP front:
+//! what a stranger can make it do. Discovery and the JWKS come from memory, and a token request
+//! that fails to authenticate is refused before any DynamoDB, KMS or Secrets Manager call (every
+//! AWS call of the function goes through the fleet's counting proxy).
+
+use genesys_sandbox::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET};
+
+use crate::web_fleet::{REDIRECT_URI, WebFleet};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_token_requests_and_the_public_documents_make_no_aws_call() {
+    let mut fleet = WebFleet::start(1).await;
+    fleet.proxy.take();
+    let http = reqwest::Client::new();
+    for path in ["/.well-known/openid-configuration", "/.well-known/jwks.json"] {
+        let response = http.get(format!("{}{path}", fleet.issuer)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["cache-control"], "public, max-age=300", "{path}");
+    }
+    let code = [
+        ("grant_type", "authorization_code"),
+        ("code", "a-code-nobody-issued"),
+        ("redirect_uri", REDIRECT_URI),
+    ];
+    let with_form_client = |id: &'static str, secret: &'static str| {
+        let mut form = code.to_vec();
+        form.extend([("client_id", id), ("client_secret", secret)]);
+        form
+    };
+    let refusals = [
+        (code.to_vec(), None, 401),
+        (code.to_vec(), Some(("someone-else", DEFAULT_OIDC_CLIENT_SECRET)), 401),
+        (code.to_vec(), Some((DEFAULT_OIDC_CLIENT_ID, "a-guess")), 401),
+        (with_form_client(DEFAULT_OIDC_CLIENT_ID, "another-guess"), None, 401),
+        (
+            with_form_client(DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET),
+            Some((DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET)),
+            400,
+        ),
+    ];
+    for (form, basic, status) in &refusals {
+        let reply = fleet.oidc_token(form, *basic).await;
+        assert_eq!(reply.status, *status, "{reply:?}");
+    }
+    assert_eq!(fleet.proxy.take().len(), 0, "a refused request reached AWS");
+
+    // The proxy sees what an authenticated request costs: the code's one DeleteItem.
+    let reply = fleet
+        .oidc_token(&code, Some((DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET)))
+        .await;
+    assert_eq!((reply.status, reply.error()), (400, "invalid_grant"), "{reply:?}");
+    assert_eq!(fleet.proxy.operations(), ["DynamoDB_20120810.DeleteItem"]);
+    fleet.stop();
+}

@@ -11,15 +11,15 @@ use secrecy::ExposeSecret;
 use crate::broker::{Broker, CodeIssuer, Upstream, WebMessaging};
 use crate::config::{
     ClientCredentials, Config, ConfigError, CredentialsConfig, GenesysConfig, HashKeyConfig, OidcClientConfig,
-    OidcConfig, PseudonymConfig, SigningKeyConfig, UpstreamConfig, process_env,
-};
-use crate::credentials::{
-    Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, HashKeyField, HashKeySource,
-    OidcClientSource, Pseudonyms, SecretsManagerCredentials,
+    OidcConfig, PseudonymConfig, SigningKeyConfig, UpstreamConfig, xray_daemon_address,
 };
 use crate::domain::SystemClock;
 use crate::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy, UnknownRegion};
 use crate::oidc::{OidcProvider, OidcSettings, Signer, SignerError, kms_public_key};
+use crate::secrets::{
+    COLD_RETRY_INTERVAL, Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, HashKeyField,
+    HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
+};
 use crate::store::{CodeStore, DynamoDbStore, SessionStore};
 use crate::telemetry::{AwsCallTracer, XRay};
 
@@ -246,10 +246,7 @@ pub async fn oidc_provider<C: CodeStore>(
         }
     };
     let clients = match &config.client {
-        OidcClientConfig::Environment(client) => OidcClientSource::Fixed(Arc::new(Credential {
-            client_id: client.client_id.clone(),
-            client_secret: client.client_secret.clone(),
-        })),
+        OidcClientConfig::Environment(client) => OidcClientSource::Fixed(Arc::new(credential(client))),
         OidcClientConfig::SecretsManager { secret_id, cache_ttl } => OidcClientSource::secrets_manager(
             aws.ok_or(InitError::AwsConfigMissing("OIDC_CLIENT_SECRET_ID"))?
                 .secrets_manager(),
@@ -258,9 +255,9 @@ pub async fn oidc_provider<C: CodeStore>(
         ),
     };
     match clients.load().await {
-        // An outage at init is not fatal: the first request reads the secret.
+        // An outage at init is not fatal: requests read the secret, one try per few seconds.
         Err(CredentialError::Unavailable(err)) => {
-            tracing::warn!(error = %err, "Secrets Manager unavailable at init; the first request reads the OIDC client secret");
+            tracing::warn!(error = %err, retry_seconds = COLD_RETRY_INTERVAL.as_secs(), "Secrets Manager unavailable at init; the OIDC client secret is read again by a request once the retry interval has passed");
         }
         other => other?,
     }
@@ -298,7 +295,7 @@ pub fn broker<S: SessionStore + CodeStore>(
 /// the AWS clients, the credential source and the broker on DynamoDB.
 pub async fn lambda_broker() -> Result<(Config, Broker<DynamoDbStore>), InitError> {
     let config = Config::from_env()?;
-    let aws = Aws::load(XRay::from_lookup(process_env)).await;
+    let aws = Aws::load(XRay::to_daemon(xray_daemon_address().as_deref())).await;
     let credentials = credential_source(&config, Some(&aws))?;
     let pseudonyms = pseudonyms(&config, Some(&aws))?;
     let store = dynamodb_store(&config, &aws);
@@ -311,7 +308,7 @@ pub async fn lambda_broker() -> Result<(Config, Broker<DynamoDbStore>), InitErro
 /// the AWS clients, and the provider on the sessions table's code items.
 pub async fn lambda_oidc_provider() -> Result<(OidcConfig, OidcProvider<DynamoDbStore>), InitError> {
     let config = OidcConfig::from_env()?;
-    let aws = Aws::load(XRay::from_lookup(process_env)).await;
+    let aws = Aws::load(XRay::to_daemon(xray_daemon_address().as_deref())).await;
     // Codes are never kept past their own expiry; the retention applies to sessions only.
     let codes = DynamoDbStore::new(aws.dynamodb(), &config.sessions_table, Duration::ZERO);
     let provider = oidc_provider(&config, codes, Some(&aws)).await?;

@@ -6,7 +6,8 @@
 //! - [`broker`]: the use case (pseudonymise, find or create the guest, sliding-window refresh,
 //!   coordination across instances), on the model, the store port and the Genesys client;
 //! - [`store`]: the session-store port with its DynamoDB adapter and an in-memory fake;
-//! - [`credentials`]: where the Genesys OAuth client credentials come from;
+//! - [`secrets`]: the secrets and where they come from (the Genesys OAuth client credentials, the
+//!   CRM id hash key, the OIDC client), behind one cached-secret type;
 //! - [`genesys`]: the Genesys Cloud client (OAuth, the guest endpoints, retries);
 //! - [`web`]: HTTP below both functions' routes (request, response, the one error mapping);
 //! - [`api`]: the guest function's HTTP API, one handler shared by Lambda and the local server;
@@ -27,11 +28,11 @@ pub mod app;
 mod aws_error;
 pub mod broker;
 pub mod config;
-pub mod credentials;
 pub mod domain;
 pub mod genesys;
 pub mod lambda;
 pub mod oidc;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use guest_token_broker::config::process_env;
+use guest_token_broker::config::LogConfig;
 use guest_token_broker::telemetry::{self, LogSettings};
 use guest_token_broker::{app, lambda};
 
@@ -15,7 +15,7 @@ use guest_token_broker::{app, lambda};
 // fraction of a vCPU, so worker threads would only add start-up work.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    telemetry::init(LogSettings::from_lookup(process_env), false);
+    telemetry::init(LogSettings::from_config(&LogConfig::from_env()), false);
     let (config, broker) = match app::lambda_broker().await {
         Ok(built) => built,
         Err(err) => return lambda::init_failed(&err).await,

@@ -17,7 +17,7 @@ use crate::broker::{Broker, BrokerError, IssuedToken};
 use crate::domain::Deadline;
 use crate::store::{CodeStore, SessionStore};
 use crate::telemetry::Metrics;
-use crate::web::{ApiError, ApiRequest, ApiResponse, ErrorKind, empty_response, json_response};
+use crate::web::{Answered, ApiError, ApiRequest, ApiResponse, empty_response, finish, json_response, settle};
 
 pub use correlation::HEADER as CORRELATION_HEADER;
 pub use routes::Route;
@@ -48,29 +48,12 @@ pub async fn handle<S: SessionStore + CodeStore>(
             Ok(route) => serve(broker, route, &request, deadline, metrics).await,
             Err(err) => Err(err),
         };
-        let (mut response, outcome) = match result {
-            Ok((response, outcome)) => (response, outcome),
-            Err(err) => {
-                if err.kind() == ErrorKind::UpstreamRejected {
-                    metrics.upstream_rejection();
-                }
-                let outcome = err.log();
-                (err.into_response(), outcome)
-            }
-        };
+        let (mut response, outcome) = settle(result, metrics);
         let correlation_id = correlation::choose(request.correlation_header, request.gateway_request_id);
         if let Some(value) = correlation_id.and_then(|id| HeaderValue::from_str(id).ok()) {
             response.headers_mut().insert(correlation::HEADER, value);
         }
-        metrics.outcome(outcome);
-        tracing::info!(
-            route = route_name,
-            status = response.status().as_u16(),
-            outcome,
-            correlation_id,
-            duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-            "request"
-        );
+        finish(route_name, &response, outcome, correlation_id, started, metrics);
         response
     }
     .instrument(span)
@@ -84,7 +67,7 @@ async fn serve<S: SessionStore + CodeStore>(
     request: &ApiRequest<'_>,
     deadline: Deadline,
     metrics: &Metrics,
-) -> Result<(ApiResponse, &'static str), ApiError> {
+) -> Answered {
     let crm_id = request.crm_id()?;
     let counted = |err: BrokerError| {
         if err.is_store_throttle() {

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::credentials::{CredentialError, Pseudonyms};
 use crate::domain::{Clock, CrmId, CrmIdHash, Deadline, GuestId, GuestToken};
 #[cfg(any(test, feature = "test-support"))]
 use crate::genesys::GenesysClient;
 use crate::genesys::GenesysError;
+use crate::secrets::{CredentialError, Pseudonyms};
 use crate::store::{CodeStore, SessionStore, StoreError};
 use crate::telemetry::Metrics;
 

@@ -235,8 +235,6 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         }
     }
 
-    /// A guest is stored: hand out its token, renew it under the lease, or wait for the request
-    /// that holds the lease when there is nothing valid to hand out meanwhile.
     /// Claims and leases last as long as the holder may still be working: its own deadline.
     fn hold_until(&self, deadline: Deadline) -> DateTime<Utc> {
         self.clock.now() + chrono::Duration::from_std(deadline.remaining()).unwrap_or_default()

@@ -5,6 +5,7 @@
 
 mod genesys;
 mod oidc;
+mod runtime;
 mod vars;
 mod web_messaging;
 
@@ -13,7 +14,8 @@ use std::time::Duration;
 use vars::{flag, number, positive};
 
 pub use genesys::{ClientCredentials, DEFAULT_GENESYS_REGION, GenesysConfig};
-pub use oidc::{DEFAULT_ID_TOKEN_LIFETIME, OidcClientConfig, OidcConfig, SigningKeyConfig};
+pub use oidc::{DEFAULT_ID_TOKEN_LIFETIME, MIN_OIDC_CLIENT_CACHE, OidcClientConfig, OidcConfig, SigningKeyConfig};
+pub use runtime::{LogConfig, function_name, invocation_trace_header, runtime_api, xray_daemon_address};
 pub use web_messaging::{OWNER_CONTRACT_MODE, UpstreamConfig, WEB_MESSAGING_MODE, WebMessagingConfig};
 
 /// Default sliding window: a stored token with less than this left is renewed.
@@ -36,8 +38,8 @@ pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 pub const PRIME_BELOW_MEMORY_MB: u64 = 256;
 
 /// A variable of this process's environment: the one place the crate reads it (configuration at
-/// init, and the trace header the Lambda runtime sets per invocation).
-pub fn process_env(name: &str) -> Option<String> {
+/// init, what the Lambda runtime sets, and the trace header it sets per invocation).
+fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 

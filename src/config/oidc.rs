@@ -10,6 +10,11 @@ use super::{
     ClientCredentials, ConfigError, DEFAULT_CREDENTIALS_CACHE, DEFAULT_DEADLINE_MARGIN, DEFAULT_SESSIONS_TABLE,
 };
 
+/// The shortest time the integration's client secret is cached, whatever
+/// `CREDENTIALS_CACHE_SECONDS` says: a shorter one would let any caller of the public token
+/// endpoint make the function read Secrets Manager that much more often.
+pub const MIN_OIDC_CLIENT_CACHE: Duration = Duration::from_secs(30);
+
 /// Default lifetime of an id_token: Genesys checks it once, during the exchange.
 pub const DEFAULT_ID_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
@@ -34,7 +39,8 @@ pub struct OidcConfig {
 /// Where the integration's client id and secret come from.
 #[derive(Debug, Clone)]
 pub enum OidcClientConfig {
-    /// `OIDC_CLIENT_SECRET_ID`: JSON `{"client_id", "client_secret"}`, cached `CREDENTIALS_CACHE_SECONDS`.
+    /// `OIDC_CLIENT_SECRET_ID`: JSON `{"client_id", "client_secret"}`, cached
+    /// `CREDENTIALS_CACHE_SECONDS`, at least [`MIN_OIDC_CLIENT_CACHE`].
     SecretsManager {
         /// The secret's id or ARN.
         secret_id: String,
@@ -107,7 +113,9 @@ fn client_config(get: &impl Fn(&str) -> Option<String>) -> Result<OidcClientConf
     ) {
         (Some(secret_id), None, None) => Ok(OidcClientConfig::SecretsManager {
             secret_id,
-            cache_ttl: number(get, "CREDENTIALS_CACHE_SECONDS")?.map_or(DEFAULT_CREDENTIALS_CACHE, Duration::from_secs),
+            cache_ttl: number(get, "CREDENTIALS_CACHE_SECONDS")?
+                .map_or(DEFAULT_CREDENTIALS_CACHE, Duration::from_secs)
+                .max(MIN_OIDC_CLIENT_CACHE),
         }),
         (None, Some(client_id), Some(secret)) => Ok(OidcClientConfig::Environment(ClientCredentials {
             client_id,

@@ -180,6 +180,19 @@ fn the_provider_reads_its_settings_with_named_defaults() {
 }
 
 #[test]
+fn the_client_secret_is_cached_at_least_the_minimum_whatever_the_cache_setting() {
+    for (setting, expected) in [("0", oidc::MIN_OIDC_CLIENT_CACHE), ("600", Duration::from_secs(600))] {
+        let mut vars = PROVIDER.to_vec();
+        vars.push(("CREDENTIALS_CACHE_SECONDS", setting));
+        let config = provider(&vars).unwrap();
+        assert!(
+            matches!(config.client, OidcClientConfig::SecretsManager { cache_ttl, .. } if cache_ttl == expected),
+            "{setting}"
+        );
+    }
+}
+
+#[test]
 fn the_provider_names_what_is_missing_or_wrong_and_debug_shows_no_secret() {
     let without = |var: &str| {
         let vars: Vec<_> = PROVIDER.iter().copied().filter(|(k, _)| *k != var).collect();

@@ -15,8 +15,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::credentials::CredentialSource;
 use crate::domain::{Deadline, GuestId, GuestToken};
+use crate::secrets::CredentialSource;
 use crate::telemetry::{Metrics, XRay};
 
 use super::guests::{CREATE_GUEST_PATH, CreatedGuest, GUEST_TOKEN_PATH, GuestTokenRequest, IssuedGuestToken, NewGuest};

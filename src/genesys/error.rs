@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::credentials::CredentialError;
+use crate::secrets::CredentialError;
 
 /// The upstream endpoints, named in errors and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

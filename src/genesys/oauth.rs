@@ -11,8 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::credentials::{Credential, CredentialSet, CredentialSource};
 use crate::domain::Deadline;
+use crate::secrets::{Credential, CredentialSet, CredentialSource};
 use crate::telemetry::Metrics;
 
 use super::http::{LazyHttp, read_json};

@@ -9,7 +9,7 @@ use serde_json::json;
 /// Posts the error to `$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error`; a failure to
 /// report is printed, since the process is about to exit anyway.
 pub async fn report_init_error(error_type: &str, message: &str) {
-    let Some(api) = crate::config::process_env("AWS_LAMBDA_RUNTIME_API") else {
+    let Some(api) = crate::config::runtime_api() else {
         return;
     };
     let url = init_error_url(&api);

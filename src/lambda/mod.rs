@@ -44,7 +44,7 @@ pub trait Function: Send + Sync + 'static {
 /// Runs `function` on the Lambda Runtime API until it goes away: what each binary's `main` ends
 /// with.
 pub async fn serve<F: Function>(function: Arc<F>, deadline_margin: Duration) -> ExitCode {
-    let function_name = crate::config::process_env("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let function_name = crate::config::function_name();
     match run(function, function_name, deadline_margin).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -21,8 +21,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::credentials::OidcClientSource;
 use crate::domain::Clock;
+use crate::secrets::OidcClientSource;
 use crate::store::CodeStore;
 use crate::web::{ApiResponse, public_document};
 

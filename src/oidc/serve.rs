@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::domain::Deadline;
 use crate::store::{CodeStore, StoreError};
 use crate::telemetry::Metrics;
-use crate::web::{ApiError, ApiRequest, ApiResponse, ErrorKind, MAX_BODY_BYTES, unavailable};
+use crate::web::{Answered, ApiError, ApiRequest, ApiResponse, ErrorKind, MAX_BODY_BYTES, finish, settle, unavailable};
 
 use super::OidcProvider;
 use super::routes::OidcRoute;
@@ -27,21 +27,8 @@ pub async fn handle<C: CodeStore>(
         Ok(route) => serve(provider, route, &request, deadline).await,
         Err(err) => Err(err),
     };
-    let (response, outcome) = match result {
-        Ok(answered) => answered,
-        Err(err) => {
-            let outcome = err.log();
-            (err.into_response(), outcome)
-        }
-    };
-    metrics.outcome(outcome);
-    tracing::info!(
-        route = route_name,
-        status = response.status().as_u16(),
-        outcome,
-        duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
-        "request"
-    );
+    let (response, outcome) = settle(result, metrics);
+    finish(route_name, &response, outcome, None, started, metrics);
     response
 }
 
@@ -50,7 +37,7 @@ async fn serve<C: CodeStore>(
     route: OidcRoute,
     request: &ApiRequest<'_>,
     deadline: Deadline,
-) -> Result<(ApiResponse, &'static str), ApiError> {
+) -> Answered {
     match route {
         OidcRoute::Discovery => Ok((provider.discovery(), "discovery")),
         OidcRoute::Jwks => Ok((provider.jwks(), "jwks")),

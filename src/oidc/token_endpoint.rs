@@ -15,8 +15,8 @@ use base64::engine::general_purpose::STANDARD;
 use http::StatusCode;
 use serde::Serialize;
 
-use crate::credentials::CredentialError;
 use crate::domain::CodeKey;
+use crate::secrets::CredentialError;
 use crate::store::{CodeStore, StoreError};
 use crate::web::{ApiResponse, OAuthError, json_response};
 

@@ -14,6 +14,8 @@ mod xray;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
+use crate::config::LogConfig;
+
 pub use aws_calls::AwsCallTracer;
 pub use emf::{EmfEmitter, NAMESPACE, SERVICE};
 pub use metrics::{Metrics, MetricsSnapshot};
@@ -60,15 +62,13 @@ pub struct LogSettings {
 }
 
 impl LogSettings {
-    /// `AWS_LAMBDA_LOG_FORMAT` (`JSON` or text) and `AWS_LAMBDA_LOG_LEVEL`, falling back to
-    /// `RUST_LOG` as a plain level, then INFO.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let format = match lookup("AWS_LAMBDA_LOG_FORMAT") {
-            Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
-            _ => LogFormat::Text,
-        };
-        let level = lookup("AWS_LAMBDA_LOG_LEVEL")
-            .or_else(|| lookup("RUST_LOG"))
+    /// As the log controls say: JSON lines or text, and the level (INFO when none or an unknown
+    /// one is given).
+    pub fn from_config(config: &LogConfig) -> Self {
+        let format = if config.json { LogFormat::Json } else { LogFormat::Text };
+        let level = config
+            .level
+            .as_deref()
             .and_then(|l| l.trim().parse::<LevelFilter>().ok())
             .unwrap_or(LevelFilter::INFO);
         Self { format, level }
@@ -136,10 +136,9 @@ mod tests {
 
     #[test]
     fn lambda_log_controls_are_honoured() {
-        let settings = LogSettings::from_lookup(|k| match k {
-            "AWS_LAMBDA_LOG_FORMAT" => Some("JSON".into()),
-            "AWS_LAMBDA_LOG_LEVEL" => Some("DEBUG".into()),
-            _ => None,
+        let settings = LogSettings::from_config(&LogConfig {
+            json: true,
+            level: Some("DEBUG".into()),
         });
         assert_eq!(
             settings,

@@ -63,7 +63,7 @@ impl TraceContext {
 
     /// The current invocation's trace, as the Lambda runtime publishes it.
     fn current() -> Option<Self> {
-        crate::config::process_env("_X_AMZN_TRACE_ID")
+        crate::config::invocation_trace_header()
             .as_deref()
             .and_then(Self::parse)
     }
@@ -92,10 +92,10 @@ pub struct Subsegment {
 }
 
 impl XRay {
-    /// From `AWS_XRAY_DAEMON_ADDRESS` (`host:port`, or Lambda's `tcp:… udp:…` form); disabled
-    /// when unset or unusable.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let Some(address) = lookup("AWS_XRAY_DAEMON_ADDRESS") else {
+    /// To the daemon at `address` (`AWS_XRAY_DAEMON_ADDRESS`: `host:port`, or Lambda's
+    /// `tcp:… udp:…` form); disabled when there is none or it is unusable.
+    pub fn to_daemon(address: Option<&str>) -> Self {
+        let Some(address) = address else {
             return Self::default();
         };
         let udp = address

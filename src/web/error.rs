@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::broker::BrokerError;
 use crate::broker::MintError;
-use crate::credentials::CredentialError;
 use crate::genesys::GenesysError;
+use crate::secrets::CredentialError;
 use crate::store::StoreError;
 
 use super::oauth::{OAuthError, oauth_response};

@@ -5,6 +5,7 @@
 
 mod error;
 mod oauth;
+mod request_line;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
@@ -13,6 +14,7 @@ use serde::Serialize;
 pub(crate) use error::unavailable;
 pub use error::{ApiError, ErrorKind};
 pub use oauth::OAuthError;
+pub use request_line::{Answered, finish, settle};
 
 /// A response as every front end sends it back.
 pub type ApiResponse = Response<Bytes>;

@@ -1,13 +1,14 @@
 //! The one cached-secret type behind the three secrets, against moto through the counting proxy:
 //! its time to live, its minimum interval between forced re-reads, and the OIDC client's reload
-//! on a refused secret (a rotation picked up) that a stranger's guess never causes.
+//! on a refused secret (a rotation picked up) that a stranger's guess never causes, and a read that
+//! failed with nothing cached, which no caller can have tried again at once.
 
 use std::time::Duration;
 
-use guest_token_broker::credentials::{CachedSecret, CredentialError, OidcClientSource, ReloadPolicy};
+use guest_token_broker::secrets::{CachedSecret, CredentialError, OidcClientSource, ReloadPolicy};
 use serde_json::json;
 use test_kit::aws::{create_secret, rotate_secret, sdk_config_for, unique};
-use test_kit::aws_proxy::AwsProxy;
+use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 
 const LONG: Duration = Duration::from_secs(3600);
 const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
@@ -135,4 +136,28 @@ async fn the_oidc_client_is_read_at_most_once_per_time_to_live_whoever_is_refuse
         Some("integration")
     );
     assert_eq!(reads(&proxy), 1);
+}
+
+#[tokio::test]
+async fn with_nothing_cached_a_failed_read_is_not_tried_again_at_once_by_anyone() {
+    let document = json!({"client_id": "integration", "client_secret": "s3cret"}).to_string();
+    let (name, proxy, client) = secret(&document).await;
+    proxy.fail(FaultRule::new("GetSecretValue", 1000, AwsFault::ServerError));
+    let clients = OidcClientSource::secrets_manager(client, &name, LONG);
+
+    let at_init = clients.load().await;
+    assert!(matches!(at_init, Err(CredentialError::Unavailable(_))), "{at_init:?}");
+    assert!(
+        reads(&proxy) >= 1,
+        "the read at init was tried (with the SDK's retries)"
+    );
+
+    for (id, guess) in [("stranger", "guess"), ("integration", "s3cret"), ("stranger", "other")] {
+        let answer = clients.authenticate(id, guess).await;
+        assert!(
+            matches!(answer, Err(CredentialError::Unavailable(_))),
+            "{id}: answered as unavailable at once: {answer:?}"
+        );
+    }
+    assert_eq!(reads(&proxy), 0, "no caller made a Secrets Manager call, failed or not");
 }

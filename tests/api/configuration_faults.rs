@@ -7,7 +7,7 @@ use genesys_sandbox::{Endpoint, Fault};
 
 use crate::deployment::{Deployment, body_of};
 use crate::fleet::{error_code, post, status};
-use test_kit::aws::{create_secret, rotate_secret, unique};
+use test_kit::aws::{create_secret, delete_secret, rotate_secret, unique};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_anyone_anew() {
@@ -32,6 +32,28 @@ async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_a
         1,
         "never a second guest under another hash"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hash_key_secret_deleted_under_a_running_instance_stops_it_and_the_answer_names_no_secret() {
+    let key_secret = unique("hash-key");
+    create_secret(&key_secret, r#"{"hash_key": "first-key"}"#).await;
+    let deployment = Deployment::start_with(&[
+        ("CRM_ID_HASH_MODE", "hmac-sha256"),
+        ("CRM_ID_HASH_KEY_SECRET_ID", key_secret.as_str()),
+        ("CRM_ID_HASH_KEY_CHECK_SECONDS", "0"),
+    ])
+    .await;
+    assert_eq!(status(&post(&deployment, "CRM-1").await), 200);
+
+    delete_secret(&key_secret).await;
+    let after = post(&deployment, "CRM-2").await;
+
+    assert_eq!(status(&after), 500, "{after}");
+    assert_eq!(error_code(&after), "configuration_error");
+    let text = after.to_string();
+    assert!(!text.contains(&key_secret) && !text.contains("arn:aws"), "{text}");
+    assert_eq!(deployment.sandbox.guests().len(), 1, "CRM-2 was never hashed");
 }
 
 #[tokio::test(flavor = "multi_thread")]

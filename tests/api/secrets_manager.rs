@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use genesys_sandbox::SandboxConfig;
-use guest_token_broker::credentials::{
+use guest_token_broker::secrets::{
     CredentialSource, HashKeyField, HashKeySource, Pseudonyms, SecretsManagerCredentials,
 };
 use guest_token_broker::store::{DynamoDbStore, MemoryStore, SessionStore};

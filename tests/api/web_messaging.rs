@@ -18,10 +18,10 @@ use genesys_sandbox::{
     ExchangeFailure, Fault, Sandbox, SandboxConfig,
 };
 use guest_token_broker::broker::{Broker, CodeIssuer, Upstream, WebMessaging};
-use guest_token_broker::credentials::{Credential, OidcClientSource, Pseudonyms};
 use guest_token_broker::domain::{Clock, Deadline, FixedClock};
 use guest_token_broker::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy};
 use guest_token_broker::oidc::{self, OidcProvider, OidcSettings, Signer};
+use guest_token_broker::secrets::{Credential, OidcClientSource, Pseudonyms};
 use guest_token_broker::store::{CodeStore, MemoryStore, SessionStore};
 use guest_token_broker::telemetry::Metrics;
 use guest_token_broker::web::ApiRequest;

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 mod loopback;
 
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+use aws_lc_rs::rsa::{KeyPair, KeySize};
 use base64::Engine as _;
 use genesys_sandbox::{
     DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Sandbox,
@@ -26,8 +28,8 @@ use genesys_sandbox::{
 };
 use guest_token_broker::app;
 use guest_token_broker::broker::Broker;
-use guest_token_broker::config::{Config, OidcConfig, WEB_MESSAGING_MODE};
-use guest_token_broker::oidc::{OidcProvider, Signer};
+use guest_token_broker::config::{Config, LogConfig, OidcConfig, WEB_MESSAGING_MODE};
+use guest_token_broker::oidc::OidcProvider;
 use guest_token_broker::store::{CodeStore, MemoryStore, SessionStore};
 use guest_token_broker::telemetry::{self, LogSettings, XRay};
 use tokio::net::TcpListener;
@@ -39,7 +41,7 @@ const REQUEST_BUDGET: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init(LogSettings::from_lookup(|name| std::env::var(name).ok()), true);
+    telemetry::init(LogSettings::from_config(&LogConfig::from_env()), true);
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -136,12 +138,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
 /// The web messaging settings `local` fills in against the sandbox (each can still be set).
 fn local_web_messaging(address: &str) -> Result<Vec<(&'static str, String)>, Box<dyn Error>> {
-    let generated = Signer::generate_local()?
-        .local_pkcs8_der()
-        .ok_or("the local key has no PKCS#8 form")?;
+    let key = KeyPair::generate(KeySize::Rsa2048).map_err(|_| "could not generate a local RSA key")?;
+    let generated = AsDer::<Pkcs8V1Der>::as_der(&key).map_err(|_| "the local key has no PKCS#8 form")?;
     let pem = format!(
         "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-        base64::engine::general_purpose::STANDARD.encode(generated)
+        base64::engine::general_purpose::STANDARD.encode(generated.as_ref())
     );
     Ok(vec![
         ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.to_owned()),

@@ -109,6 +109,18 @@ pub async fn rotate_secret(name: &str, value: &str) {
         .expect("moto stores the new version");
 }
 
+/// Deletes the secret at once (no recovery window), as an operator's mistake would.
+pub async fn delete_secret(name: &str) {
+    secrets()
+        .await
+        .delete_secret()
+        .secret_id(name)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("moto deletes the secret");
+}
+
 /// The secret document for `(client_id, client_secret)` pairs.
 pub fn credentials_document(pairs: &[(&str, &str)]) -> String {
     let list: Vec<_> = pairs

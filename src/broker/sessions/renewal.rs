@@ -10,6 +10,8 @@ use super::super::{BrokerError, Call, IssuedToken, Outcome};
 use super::{HANDOUT_MARGIN, Round, Sessions};
 
 impl<S: SessionStore + CodeStore> Sessions<S> {
+    /// A guest is stored: hand out its token, renew it under the lease, or wait for the request
+    /// that holds the lease when there is nothing valid to hand out meanwhile.
     pub(super) async fn with_guest(
         &self,
         call: Call<'_>,

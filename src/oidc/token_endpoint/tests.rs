@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use super::*;
 use crate::broker::CodeIssuer;
-use crate::credentials::{Credential, OidcClientSource};
 use crate::domain::{CrmIdHash, SystemClock};
 use crate::oidc::{OidcSettings, Signer};
+use crate::secrets::{Credential, OidcClientSource};
 use crate::store::MemoryStore;
 
 const ISSUER: &str = "https://broker.example.com/prod";

@@ -1,5 +1,7 @@
-//! The ordered set of Genesys OAuth client credentials, and the sources it is loaded from
-//! (environment variables, or a Secrets Manager secret that can be rotated under a running process).
+//! The secrets the functions hold: the ordered set of Genesys OAuth client credentials (from
+//! environment variables, or a Secrets Manager secret that can be rotated under a running process),
+//! the CRM id hash key and the OIDC client Genesys authenticates as; each Secrets Manager secret is
+//! read through the one [`CachedSecret`].
 
 mod cached_secret;
 mod env;
@@ -14,7 +16,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-pub use cached_secret::{CachedSecret, ReloadPolicy};
+pub use cached_secret::{COLD_RETRY_INTERVAL, CachedSecret, ReloadPolicy};
 pub use env::EnvCredentials;
 pub use hash_key::{HashKeySource, Pseudonyms, parse_hash_key};
 pub use oidc_client::{OidcClientSource, parse_oidc_client};
@@ -60,14 +62,15 @@ impl CredentialSet {
     }
 }
 
-/// Why the credential set could not be had. Messages name the problem, never a value.
+/// Why a secret (the credential set, the hash key, the OIDC client) could not be had. Messages
+/// name the problem, never a value.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
     /// The configuration or the secret's content is wrong: an operator must fix it.
-    #[error("Genesys credentials are misconfigured: {0}")]
+    #[error("a secret is misconfigured: {0}")]
     Malformed(String),
     /// The secret exists but this function may not read it, or it does not exist.
-    #[error("Genesys credentials secret {secret_id:?} cannot be used: {problem}")]
+    #[error("the secret {secret_id:?} cannot be used: {problem}")]
     Inaccessible {
         /// The secret's id or ARN, as configured.
         secret_id: String,

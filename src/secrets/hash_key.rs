@@ -144,7 +144,10 @@ impl PinnedKey {
         let problem = match self.reader.still(pinned).await {
             Ok(true) => return Ok(pinned),
             Ok(false) => "the CRM id hash key changed under a running instance".to_owned(),
-            Err(err) => format!("the CRM id hash key can no longer be read: {err}"),
+            Err(CredentialError::Malformed(problem)) => format!("the CRM id hash key can no longer be read: {problem}"),
+            // Hashing stops all the same; the error names the secret, so it keeps its own
+            // (fixed) answer and goes whole to the log only.
+            Err(other) => return Err(other),
         };
         Err(CredentialError::Malformed(format!(
             "{problem}; hashing stops rather than hash customers two ways: restore the key, or \

@@ -4,6 +4,9 @@
 //! The cache serves a value for its time to live; a caller that has reason to think the secret
 //! changed (a credential was refused) forces a re-read, at most once per minimum interval; while
 //! Secrets Manager is out, the last value keeps serving for a grace period before the next try.
+//! With no value yet (the read at init failed), a failed read is not tried again for
+//! [`COLD_RETRY_INTERVAL`]: requests meanwhile are answered at once, none waits on the SDK's retries,
+//! and no caller (an unauthenticated one included) makes Secrets Manager calls at will.
 //!
 //! Ours rather than `aws_secretsmanager_caching`: that crate calls `DescribeSecret` on every
 //! expiry (one more permission and round trip per refresh), has no forced re-read with a minimum
@@ -18,6 +21,9 @@ use tokio::time::Instant;
 
 use super::CredentialError;
 use super::secrets_manager::{OUTAGE_GRACE, current_secret_string};
+
+/// With nothing cached, how long after a read failed for want of Secrets Manager the next is tried.
+pub const COLD_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How often a cached secret is read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,9 +46,15 @@ pub struct CachedSecret<T> {
     parse: Parse<T>,
     policy: ReloadPolicy,
     // An async mutex: concurrent callers on a cold or expired cache share one GetSecretValue.
-    cache: Mutex<Option<Entry<T>>>,
+    cache: Mutex<Cache<T>>,
     /// When a re-read was last forced ([`CachedSecret::reload`]).
     last_forced: Mutex<Option<Instant>>,
+}
+
+struct Cache<T> {
+    entry: Option<Entry<T>>,
+    /// With no entry: when the last read failed for want of Secrets Manager.
+    unavailable_at: Option<Instant>,
 }
 
 struct Entry<T> {
@@ -75,7 +87,10 @@ impl<T> CachedSecret<T> {
             what,
             parse: Box::new(parse),
             policy,
-            cache: Mutex::new(None),
+            cache: Mutex::new(Cache {
+                entry: None,
+                unavailable_at: None,
+            }),
             last_forced: Mutex::new(None),
         }
     }
@@ -102,28 +117,40 @@ impl<T> CachedSecret<T> {
 
     async fn read_if_older_than(&self, age: Duration) -> Result<Arc<T>, CredentialError> {
         let mut cache = self.cache.lock().await;
-        if let Some(entry) = cache.as_ref().filter(|entry| entry.younger_than(age)) {
+        if let Some(entry) = cache.entry.as_ref().filter(|entry| entry.younger_than(age)) {
             return Ok(Arc::clone(&entry.value));
+        }
+        if cache
+            .unavailable_at
+            .is_some_and(|at| at.elapsed() < COLD_RETRY_INTERVAL)
+        {
+            return Err(CredentialError::Unavailable(
+                format!("{} could not be read moments ago; not asked again yet", self.what).into(),
+            ));
         }
         let read = current_secret_string(&self.client, &self.secret_id, self.what).await;
         match read.and_then(|text| (self.parse)(&text)) {
             Ok(value) => {
                 let value = Arc::new(value);
-                *cache = Some(Entry {
+                cache.entry = Some(Entry {
                     value: Arc::clone(&value),
                     read_at: Instant::now(),
                     stale: false,
                 });
+                cache.unavailable_at = None;
                 Ok(value)
             }
             // A passing outage should not fail requests that the known value can still serve.
-            Err(CredentialError::Unavailable(source)) => match cache.as_mut() {
+            Err(CredentialError::Unavailable(source)) => match cache.entry.as_mut() {
                 Some(entry) => {
                     tracing::warn!(error = %source, secret = self.what, grace_seconds = OUTAGE_GRACE.as_secs(), "Secrets Manager unavailable; serving the cached value and trying again after the grace period");
                     (entry.read_at, entry.stale) = (Instant::now(), true);
                     Ok(Arc::clone(&entry.value))
                 }
-                None => Err(CredentialError::Unavailable(source)),
+                None => {
+                    cache.unavailable_at = Some(Instant::now());
+                    Err(CredentialError::Unavailable(source))
+                }
             },
             Err(other) => Err(other),
         }

@@ -7,10 +7,10 @@
 //! same dispatchers; a burst of first tokens arrives at once ([`FunctionPool::invoke_together`]).
 //!
 //! - [`Routing::Shared`] is the template before issue 19 (`OidcApiIntegration` → `Function.Alias`):
-//!   the guest function's K slots take both the widget's requests and the callbacks. It shows what
-//!   the pool models: the callbacks starve. (Since then the guest binary no longer serves the
-//!   OIDC routes at all, so a callback that finds a slot gets a 404; before, it got its answer
-//!   and some first tokens succeeded: 0 to 2 of 4 in 6 runs, with 2 to 4 callbacks throttled.)
+//!   one function, K slots, takes both the widget's requests and the callbacks. The guest binary
+//!   no longer answers the OIDC routes, so the callbacks go to `oidc-provider` instances that take
+//!   the guest function's slots ([`FunctionPool::sharing_slots_of`]): the same capacity, served as
+//!   one binary served it then. It shows the collapse: the callbacks starve.
 //! - [`Routing::OwnOidcFunction`] is the template now: the OIDC routes on the `oidc-provider`
 //!   function, with slots of its own.
 
@@ -43,7 +43,8 @@ enum Routing {
 struct Stack {
     sandbox: Sandbox,
     guest: Arc<FunctionPool>,
-    oidc: Option<Arc<FunctionPool>>,
+    /// The instances answering the callbacks: the OIDC function's, or the guest function's slots.
+    oidc: Arc<FunctionPool>,
     /// The OIDC routes' HTTP API: the sandbox's issuer.
     oidc_api: HttpFront,
     _backends: WebBackends,
@@ -63,16 +64,13 @@ impl Stack {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
         let guest = FunctionPool::start(K).await;
         let oidc = match routing {
-            Routing::Shared => None,
-            Routing::OwnOidcFunction => Some(FunctionPool::start(OIDC_SLOTS).await),
+            Routing::Shared => FunctionPool::sharing_slots_of(&guest).await,
+            Routing::OwnOidcFunction => FunctionPool::start(OIDC_SLOTS).await,
         };
-        let serving_oidc = Arc::clone(oidc.as_ref().unwrap_or(&guest));
-        let oidc_api = HttpFront::over_pool(serving_oidc, GatewayApi::Http).await;
+        let oidc_api = HttpFront::over_pool(Arc::clone(&oidc), GatewayApi::Http).await;
         let backends = WebBackends::create(&sandbox, &oidc_api.base_url()).await;
         guest.launch(LAMBDA_BINARY, &backends.guest_env).await;
-        if let Some(oidc) = &oidc {
-            oidc.launch(OIDC_BINARY, &backends.oidc_env).await;
-        }
+        oidc.launch(OIDC_BINARY, &backends.oidc_env).await;
         Self {
             sandbox,
             guest,
@@ -126,10 +124,11 @@ async fn shared_routing_k_concurrent_first_tokens_throttle_their_own_oidc_callba
     let failures = stack.sandbox.exchange_failures();
     eprintln!(
         "slot_limit shared_routing: K={K} statuses={statuses:?} jwts={jwts} callbacks_throttled={} \
-         (paths {throttled:?}) guest_pool served={} throttles={} exchange_failures={failures:?}",
+         (paths {throttled:?}) widget served={} throttles={} callbacks served={} exchange_failures={failures:?}",
         throttled.len(),
         stack.guest.served(),
         stack.guest.throttles(),
+        stack.oidc.served(),
     );
     // The first callback to arrive finds all K slots held: no first token can end before its own
     // exchange, and that needs a callback. Neither Genesys nor the broker retries the refused
@@ -145,12 +144,10 @@ async fn shared_routing_k_concurrent_first_tokens_throttle_their_own_oidc_callba
             "{answer:?}"
         );
     }
-    assert_eq!(
-        stack.guest.throttles(),
-        throttled.len(),
-        "only callbacks were throttled: the widget's K fit"
-    );
+    assert_eq!(stack.guest.throttles(), 0, "the widget's K fit");
+    assert_eq!(stack.oidc.throttles(), throttled.len(), "only callbacks were throttled");
     stack.guest.stop();
+    stack.oidc.stop();
 }
 
 #[tokio::test]
@@ -163,7 +160,7 @@ async fn own_oidc_function_k_concurrent_first_tokens_and_4k_more_in_waves_all_ge
             assert!(answer.status == 200 && answer.jwt, "wave {wave}: {answers:?}");
         }
     }
-    let oidc = stack.oidc.as_ref().expect("the OIDC function");
+    let oidc = &stack.oidc;
     eprintln!(
         "slot_limit own_oidc_function: K={K} first_tokens={} guest_pool served={} throttles={} \
          oidc_pool slots={} served={} throttles={}",

@@ -22,6 +22,10 @@
 //!   (API Gateway Developer Guide, *Troubleshooting issues with HTTP API Lambda integrations*,
 //!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html>).
 //!
+//! Two pools can share one function's slots ([`FunctionPool::sharing_slots_of`]): one function
+//! whose routes two binaries answer here, as one binary answered them before the OIDC provider
+//! became a function of its own.
+//!
 //! [`FunctionPool::invoke`] is one caller's invocation; [`FunctionPool::invoke_together`] is a burst
 //! that arrives at once: every event of it is admitted (or throttled) before any is handed to an
 //! instance, so which ones are throttled does not depend on how fast the instances are.
@@ -102,11 +106,17 @@ impl GatewayApi {
     }
 }
 
-/// K slots, the harness their instances poll, and what the dispatcher counted.
-pub struct FunctionPool {
-    harness: RuntimeHarness,
+/// A function's reserved concurrency: its slots, and how many are busy.
+struct Capacity {
     slots: usize,
     in_flight: AtomicUsize,
+}
+
+/// K slots (its own, or another pool's), the harness its instances poll, and what the dispatcher
+/// counted.
+pub struct FunctionPool {
+    harness: RuntimeHarness,
+    capacity: Arc<Capacity>,
     throttles: AtomicUsize,
     served: AtomicUsize,
     instances: Mutex<Vec<LambdaFunction>>,
@@ -128,7 +138,7 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.pool.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.pool.capacity.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -137,10 +147,24 @@ impl FunctionPool {
     /// front can be started (and its URL put into the environment) before [`FunctionPool::launch`].
     pub async fn start(slots: usize) -> Arc<Self> {
         assert!(slots > 0, "a function needs at least one slot");
-        Arc::new(Self {
-            harness: RuntimeHarness::start().await,
+        Self::on(Arc::new(Capacity {
             slots,
             in_flight: AtomicUsize::new(0),
+        }))
+        .await
+    }
+
+    /// A pool whose invocations take `function`'s slots: the same function (one reserved
+    /// concurrency) for routes that another binary answers here. It launches as many instances
+    /// as the function has slots, and at most that many invocations of both pools run at once.
+    pub async fn sharing_slots_of(function: &Arc<Self>) -> Arc<Self> {
+        Self::on(Arc::clone(&function.capacity)).await
+    }
+
+    async fn on(capacity: Arc<Capacity>) -> Arc<Self> {
+        Arc::new(Self {
+            harness: RuntimeHarness::start().await,
+            capacity,
             throttles: AtomicUsize::new(0),
             served: AtomicUsize::new(0),
             instances: Mutex::new(Vec::new()),
@@ -151,7 +175,7 @@ impl FunctionPool {
     /// until every one of them polls for work.
     pub async fn launch(&self, binary: &str, env: &[(&str, String)]) {
         let polls_before = self.harness.next_polls();
-        let started: Vec<_> = (0..self.slots)
+        let started: Vec<_> = (0..self.slots())
             .map(|_| LambdaFunction::start(binary, &self.harness, env))
             .collect();
         self.instances
@@ -159,7 +183,7 @@ impl FunctionPool {
             .unwrap_or_else(PoisonError::into_inner)
             .extend(started);
         let deadline = Instant::now() + READY_DEADLINE;
-        while self.harness.next_polls() < polls_before + self.slots {
+        while self.harness.next_polls() < polls_before + self.slots() {
             assert!(Instant::now() < deadline, "the pool's instances never polled for work");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -168,10 +192,11 @@ impl FunctionPool {
     /// A slot if one is free (the invocation is in flight from now on), or `None`, counted as a
     /// throttle, when all are busy.
     pub fn try_admit(self: &Arc<Self>) -> Option<Slot> {
-        let admitted = self
+        let capacity = &self.capacity;
+        let admitted = capacity
             .in_flight
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |busy| {
-                (busy < self.slots).then_some(busy + 1)
+                (busy < capacity.slots).then_some(busy + 1)
             })
             .is_ok();
         if admitted {
@@ -208,22 +233,22 @@ impl FunctionPool {
         invocations
     }
 
-    /// The reserved concurrency.
+    /// The reserved concurrency (shared, for a pool sharing another's slots).
     pub fn slots(&self) -> usize {
-        self.slots
+        self.capacity.slots
     }
 
-    /// Invocations admitted and not finished yet.
+    /// Invocations admitted and not finished yet (of both pools, when slots are shared).
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::SeqCst)
+        self.capacity.in_flight.load(Ordering::SeqCst)
     }
 
-    /// Invocations refused because all slots were busy.
+    /// Invocations of this pool refused because all slots were busy.
     pub fn throttles(&self) -> usize {
         self.throttles.load(Ordering::SeqCst)
     }
 
-    /// Invocations admitted whose result came back.
+    /// Invocations of this pool admitted whose result came back.
     pub fn served(&self) -> usize {
         self.served.load(Ordering::SeqCst)
     }

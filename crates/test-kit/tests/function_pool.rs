@@ -2,7 +2,8 @@
 //! invocations in flight, the next one is throttled at once, and a slot is free again as soon as an
 //! invocation's result is back. The instances here are stand-ins on the Runtime API (each polls
 //! `/next`, says it holds an invocation, and answers only when the test releases it), so the K stay
-//! in flight for exactly as long as the test says: no sleeps, no timing.
+//! in flight for exactly as long as the test says: no sleeps, no timing. Two pools sharing one
+//! function's slots count them once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +82,49 @@ async fn with_k_slots_the_k_plus_first_concurrent_invocation_is_the_one_throttle
         (SLOTS + 1, 1),
         "a finished invocation frees its slot"
     );
+}
+
+#[tokio::test]
+async fn two_pools_sharing_one_functions_slots_throttle_each_other_and_free_them_for_each_other() {
+    let guest = FunctionPool::start(SLOTS).await;
+    let callbacks = FunctionPool::sharing_slots_of(&guest).await;
+    let (picked, mut picked_up) = mpsc::unbounded_channel();
+    let (release, released) = watch::channel(false);
+    for pool in [&guest, &callbacks] {
+        for _ in 0..SLOTS {
+            tokio::spawn(instance(pool.harness().runtime_api(), picked.clone(), released.clone()));
+        }
+    }
+    let in_flight: Vec<_> = (0..SLOTS)
+        .map(|n| {
+            let guest = Arc::clone(&guest);
+            tokio::spawn(async move { guest.invoke(json!({ "n": n })).await })
+        })
+        .collect();
+    for _ in 0..SLOTS {
+        let event = tokio::time::timeout(DEADLINE, picked_up.recv()).await;
+        assert!(matches!(event, Ok(Some(_))), "every guest instance took an invocation");
+    }
+    assert_eq!(
+        (guest.in_flight(), callbacks.in_flight()),
+        (SLOTS, SLOTS),
+        "one count of busy slots"
+    );
+
+    assert_eq!(callbacks.invoke(json!({"callback": 1})).await, Invocation::Throttled);
+    assert_eq!(
+        (callbacks.throttles(), guest.throttles()),
+        (1, 0),
+        "counted against the pool asked"
+    );
+
+    release.send(true).expect("the instances listen");
+    for invocation in in_flight {
+        invocation.await.expect("the invocation's task ends").response();
+    }
+    let later = callbacks.invoke(json!({"callback": 2})).await;
+    assert!(matches!(later, Invocation::Served(Outcome::Response(_))), "{later:?}");
+    assert_eq!((guest.served(), callbacks.served(), guest.in_flight()), (SLOTS, 1, 0));
 }
 
 #[tokio::test]

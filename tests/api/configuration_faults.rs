@@ -9,8 +9,9 @@ use crate::deployment::{Deployment, body_of};
 use crate::fleet::{error_code, post, status};
 use test_kit::aws::{create_secret, delete_secret, rotate_secret, unique};
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_anyone_anew() {
+/// The binary in HMAC mode on a key secret of its own that it re-reads on every request, after
+/// it has hashed CRM-1 with the first key (one guest).
+async fn hmac_deployment_that_served_crm_1() -> (Deployment, String) {
     let key_secret = unique("hash-key");
     create_secret(&key_secret, r#"{"hash_key": "first-key"}"#).await;
     let deployment = Deployment::start_with(&[
@@ -20,6 +21,12 @@ async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_a
     ])
     .await;
     assert_eq!(status(&post(&deployment, "CRM-1").await), 200);
+    (deployment, key_secret)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_anyone_anew() {
+    let (deployment, key_secret) = hmac_deployment_that_served_crm_1().await;
 
     rotate_secret(&key_secret, r#"{"hash_key": "second-key"}"#).await;
     let after = post(&deployment, "CRM-1").await;
@@ -36,15 +43,7 @@ async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_a
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hash_key_secret_deleted_under_a_running_instance_stops_it_and_the_answer_names_no_secret() {
-    let key_secret = unique("hash-key");
-    create_secret(&key_secret, r#"{"hash_key": "first-key"}"#).await;
-    let deployment = Deployment::start_with(&[
-        ("CRM_ID_HASH_MODE", "hmac-sha256"),
-        ("CRM_ID_HASH_KEY_SECRET_ID", key_secret.as_str()),
-        ("CRM_ID_HASH_KEY_CHECK_SECONDS", "0"),
-    ])
-    .await;
-    assert_eq!(status(&post(&deployment, "CRM-1").await), 200);
+    let (deployment, key_secret) = hmac_deployment_that_served_crm_1().await;
 
     delete_secret(&key_secret).await;
     let after = post(&deployment, "CRM-2").await;

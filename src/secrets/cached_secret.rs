@@ -34,6 +34,17 @@ pub struct ReloadPolicy {
     pub min_reload_interval: Duration,
 }
 
+impl ReloadPolicy {
+    /// Read at most once per `interval`, whoever asks and why: for a secret whose refusal
+    /// anyone can cause, or that is only compared now and then.
+    pub fn at_most_every(interval: Duration) -> Self {
+        Self {
+            ttl: interval,
+            min_reload_interval: interval,
+        }
+    }
+}
+
 /// Reads a secret's `SecretString` into the cached value; errors name the problem, never a value.
 type Parse<T> = Box<dyn Fn(&str) -> Result<T, CredentialError> + Send + Sync>;
 

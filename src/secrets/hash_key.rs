@@ -39,19 +39,13 @@ impl KeyReader {
     fn new(source: HashKeySource, check_every: Duration) -> Self {
         match source {
             HashKeySource::Fixed(key) => Self::Fixed(key),
-            HashKeySource::SecretsManager { client, secret_id } => {
-                let policy = ReloadPolicy {
-                    ttl: check_every,
-                    min_reload_interval: check_every,
-                };
-                Self::Cached(Box::new(CachedSecret::new(
-                    client,
-                    secret_id,
-                    "the hash key secret",
-                    parse_hash_key,
-                    policy,
-                )))
-            }
+            HashKeySource::SecretsManager { client, secret_id } => Self::Cached(Box::new(CachedSecret::new(
+                client,
+                secret_id,
+                "the hash key secret",
+                parse_hash_key,
+                ReloadPolicy::at_most_every(check_every),
+            ))),
         }
     }
 

@@ -57,16 +57,12 @@ impl OidcClientSource {
     /// The client of a secret `{"client_id", "client_secret"}`, cached for `cache_ttl`.
     pub fn secrets_manager(client: Client, secret_id: impl Into<String>, cache_ttl: Duration) -> Self {
         // Never re-read on demand: a refusal here may be anyone's guess (see `authenticate`).
-        let policy = ReloadPolicy {
-            ttl: cache_ttl,
-            min_reload_interval: cache_ttl,
-        };
         Self::SecretsManager(Box::new(CachedSecret::new(
             client,
             secret_id,
             "the OIDC client secret",
             parse_oidc_client,
-            policy,
+            ReloadPolicy::at_most_every(cache_ttl),
         )))
     }
 

@@ -13,6 +13,7 @@ use test_kit::function_pool::{FunctionPool, GatewayApi, Invocation};
 use test_kit::http_front::HttpFront;
 use test_kit::runtime_harness::Outcome;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 const SLOTS: usize = 3;
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -41,6 +42,24 @@ async fn instance(runtime_api: String, picked: mpsc::UnboundedSender<Value>, mut
     }
 }
 
+/// Sends K invocations to `pool` and waits (a receive with a deadline) until instances hold all K.
+async fn hold_every_slot(
+    pool: &Arc<FunctionPool>,
+    picked_up: &mut mpsc::UnboundedReceiver<Value>,
+) -> Vec<JoinHandle<Invocation>> {
+    let in_flight = (0..SLOTS)
+        .map(|n| {
+            let pool = Arc::clone(pool);
+            tokio::spawn(async move { pool.invoke(json!({ "n": n })).await })
+        })
+        .collect();
+    for _ in 0..SLOTS {
+        let event = tokio::time::timeout(DEADLINE, picked_up.recv()).await;
+        assert!(matches!(event, Ok(Some(_))), "every instance took an invocation");
+    }
+    in_flight
+}
+
 #[tokio::test]
 async fn with_k_slots_the_k_plus_first_concurrent_invocation_is_the_one_throttle() {
     let pool = FunctionPool::start(SLOTS).await;
@@ -49,16 +68,7 @@ async fn with_k_slots_the_k_plus_first_concurrent_invocation_is_the_one_throttle
     for _ in 0..SLOTS {
         tokio::spawn(instance(pool.harness().runtime_api(), picked.clone(), released.clone()));
     }
-    let in_flight: Vec<_> = (0..SLOTS)
-        .map(|n| {
-            let pool = Arc::clone(&pool);
-            tokio::spawn(async move { pool.invoke(json!({ "n": n })).await })
-        })
-        .collect();
-    for _ in 0..SLOTS {
-        let event = tokio::time::timeout(DEADLINE, picked_up.recv()).await;
-        assert!(matches!(event, Ok(Some(_))), "every instance took an invocation");
-    }
+    let in_flight = hold_every_slot(&pool, &mut picked_up).await;
     assert_eq!(
         pool.in_flight(),
         SLOTS,
@@ -95,16 +105,7 @@ async fn two_pools_sharing_one_functions_slots_throttle_each_other_and_free_them
             tokio::spawn(instance(pool.harness().runtime_api(), picked.clone(), released.clone()));
         }
     }
-    let in_flight: Vec<_> = (0..SLOTS)
-        .map(|n| {
-            let guest = Arc::clone(&guest);
-            tokio::spawn(async move { guest.invoke(json!({ "n": n })).await })
-        })
-        .collect();
-    for _ in 0..SLOTS {
-        let event = tokio::time::timeout(DEADLINE, picked_up.recv()).await;
-        assert!(matches!(event, Ok(Some(_))), "every guest instance took an invocation");
-    }
+    let in_flight = hold_every_slot(&guest, &mut picked_up).await;
     assert_eq!(
         (guest.in_flight(), callbacks.in_flight()),
         (SLOTS, SLOTS),

@@ -11,4 +11,5 @@ pub mod function_pool;
 pub mod http_front;
 pub mod processes;
 pub mod runtime_harness;
+pub mod template;
 pub mod tls_terminator;

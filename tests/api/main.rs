@@ -26,6 +26,7 @@ mod local_recipe;
 mod observability;
 mod oidc_codes;
 mod oidc_function;
+mod oidc_protection;
 mod oidc_provider;
 mod secrets_manager;
 mod slot_limit;

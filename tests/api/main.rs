@@ -25,6 +25,7 @@ mod lambda_runtime;
 mod local_recipe;
 mod observability;
 mod oidc_codes;
+mod oidc_flood;
 mod oidc_function;
 mod oidc_protection;
 mod oidc_provider;

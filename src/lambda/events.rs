@@ -236,4 +236,33 @@ mod tests {
         assert!(matches!(invocation, Invocation::Http(HttpEvent::HttpApi(_))));
         assert!(!format!("{invocation:?}").contains("PRIVATE"));
     }
+
+    #[test]
+    fn a_rest_api_event_for_an_oidc_route_gives_its_path_and_authorization_with_or_without_the_stage() {
+        // The OIDC API's stage events: `path` without the stage (execute-api), or with it (a custom
+        // domain's base path); the route table matches both.
+        for path in ["/oidc/token", "/prod/oidc/token"] {
+            let event = serde_json::json!({
+                "resource": "/oidc/token", "path": path, "httpMethod": "POST",
+                "headers": {}, "multiValueHeaders": {"Authorization": ["Basic abc"]},
+                "requestContext": {"httpMethod": "POST", "path": "/prod/oidc/token", "stage": "prod", "requestId": "r-1",
+                                   "identity": {"sourceIp": "203.0.113.9"}},
+                "body": "grant_type=authorization_code", "isBase64Encoded": false,
+            });
+            let Invocation::Http(event) = Invocation::classify(event) else {
+                panic!("a REST API event");
+            };
+            assert!(matches!(event, HttpEvent::RestApi(_)));
+            let (method, seen, body, _) = event.parts();
+            assert_eq!(
+                (method, seen, body),
+                (&Method::POST, path, Some("grant_type=authorization_code"))
+            );
+            assert_eq!(event.authorization(), Some("Basic abc"));
+            assert_eq!(
+                crate::oidc::OidcRoute::resolve(method, seen).unwrap(),
+                crate::oidc::OidcRoute::Token
+            );
+        }
+    }
 }

@@ -6,14 +6,17 @@ use std::time::Instant;
 use crate::domain::Deadline;
 use crate::store::{CodeStore, StoreError};
 use crate::telemetry::Metrics;
-use crate::web::{Answered, ApiError, ApiRequest, ApiResponse, ErrorKind, MAX_BODY_BYTES, finish, settle, unavailable};
+use crate::web::{
+    Answered, ApiError, ApiRequest, ApiResponse, ErrorKind, MAX_BODY_BYTES, OAuthError, finish, settle, unavailable,
+};
 
 use super::OidcProvider;
 use super::routes::OidcRoute;
 use super::signer::SignerError;
 use super::token_endpoint::{TokenError, TokenRequest};
 
-/// Answers one request within `deadline`, counting its outcome in `metrics`.
+/// Answers one request within `deadline`, counting its outcome in `metrics`, and a refused client
+/// authentication (`OidcInvalidClient`, alarmed: Genesys with another secret, or someone guessing).
 pub async fn handle<C: CodeStore>(
     provider: &OidcProvider<C>,
     request: ApiRequest<'_>,
@@ -27,6 +30,12 @@ pub async fn handle<C: CodeStore>(
         Ok(route) => serve(provider, route, &request, deadline).await,
         Err(err) => Err(err),
     };
+    if result
+        .as_ref()
+        .is_err_and(|err| err.kind() == ErrorKind::OAuth(OAuthError::InvalidClient))
+    {
+        metrics.oidc_invalid_client();
+    }
     let (response, outcome) = settle(result, metrics);
     finish(route_name, &response, outcome, None, started, metrics);
     response

@@ -47,6 +47,7 @@ impl EmfEmitter {
             count("Genesys429s"),
             count("UpstreamRejections"),
             count("StoreThrottles"),
+            count("OidcInvalidClient"),
             json!({"Name": "UpstreamLatency", "Unit": "Milliseconds"}),
         ];
         if cold {
@@ -72,6 +73,7 @@ impl EmfEmitter {
             "Genesys429s": delta.genesys_rate_limited,
             "UpstreamRejections": delta.upstream_rejections,
             "StoreThrottles": delta.store_throttles,
+            "OidcInvalidClient": delta.oidc_invalid_clients,
             "UpstreamLatency": delta.upstream_latencies_ms,
         });
         if cold {
@@ -106,6 +108,7 @@ mod tests {
         cold.guest_created();
         cold.outcome("created");
         warm.hit();
+        warm.oidc_invalid_client();
         let first = emitter.record(&cold, 1);
         let second = emitter.record(&warm, 2);
 
@@ -137,5 +140,12 @@ mod tests {
             (Some(1), Some(0))
         );
         assert_eq!(second["UpstreamLatency"], json!([]), "each invocation reports its own");
+        assert_eq!(
+            (
+                first["OidcInvalidClient"].as_u64(),
+                second["OidcInvalidClient"].as_u64()
+            ),
+            (Some(0), Some(1))
+        );
     }
 }

@@ -19,6 +19,7 @@ pub struct Metrics {
     genesys_rate_limited: AtomicU64,
     upstream_rejections: AtomicU64,
     store_throttles: AtomicU64,
+    oidc_invalid_clients: AtomicU64,
     upstream_latencies_ms: Mutex<Vec<f64>>,
     /// How the request was served (`hit`, `created`, `warm-up`, …).
     outcome: Mutex<Option<&'static str>>,
@@ -43,6 +44,8 @@ pub struct MetricsSnapshot {
     pub upstream_rejections: u64,
     /// DynamoDB throttles past the SDK's retries.
     pub store_throttles: u64,
+    /// OIDC token requests refused `invalid_client` (the caller did not authenticate).
+    pub oidc_invalid_clients: u64,
     /// Each Genesys HTTP exchange's duration, in milliseconds; at most `MAX_LATENCIES`.
     pub upstream_latencies_ms: Vec<f64>,
     /// How the request was served (`hit`, `created`, `warm-up`, …), if it was said.
@@ -99,6 +102,12 @@ impl Metrics {
         add(&self.store_throttles);
     }
 
+    /// The OIDC token endpoint refused a caller that did not authenticate as the integration's
+    /// client (`invalid_client`): Genesys holding another secret, or a stranger guessing.
+    pub fn oidc_invalid_client(&self) {
+        add(&self.oidc_invalid_clients);
+    }
+
     /// How the request was served, for the record's `outcome` dimension.
     pub fn outcome(&self, outcome: &'static str) {
         *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
@@ -128,6 +137,7 @@ impl Metrics {
             genesys_rate_limited: load(&self.genesys_rate_limited),
             upstream_rejections: load(&self.upstream_rejections),
             store_throttles: load(&self.store_throttles),
+            oidc_invalid_clients: load(&self.oidc_invalid_clients),
             upstream_latencies_ms: self
                 .upstream_latencies_ms
                 .lock()
@@ -149,5 +159,14 @@ mod tests {
             metrics.upstream_latency(Duration::from_millis(1));
         }
         assert_eq!(metrics.snapshot().upstream_latencies_ms.len(), MAX_LATENCIES);
+    }
+
+    #[test]
+    fn each_refused_client_authentication_is_counted_once() {
+        let metrics = Metrics::new();
+        assert_eq!(metrics.snapshot().oidc_invalid_clients, 0);
+        metrics.oidc_invalid_client();
+        metrics.oidc_invalid_client();
+        assert_eq!(metrics.snapshot().oidc_invalid_clients, 2);
     }
 }

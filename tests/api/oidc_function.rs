@@ -52,3 +52,38 @@ async fn refused_token_requests_and_the_public_documents_make_no_aws_call() {
     assert_eq!(fleet.proxy.operations(), ["DynamoDB_20120810.DeleteItem"]);
     fleet.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_refused_client_authentication_is_an_oidc_invalid_client_in_the_functions_metrics_record() {
+    let mut fleet = WebFleet::start(1).await;
+    let code = [
+        ("grant_type", "authorization_code"),
+        ("code", "a-code-nobody-issued"),
+        ("redirect_uri", REDIRECT_URI),
+    ];
+    let refused = [
+        fleet.oidc_token(&code, None).await,
+        fleet.oidc_token(&code, Some((DEFAULT_OIDC_CLIENT_ID, "a-guess"))).await,
+    ];
+    for reply in &refused {
+        assert_eq!((reply.status, reply.error()), (401, "invalid_client"), "{reply:?}");
+    }
+    let authenticated = fleet
+        .oidc_token(&code, Some((DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET)))
+        .await;
+    assert_eq!(authenticated.error(), "invalid_grant", "{authenticated:?}");
+
+    let records = crate::fleet::metrics_records(&fleet.stop());
+    // One record per token request; the fleet's two OIDC instances print theirs apart.
+    let mut counted: Vec<u64> = records
+        .iter()
+        .map(|record| record["OidcInvalidClient"].as_u64().expect("every record carries it"))
+        .collect();
+    counted.sort_unstable();
+    assert_eq!(counted, [0, 1, 1], "{records:?}");
+    let declared = records[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
+    assert!(
+        declared.contains(r#""Name":"OidcInvalidClient","Unit":"Count""#),
+        "{declared}"
+    );
+}

@@ -12,7 +12,9 @@
 //!   the guest function's slots ([`FunctionPool::sharing_slots_of`]): the same capacity, served as
 //!   one binary served it then. It shows the collapse: the callbacks starve.
 //! - [`Routing::OwnOidcFunction`] is the template now: the OIDC routes on the `oidc-provider`
-//!   function, with slots of its own.
+//!   function, with slots of its own, behind a REST API stage (the issuer is `…/prod`, and the
+//!   function gets REST API events, as since issue 25), optionally behind AWS WAF's per-source rate
+//!   rule (`tests/api/oidc_flood.rs`).
 
 use std::sync::Arc;
 
@@ -21,53 +23,66 @@ use serde_json::Value;
 use test_kit::function_pool::{FunctionPool, GatewayApi, Invocation};
 use test_kit::http_front::HttpFront;
 use test_kit::runtime_harness::Outcome;
+use test_kit::waf::RateBasedRule;
 
 use crate::deployment::{LAMBDA_BINARY, body_of, crm_body, rest_api_post};
 use crate::fleet::error_code;
 use crate::web_fleet::{OIDC_BINARY, WebBackends};
 
 /// The guest function's reserved concurrency in these tests (the template's default is 10).
-const K: usize = 4;
+pub const K: usize = 4;
 
 /// The OIDC function's slots. Genesys calls the routes one after another for an exchange, so at
 /// most one callback per first token in flight: K slots are never all busy with K guest slots.
 /// Fewer would make throttles of the OIDC function a race, which is not what these tests are about.
-const OIDC_SLOTS: usize = K;
+pub const OIDC_SLOTS: usize = K;
+
+/// The OIDC API's stage, in its URL (the issuer) and in its events' `requestContext`.
+const STAGE: &str = "prod";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Routing {
+pub enum Routing {
     Shared,
     OwnOidcFunction,
 }
 
-struct Stack {
-    sandbox: Sandbox,
-    guest: Arc<FunctionPool>,
+pub struct Stack {
+    pub sandbox: Sandbox,
+    pub guest: Arc<FunctionPool>,
     /// The instances answering the callbacks: the OIDC function's, or the guest function's slots.
-    oidc: Arc<FunctionPool>,
-    /// The OIDC routes' HTTP API: the sandbox's issuer.
-    oidc_api: HttpFront,
+    pub oidc: Arc<FunctionPool>,
+    /// The OIDC routes' API: the sandbox's issuer.
+    pub oidc_api: HttpFront,
     _backends: WebBackends,
 }
 
 /// What the widget got for one first-token request.
 #[derive(Debug)]
-struct Answer {
-    status: u16,
+pub struct Answer {
+    pub status: u16,
     /// The error code of a refusal by the broker (empty when it was throttled or answered a token).
-    error: String,
-    jwt: bool,
+    pub error: String,
+    pub jwt: bool,
 }
 
 impl Stack {
     async fn start(routing: Routing) -> Self {
+        Self::start_behind(routing, None).await
+    }
+
+    /// The stack with `waf`'s rule, if any, before the OIDC API (its own function's routing only:
+    /// the shared routing predates the web ACL, on an HTTP API).
+    pub async fn start_behind(routing: Routing, waf: Option<Arc<RateBasedRule>>) -> Self {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
         let guest = FunctionPool::start(K).await;
         let oidc = match routing {
             Routing::Shared => FunctionPool::sharing_slots_of(&guest).await,
             Routing::OwnOidcFunction => FunctionPool::start(OIDC_SLOTS).await,
         };
-        let oidc_api = HttpFront::over_pool(Arc::clone(&oidc), GatewayApi::Http).await;
+        let oidc_api = match routing {
+            Routing::Shared => HttpFront::over_pool(Arc::clone(&oidc), GatewayApi::Http).await,
+            Routing::OwnOidcFunction => HttpFront::rest_stage(Arc::clone(&oidc), STAGE, waf).await,
+        };
         let backends = WebBackends::create(&sandbox, &oidc_api.base_url()).await;
         guest.launch(LAMBDA_BINARY, &backends.guest_env).await;
         oidc.launch(OIDC_BINARY, &backends.oidc_env).await;
@@ -82,7 +97,7 @@ impl Stack {
 
     /// POST /guest-tokens for each customer (REST API events, as the widget's API sends them),
     /// arriving at the guest function together.
-    async fn first_tokens(&self, customers: &[String]) -> Vec<Answer> {
+    pub async fn first_tokens(&self, customers: &[String]) -> Vec<Answer> {
         let events = customers
             .iter()
             .map(|crm_id| rest_api_post(&crm_body(crm_id)))
@@ -109,7 +124,7 @@ fn is_jwt(token: &Value) -> bool {
     token.as_str().is_some_and(|token| token.split('.').count() == 3)
 }
 
-fn customers(wave: usize) -> Vec<String> {
+pub fn customers(wave: usize) -> Vec<String> {
     (0..K).map(|n| format!("CRM-SLOT-{wave}-{n}")).collect()
 }
 

@@ -32,6 +32,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Backoff after a failed `accept`, so resource exhaustion (EMFILE) does not become a hot loop.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
+/// The address of the client at the other end of a request's connection, in the request's
+/// extensions: what a front keyed on the caller's IP (AWS WAF's rate rule) reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
 /// A running server. Dropping it stops the server in the background; `shutdown` also waits.
 pub struct ServerHandle {
     addr: SocketAddr,
@@ -91,8 +96,8 @@ where
         tokio::select! {
             () = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, handler.clone(), stop.clone()));
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(stream, peer, handler.clone(), stop.clone()));
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "accept failed");
@@ -113,12 +118,15 @@ where
     }
 }
 
-async fn serve_connection<H, Fut>(stream: TcpStream, handler: H, mut stop: watch::Receiver<bool>)
+async fn serve_connection<H, Fut>(stream: TcpStream, peer: SocketAddr, handler: H, mut stop: watch::Receiver<bool>)
 where
     H: Fn(Request<Bytes>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Bytes>> + Send + 'static,
 {
-    let service = service_fn(move |req| serve_request(handler.clone(), req));
+    let service = service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(PeerAddr(peer));
+        serve_request(handler.clone(), req)
+    });
     let mut builder = http1::Builder::new();
     // The timer lets hyper enforce its header-read timeout against slow clients.
     builder.timer(TokioTimer::new()).keep_alive(true);
@@ -230,6 +238,20 @@ mod tests {
             .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.unwrap(), "hello");
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_handler_sees_the_address_the_client_connected_from() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = spawn(listener, |req: Request<Bytes>| async move {
+            let peer = req.extensions().get::<PeerAddr>().map(|peer| peer.0.ip().to_string());
+            Response::new(Bytes::from(peer.unwrap_or_default()))
+        });
+        let from = std::net::IpAddr::from([127, 0, 0, 2]);
+        let client = reqwest::Client::builder().local_address(from).build().unwrap();
+        let answer = client.get(server.base_url()).send().await.unwrap();
+        assert_eq!(answer.text().await.unwrap(), "127.0.0.2");
         server.shutdown().await;
     }
 

@@ -66,9 +66,11 @@ impl Invocation {
 /// Which API Gateway flavour stands in front of the function, for what a caller gets on a throttle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GatewayApi {
-    /// `AWS::ApiGatewayV2::Api`, `ProtocolType: HTTP` (payload 2.0): the OIDC routes.
+    /// `AWS::ApiGatewayV2::Api`, `ProtocolType: HTTP` (payload 2.0): the OIDC routes before issue
+    /// 25 (an HTTP API cannot take a WAF web ACL).
     Http,
-    /// `AWS::Serverless::Api` (REST, Lambda proxy): the widget's `/guest-tokens`.
+    /// `AWS::Serverless::Api` (REST, Lambda proxy): the widget's `/guest-tokens`, and the OIDC
+    /// routes since issue 25.
     Rest,
 }
 

@@ -3,8 +3,11 @@
 //! invocation's result is back. The instances here are stand-ins on the Runtime API (each polls
 //! `/next`, says it holds an invocation, and answers only when the test releases it), so the K stay
 //! in flight for exactly as long as the test says: no sleeps, no timing. Two pools sharing one
-//! function's slots count them once.
+//! function's slots count them once. A REST API stage front applies AWS WAF's rate-based rule per
+//! client IP (its peer address: clients bound to other loopback addresses are other sources) before
+//! the pool, and sends REST API events with the stage in the URL only.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +15,7 @@ use serde_json::{Value, json};
 use test_kit::function_pool::{FunctionPool, GatewayApi, Invocation};
 use test_kit::http_front::HttpFront;
 use test_kit::runtime_harness::Outcome;
+use test_kit::waf::RateBasedRule;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -175,4 +179,116 @@ async fn a_front_over_a_full_pool_answers_what_api_gateway_answers_for_a_lambda_
     assert_eq!(answer.text().await.unwrap(), r#"{"message": "Internal server error"}"#);
     assert_eq!(pool.throttles(), 2);
     assert_eq!(GatewayApi::Rest.status_of(&Invocation::Throttled), 500);
+}
+
+/// A REST API stage front over a pool of `SLOTS` stand-ins that answer at once (with the event as
+/// their body), behind `rule`.
+async fn stage_front(rule: Option<Arc<RateBasedRule>>) -> (Arc<FunctionPool>, HttpFront) {
+    let pool = FunctionPool::start(SLOTS).await;
+    let (picked, _picked_up) = mpsc::unbounded_channel();
+    let (_release, released) = watch::channel(true);
+    for _ in 0..SLOTS {
+        tokio::spawn(instance(pool.harness().runtime_api(), picked.clone(), released.clone()));
+    }
+    let front = HttpFront::rest_stage(Arc::clone(&pool), "prod", rule).await;
+    (pool, front)
+}
+
+/// A client whose connections come from `last` in 127.0.0.0/8 (Linux routes all of it to lo).
+fn client_from(last: u8) -> reqwest::Client {
+    let from = IpAddr::from([127, 0, 0, last]);
+    reqwest::Client::builder()
+        .local_address(from)
+        .build()
+        .expect("a client")
+}
+
+/// The statuses of `count` GETs of the JWKS from `client`, one after another.
+async fn statuses(client: &reqwest::Client, front: &HttpFront, count: usize) -> Vec<u16> {
+    let mut statuses = Vec::with_capacity(count);
+    for _ in 0..count {
+        let url = format!("{}/.well-known/jwks.json", front.base_url());
+        statuses.push(
+            client
+                .get(url)
+                .send()
+                .await
+                .expect("the front answers")
+                .status()
+                .as_u16(),
+        );
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn the_rate_rule_blocks_a_source_beyond_its_limit_with_wafs_403_and_leaves_other_sources_alone() {
+    let rule = Arc::new(RateBasedRule::new(10));
+    let (pool, front) = stage_front(Some(Arc::clone(&rule))).await;
+    let flooder = client_from(2);
+
+    let flood = statuses(&flooder, &front, 15).await;
+    assert_eq!(flood, [[200; 10].as_slice(), &[403; 5]].concat());
+    let blocked = flooder.get(front.base_url() + "/oidc/token").send().await.unwrap();
+    assert_eq!(
+        (
+            blocked.status().as_u16(),
+            blocked.headers()["x-amzn-errortype"].to_str().unwrap()
+        ),
+        (403, "ForbiddenException")
+    );
+    assert_eq!(blocked.text().await.unwrap(), r#"{"message":"Forbidden"}"#);
+    assert_eq!(
+        (rule.blocked_from(IpAddr::from([127, 0, 0, 2])), pool.served()),
+        (6, 10),
+        "a blocked request reaches no function"
+    );
+    assert_eq!(statuses(&client_from(1), &front, 3).await, [200; 3], "another source");
+
+    rule.next_window();
+    assert_eq!(statuses(&flooder, &front, 1).await, [200], "a new window counts again");
+}
+
+#[tokio::test]
+async fn the_allow_list_exempts_its_ranges_from_the_rate_rule_and_nobody_else() {
+    let rule = Arc::new(RateBasedRule::new(10).exempting("127.0.0.2/32,198.51.100.0/24"));
+    let (pool, front) = stage_front(Some(Arc::clone(&rule))).await;
+
+    assert_eq!(statuses(&client_from(2), &front, 15).await, [200; 15]);
+    assert_eq!(rule.counted_from(IpAddr::from([127, 0, 0, 2])), 0, "never counted");
+    let other = statuses(&client_from(3), &front, 12).await;
+    assert_eq!(other, [[200; 10].as_slice(), &[403; 2]].concat());
+    assert_eq!(pool.served(), 25);
+}
+
+#[tokio::test]
+async fn a_rest_stage_front_sends_rest_api_events_with_the_stage_in_the_url_only() {
+    let (pool, front) = stage_front(None).await;
+    assert!(front.base_url().ends_with("/prod"), "{}", front.base_url());
+    let answer = client_from(2)
+        .post(front.base_url() + "/oidc/token")
+        .header("authorization", "Basic abc")
+        .body("grant_type=authorization_code")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let event: Value = serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+    assert_eq!(
+        (&event["httpMethod"], &event["path"]),
+        (&json!("POST"), &json!("/oidc/token"))
+    );
+    let context = &event["requestContext"];
+    assert_eq!(
+        (&context["path"], &context["stage"], &context["identity"]["sourceIp"]),
+        (&json!("/prod/oidc/token"), &json!("prod"), &json!("127.0.0.2"))
+    );
+    assert_eq!(event["multiValueHeaders"]["authorization"], json!(["Basic abc"]));
+    assert_eq!(event["body"], "grant_type=authorization_code");
+
+    let outside = reqwest::get(front.base_url().replace("/prod", "/oidc/token"))
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), 403, "no resource outside the stage");
+    assert_eq!(pool.served(), 1);
 }

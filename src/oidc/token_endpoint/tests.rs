@@ -275,3 +275,34 @@ fn discovery_points_at_the_routes_under_the_issuer() {
     assert_eq!(discovery["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
     assert_eq!(discovery["id_token_signing_alg_values_supported"][0], "RS256");
 }
+
+#[tokio::test]
+async fn the_handler_counts_each_refused_client_authentication_and_nothing_else() {
+    let (provider, _) = provider();
+    let auth = basic("genesys-integration", "integration-secret");
+    let wrong = basic("genesys-integration", "a-guess");
+    let cases: [(&[u8], Option<&str>, u64); 4] = [
+        (b"grant_type=authorization_code&code=x&redirect_uri=y", None, 1),
+        (b"grant_type=authorization_code&code=x&redirect_uri=y", Some(&wrong), 1),
+        // Authenticated, then refused for its code: not a client-authentication failure.
+        (b"grant_type=authorization_code&code=x&redirect_uri=y", Some(&auth), 0),
+        (b"grant_type=password", Some(&auth), 0),
+    ];
+    for (body, authorization, counted) in cases {
+        let metrics = crate::telemetry::Metrics::new();
+        let request = crate::web::ApiRequest {
+            authorization,
+            ..crate::web::ApiRequest::new(&http::Method::POST, "/prod/oidc/token", body)
+        };
+        let deadline = crate::domain::Deadline::after(Duration::from_secs(5));
+        let response = crate::oidc::handle(&provider, request, deadline, &metrics).await;
+        assert_eq!(
+            (
+                metrics.snapshot().oidc_invalid_clients,
+                response.status() == StatusCode::UNAUTHORIZED
+            ),
+            (counted, counted == 1),
+            "{authorization:?}"
+        );
+    }
+}

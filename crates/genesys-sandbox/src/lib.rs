@@ -136,6 +136,12 @@ impl Sandbox {
         lock(&self.shared).add_client_with_permissions(id.to_owned(), secret.to_owned(), permissions);
     }
 
+    /// What "Regenerate Client Secret" does, without a caller: a new secret, the old one refused
+    /// and its access tokens revoked at once. The new secret, or `None` for an unknown id.
+    pub fn regenerate_client_secret(&self, id: &str) -> Option<String> {
+        lock(&self.shared).regenerate_secret(id)
+    }
+
     /// The client's current secret (after a regeneration, the new one); `None` for an unknown id.
     pub fn client_secret(&self, id: &str) -> Option<String> {
         lock(&self.shared).client_secret(id)

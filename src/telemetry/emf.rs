@@ -47,6 +47,8 @@ impl EmfEmitter {
             count("Genesys429s"),
             count("UpstreamRejections"),
             count("StoreThrottles"),
+            count("SecretRotationSteps"),
+            count("SecretRotationFailures"),
             json!({"Name": "UpstreamLatency", "Unit": "Milliseconds"}),
         ];
         if cold {
@@ -72,6 +74,8 @@ impl EmfEmitter {
             "Genesys429s": delta.genesys_rate_limited,
             "UpstreamRejections": delta.upstream_rejections,
             "StoreThrottles": delta.store_throttles,
+            "SecretRotationSteps": delta.rotation_steps,
+            "SecretRotationFailures": delta.rotation_failures,
             "UpstreamLatency": delta.upstream_latencies_ms,
         });
         if cold {

@@ -9,6 +9,7 @@
 mod deployment;
 mod fleet;
 mod helpers;
+mod rotation_function;
 mod web_fleet;
 
 mod api_contract;
@@ -26,6 +27,7 @@ mod observability;
 mod oidc_codes;
 mod oidc_function;
 mod oidc_provider;
+mod secret_rotation;
 mod secrets_manager;
 mod slot_limit;
 mod soak;

@@ -27,6 +27,7 @@ mod observability;
 mod oidc_codes;
 mod oidc_function;
 mod oidc_provider;
+mod rotation_soak;
 mod secret_rotation;
 mod secrets_manager;
 mod slot_limit;

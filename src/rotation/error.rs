@@ -81,6 +81,11 @@ pub enum RotationError {
 }
 
 impl RotationError {
+    /// Turns a Genesys failure into this error, saying what the step was `doing`.
+    pub(super) fn genesys(doing: &'static str) -> impl FnOnce(GenesysError) -> Self {
+        move |source| Self::Genesys { doing, source }
+    }
+
     /// The Lambda error type Secrets Manager and the logs see.
     pub fn kind(&self) -> &'static str {
         match self {

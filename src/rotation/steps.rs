@@ -34,10 +34,9 @@ impl SecretRotation {
             .admin
             .regenerate_client_secret(client_id, deadline, metrics)
             .await
-            .map_err(|source| RotationError::Genesys {
-                doing: "regenerating the client secret at Genesys with the admin client (nothing was changed)",
-                source,
-            })?;
+            .map_err(RotationError::genesys(
+                "regenerating the client secret at Genesys with the admin client (nothing was changed)",
+            ))?;
         tracing::info!(
             client_id,
             "regenerated the client secret at Genesys; storing the set with it as AWSPENDING"
@@ -93,10 +92,7 @@ impl SecretRotation {
                 .admin
                 .accepts_credential(credential, deadline, metrics)
                 .await
-                .map_err(|source| RotationError::Genesys {
-                    doing: "testing the pending secret",
-                    source,
-                })?;
+                .map_err(RotationError::genesys("testing the pending secret"))?;
             if !accepted {
                 return Err(RotationError::PendingRefused {
                     client_id: credential.client_id.clone(),
@@ -158,14 +154,13 @@ impl SecretRotation {
             .enumerate()
             .filter(|(index, _)| *index != rotated);
         for (_, other) in others {
-            let accepted = self
-                .admin
-                .accepts_credential(other, deadline, metrics)
-                .await
-                .map_err(|source| RotationError::Genesys {
-                    doing: "checking that another credential of the set works (nothing was changed)",
-                    source,
-                })?;
+            let accepted =
+                self.admin
+                    .accepts_credential(other, deadline, metrics)
+                    .await
+                    .map_err(RotationError::genesys(
+                        "checking that another credential of the set works (nothing was changed)",
+                    ))?;
             if accepted {
                 tracing::info!(client_id = %other.client_id, "another credential of the set works");
                 return Ok(());

@@ -89,11 +89,13 @@ impl SecretVersions {
 
     /// Stores `text` as version `token`, labelled `AWSPENDING`. A transient failure is tried
     /// again (backing off, at most [`STORE_ATTEMPTS`] times, never past the deadline) before the
-    /// caller does anything else: the secret in `text` exists nowhere else. The error says why
-    /// the last attempt failed; nothing logged or returned carries the value.
+    /// caller does anything else: the secret in `text` exists nowhere else. Sending it again is
+    /// safe even when an attempt that timed out was stored: the same token with the same value is
+    /// the same version to Secrets Manager. The error says why the last attempt failed; nothing
+    /// logged or returned carries the value.
     pub async fn put_pending(&self, token: &str, text: &SecretString, deadline: Deadline) -> Result<(), String> {
-        let mut wait = STORE_FIRST_WAIT;
-        for attempt in 1.. {
+        let (mut attempt, mut wait) = (1, STORE_FIRST_WAIT);
+        loop {
             let stored = self
                 .client
                 .put_secret_value()
@@ -115,9 +117,8 @@ impl SecretVersions {
             }
             tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, %problem, "storing the new secret as AWSPENDING failed; trying again");
             tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(STORE_MAX_WAIT);
+            (attempt, wait) = (attempt + 1, (wait * 2).min(STORE_MAX_WAIT));
         }
-        unreachable!("the loop returns")
     }
 
     /// Moves `AWSCURRENT` to version `token` (taking it from the version that has it) and takes

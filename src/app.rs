@@ -1,4 +1,4 @@
-//! Wiring: builds the broker's parts from [`Config`] once, at init. Both binaries use it.
+//! Wiring: builds each function's parts from its configuration once, at init. Every binary uses it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,11 +11,12 @@ use secrecy::ExposeSecret;
 use crate::broker::{Broker, CodeIssuer, Upstream, WebMessaging};
 use crate::config::{
     ClientCredentials, Config, ConfigError, CredentialsConfig, GenesysConfig, HashKeyConfig, OidcClientConfig,
-    OidcConfig, PseudonymConfig, SigningKeyConfig, UpstreamConfig, xray_daemon_address,
+    OidcConfig, PseudonymConfig, RotationConfig, SigningKeyConfig, UpstreamConfig, xray_daemon_address,
 };
 use crate::domain::SystemClock;
 use crate::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy, UnknownRegion};
 use crate::oidc::{OidcProvider, OidcSettings, Signer, SignerError, kms_public_key};
+use crate::rotation::{SecretRotation, SecretVersions};
 use crate::secrets::{
     COLD_RETRY_INTERVAL, Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, HashKeyField,
     HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
@@ -313,4 +314,22 @@ pub async fn lambda_oidc_provider() -> Result<(OidcConfig, OidcProvider<DynamoDb
     let codes = DynamoDbStore::new(aws.dynamodb(), &config.sessions_table, Duration::ZERO);
     let provider = oidc_provider(&config, codes, Some(&aws)).await?;
     Ok((config, provider))
+}
+
+/// Everything the credential rotation function needs, built once at init: its configuration, the
+/// Secrets Manager client, and a Genesys client whose one credential is the admin client (read
+/// from its own secret when a step needs it).
+pub async fn lambda_secret_rotation() -> Result<(RotationConfig, SecretRotation), InitError> {
+    let config = RotationConfig::from_env()?;
+    let aws = Aws::load(XRay::to_daemon(xray_daemon_address().as_deref())).await;
+    let secrets = aws.secrets_manager();
+    let admin = SecretsManagerCredentials::admin_client(secrets.clone(), &config.admin_client_secret_id);
+    let genesys = GenesysClient::traced(
+        genesys_endpoints(&config.genesys)?,
+        Arc::new(admin),
+        retry_policy(&config.genesys),
+        aws.xray.clone(),
+    );
+    let versions = SecretVersions::new(secrets, &config.credentials_secret_id);
+    Ok((config, SecretRotation::new(versions, genesys)))
 }

@@ -1,10 +1,12 @@
 //! Configuration, read once at init from environment variables into typed values: the guest
-//! function's ([`Config`]) and the OpenID Connect provider function's ([`OidcConfig`]). This is
+//! function's ([`Config`]), the OpenID Connect provider function's ([`OidcConfig`]) and the
+//! credential rotation function's ([`RotationConfig`]). This is
 //! the only module that reads the environment; the modules it configures take plain values.
 //! Every variable, its default and its meaning is listed in `docs/configuration.md`.
 
 mod genesys;
 mod oidc;
+mod rotation;
 mod runtime;
 mod vars;
 mod web_messaging;
@@ -15,6 +17,7 @@ use vars::{flag, number, positive};
 
 pub use genesys::{ClientCredentials, DEFAULT_GENESYS_REGION, GenesysConfig};
 pub use oidc::{DEFAULT_ID_TOKEN_LIFETIME, MIN_OIDC_CLIENT_CACHE, OidcClientConfig, OidcConfig, SigningKeyConfig};
+pub use rotation::RotationConfig;
 pub use runtime::{LogConfig, function_name, invocation_trace_header, runtime_api, xray_daemon_address};
 pub use web_messaging::{OWNER_CONTRACT_MODE, UpstreamConfig, WEB_MESSAGING_MODE, WebMessagingConfig};
 

@@ -3,6 +3,7 @@
 //! owner's guest endpoints here, and for authenticated web messaging's public ones in
 //! `web_messaging`.
 
+mod oauth_clients;
 mod web_messaging;
 
 pub use web_messaging::{CodeExchange, ExchangeStep};

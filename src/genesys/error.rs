@@ -26,6 +26,8 @@ pub enum Endpoint {
     Deployment,
     /// The messenger configuration of the web deployment (the preflight).
     DeploymentConfiguration,
+    /// The rotation function's "Regenerate Client Secret" (`POST /api/v2/oauth/clients/{id}/secret`).
+    RegenerateClientSecret,
 }
 
 impl Endpoint {
@@ -34,7 +36,8 @@ impl Endpoint {
     /// creation is repeated only when Genesys said it did not serve it (429, 503) or the
     /// connection never opened. An External Contacts enrich is an upsert keyed by the external id,
     /// so repeating it finds the contact made the first time; each exchange attempt carries a code
-    /// of its own.
+    /// of its own. Regenerating a secret again after an answer that was lost is the only way to
+    /// learn a secret that works (the lost one is never known, and the later one replaces it).
     pub fn may_repeat(self) -> bool {
         !matches!(self, Self::CreateGuest)
     }
@@ -50,6 +53,7 @@ impl Endpoint {
             Self::TokenExchange | Self::TokenRefresh | Self::TokenRevoke => {
                 "an authentication integration accepting this deployment's requests"
             }
+            Self::RegenerateClientSecret => "the permission oauth:client:edit",
         }
     }
 }
@@ -66,6 +70,7 @@ impl fmt::Display for Endpoint {
             Self::TokenRevoke => "the web messaging token revocation",
             Self::Deployment => "the web deployment lookup",
             Self::DeploymentConfiguration => "the messenger configuration lookup",
+            Self::RegenerateClientSecret => "the OAuth client secret regeneration",
         })
     }
 }

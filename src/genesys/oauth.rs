@@ -2,13 +2,13 @@
 //! one token request shared by concurrent callers, and rotation to the next client of the set when
 //! Genesys refuses one (`invalid_client`), re-reading the set once when all are refused.
 
+mod answer;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::domain::Deadline;
@@ -18,10 +18,7 @@ use crate::telemetry::Metrics;
 use super::http::{LazyHttp, read_json};
 use super::retry::{Step, log_failed_answer, retry_after, send_attempt, step_for_status, with_retries};
 use super::{Endpoint, GenesysEndpoints, GenesysError, RetryPolicy};
-
-/// An access token is dropped this long before Genesys says it expires (or at half its life when
-/// that is shorter), so it is never sent in its last seconds.
-const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+use answer::{OAuthErrorBody, TokenResponse};
 
 /// A bearer token and the client it belongs to.
 #[derive(Clone)]
@@ -44,13 +41,24 @@ pub(crate) struct OAuth {
     token_url: url::Url,
     source: Arc<dyn CredentialSource>,
     retry: RetryPolicy,
-    /// Index of the credential that last worked, so later requests start there.
-    preferred: AtomicUsize,
+    /// The credential that last worked, so later requests start there.
+    preference: Mutex<Preference>,
     slots: Mutex<HashMap<Arc<str>, Slot>>,
     /// Credentials Genesys refused (`invalid_client`), by fingerprint, and when: skipped until
     /// the secret holds something else for them or [`REFUSAL_MEMORY`] has passed, so a refused
     /// set costs one OAuth call per credential and instance, not one per request.
     refused: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+/// Where in which set requests start: the credential that last worked, until the set itself
+/// changes (a rotation, picked up by a re-read). A changed set starts again from its own first
+/// credential, so a client whose secret was regenerated is used again once its new secret is
+/// read, instead of the fleet staying on the credential it moved to during the rotation.
+#[derive(Default)]
+struct Preference {
+    /// The set `index` points into (`None` before the first request).
+    set: Option<Arc<CredentialSet>>,
+    index: usize,
 }
 
 /// How long a refusal is remembered for the same client id and secret: long enough that a
@@ -80,34 +88,6 @@ impl From<GenesysError> for FetchError {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    /// Any JSON number: a negative one reads as "expired already", a huge one as the longest
-    /// lifetime this client trusts.
-    expires_in: serde_json::Number,
-}
-
-/// The longest an access token is trusted for, whatever `expires_in` says (Genesys issues them
-/// for at most 48 hours).
-const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(48 * 3600);
-
-fn lifetime(expires_in: &serde_json::Number) -> Duration {
-    let seconds = expires_in.as_f64().unwrap_or(0.0);
-    if seconds.is_nan() || seconds <= 0.0 {
-        return Duration::ZERO;
-    }
-    Duration::try_from_secs_f64(seconds).map_or(MAX_TOKEN_LIFETIME, |lifetime| lifetime.min(MAX_TOKEN_LIFETIME))
-}
-
-#[derive(Deserialize, Default)]
-struct OAuthErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default, alias = "error_description")]
-    description: String,
-}
-
 impl OAuth {
     pub(crate) fn new(
         http: LazyHttp,
@@ -120,7 +100,7 @@ impl OAuth {
             token_url: endpoints.login_url("/oauth/token"),
             source,
             retry,
-            preferred: AtomicUsize::new(0),
+            preference: Mutex::default(),
             slots: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),
         }
@@ -160,14 +140,34 @@ impl OAuth {
         }
     }
 
+    /// Whether Genesys grants `credential` a token now (`false`: `invalid_client`), apart from the
+    /// set in force and its caches: how the rotation function checks a credential before and
+    /// after it changes one. The token itself is not kept.
+    pub(crate) async fn accepts(
+        &self,
+        credential: &Credential,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<bool, GenesysError> {
+        let granted = with_retries(&self.retry, deadline, Endpoint::OAuthToken, metrics, |_| {
+            self.request_token(credential, deadline, metrics)
+        })
+        .await;
+        match granted {
+            Ok(_) => Ok(true),
+            Err(FetchError::Refused) => Ok(false),
+            Err(FetchError::Other(err)) => Err(err),
+        }
+    }
+
     async fn first_accepted(
         &self,
-        set: &CredentialSet,
+        set: &Arc<CredentialSet>,
         deadline: Deadline,
         metrics: &Metrics,
     ) -> Result<Option<AccessToken>, GenesysError> {
         let credentials = set.credentials();
-        let start = self.preferred.load(Ordering::Relaxed) % credentials.len();
+        let start = self.start_in(set) % credentials.len();
         for offset in 0..credentials.len() {
             let index = (start + offset) % credentials.len();
             let credential = &credentials[index];
@@ -177,7 +177,7 @@ impl OAuth {
             match self.token_for(credential, deadline, metrics).await {
                 Ok(token) => {
                     if index != start {
-                        self.preferred.store(index, Ordering::Relaxed);
+                        self.prefer(set, index);
                     }
                     return Ok(Some(token));
                 }
@@ -192,8 +192,34 @@ impl OAuth {
         Ok(None)
     }
 
-    fn lock_refused(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Instant>> {
-        self.refused.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Where in `set` to start: the credential that last worked, or the set's first when the set
+    /// is another than the one that credential was found in (compared by content when it is a
+    /// new read: a re-read of an unchanged secret keeps the preference).
+    fn start_in(&self, set: &Arc<CredentialSet>) -> usize {
+        let mut preference = lock(&self.preference);
+        let changed = match &preference.set {
+            Some(known) if Arc::ptr_eq(known, set) => return preference.index,
+            Some(known) => !known.same_clients(set),
+            None => false,
+        };
+        if changed {
+            tracing::info!("the credential set changed; trying its credentials in its own order again");
+            preference.index = 0;
+        }
+        preference.set = Some(Arc::clone(set));
+        preference.index
+    }
+
+    /// Later requests on `set` start at `index`.
+    fn prefer(&self, set: &Arc<CredentialSet>, index: usize) {
+        let mut preference = lock(&self.preference);
+        if preference.set.as_ref().is_some_and(|known| Arc::ptr_eq(known, set)) {
+            preference.index = index;
+        }
+    }
+
+    fn lock_refused(&self) -> MutexGuard<'_, HashMap<[u8; 32], Instant>> {
+        lock(&self.refused)
     }
 
     /// Whether Genesys refused this very credential recently (forgetting stale refusals).
@@ -204,7 +230,7 @@ impl OAuth {
     }
 
     fn slot(&self, client_id: &str) -> Slot {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slots = lock(&self.slots);
         Arc::clone(slots.entry(Arc::from(client_id)).or_default())
     }
 
@@ -226,6 +252,8 @@ impl OAuth {
             self.request_token(credential, deadline, metrics)
         })
         .await?;
+        // Once per token and client (hours apart): which client each instance uses, in its log.
+        tracing::info!(client_id = %credential.client_id, "obtained a Genesys access token");
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -262,9 +290,9 @@ impl OAuth {
         if (200..300).contains(&status) {
             return match read_json::<TokenResponse>(response).await {
                 Ok(body) if !body.access_token.is_empty() => Step::Done(AccessToken {
+                    usable_until: Instant::now() + body.usable_for(),
                     value: SecretString::from(body.access_token),
                     client_id: Arc::from(credential.client_id.as_str()),
-                    usable_until: Instant::now() + usable_for(lifetime(&body.expires_in)),
                 }),
                 _ => Step::Fail(FetchError::Other(GenesysError::Malformed {
                     endpoint: Endpoint::OAuthToken,
@@ -296,31 +324,7 @@ impl OAuth {
     }
 }
 
-fn usable_for(expires_in: Duration) -> Duration {
-    expires_in.saturating_sub(EXPIRY_MARGIN.min(expires_in / 2))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expires_in_of_any_size_or_sign_is_clamped() {
-        let number = |text: &str| serde_json::from_str::<serde_json::Number>(text).unwrap();
-        assert_eq!(lifetime(&number("3600")), Duration::from_secs(3600));
-        assert_eq!(lifetime(&number("86399.5")), Duration::from_secs_f64(86_399.5));
-        for huge in ["9223372036854775807", "18446744073709551615", "1e300"] {
-            assert_eq!(lifetime(&number(huge)), MAX_TOKEN_LIFETIME, "{huge}");
-        }
-        for none in ["0", "-1", "-9223372036854775808", "-1e300"] {
-            assert_eq!(lifetime(&number(none)), Duration::ZERO, "{none}");
-        }
-    }
-
-    #[test]
-    fn tokens_are_dropped_shortly_before_they_expire() {
-        assert_eq!(usable_for(Duration::from_secs(86_400)), Duration::from_secs(86_340));
-        assert_eq!(usable_for(Duration::from_secs(10)), Duration::from_secs(5));
-        assert_eq!(usable_for(Duration::ZERO), Duration::ZERO);
-    }
+/// Poisoning only means a thread panicked mid-update; the maps stay usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

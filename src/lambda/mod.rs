@@ -1,12 +1,14 @@
-//! The Lambda entry point of both functions: one service on the raw event JSON that sends HTTP
-//! events (API Gateway REST and HTTP APIs, function URLs, ALB) to the function's HTTP handler and
-//! EventBridge schedules to its warm-up. [`Function`] is what each function serves: the guest
-//! function (`guest`) and the OpenID Connect provider (`oidc`).
+//! The Lambda entry point of the functions: one service on the raw event JSON. The HTTP functions
+//! send HTTP events (API Gateway REST and HTTP APIs, function URLs, ALB) to their HTTP handler and
+//! EventBridge schedules to their warm-up; [`Function`] is what each of them serves: the guest
+//! function (`guest`) and the OpenID Connect provider (`oidc`). The credential rotation function
+//! (`rotation`) takes Secrets Manager's rotation events as they come ([`Handler`]).
 
 mod events;
 mod guest;
 mod init_error;
 mod oidc;
+mod rotation;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -41,11 +43,43 @@ pub trait Function: Send + Sync + 'static {
     fn scheduled(&self, deadline: Deadline, metrics: &Metrics) -> impl Future<Output = Option<Value>> + Send;
 }
 
-/// Runs `function` on the Lambda Runtime API until it goes away: what each binary's `main` ends
-/// with.
+/// What the Lambda loop runs for each invocation: its payload in, the function's result (or the
+/// Lambda-level error) out.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one invocation's payload.
+    fn handle(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> impl Future<Output = Result<Value, Diagnostic>> + Send;
+}
+
+/// An HTTP function as the loop runs it: through [`handle_event`].
+struct HttpFunction<F>(Arc<F>);
+
+impl<F: Function> Handler for HttpFunction<F> {
+    fn handle(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> impl Future<Output = Result<Value, Diagnostic>> + Send {
+        handle_event(self.0.as_ref(), payload, deadline, metrics)
+    }
+}
+
+/// Runs `function` on the Lambda Runtime API until it goes away: what each HTTP function's
+/// binary's `main` ends with.
 pub async fn serve<F: Function>(function: Arc<F>, deadline_margin: Duration) -> ExitCode {
+    serve_events(Arc::new(HttpFunction(function)), deadline_margin).await
+}
+
+/// Runs `handler` on the Lambda Runtime API until it goes away, for a function that takes its
+/// events as they come (the rotation function).
+pub async fn serve_events<H: Handler>(handler: Arc<H>, deadline_margin: Duration) -> ExitCode {
     let function_name = crate::config::function_name();
-    match run(function, function_name, deadline_margin).await {
+    match run(handler, function_name, deadline_margin).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "the Lambda runtime stopped");
@@ -64,8 +98,8 @@ pub async fn init_failed(err: &dyn std::fmt::Display) -> ExitCode {
 
 /// Serves invocations until the Runtime API goes away. Each invocation gets a metrics recorder of
 /// its own, handed down the request path and written out as one EMF record after it.
-pub async fn run<F: Function>(
-    function: Arc<F>,
+async fn run<H: Handler>(
+    function: Arc<H>,
     function_name: String,
     deadline_margin: Duration,
 ) -> Result<(), lambda_runtime::Error> {
@@ -85,7 +119,7 @@ pub async fn run<F: Function>(
         async move {
             let deadline = invocation_deadline(event.context.deadline, deadline_margin);
             let metrics = Metrics::new();
-            let result = handle_event(function.as_ref(), event.payload, deadline, &metrics).await;
+            let result = function.handle(event.payload, deadline, &metrics).await;
             emf.emit(&metrics);
             result
         }

@@ -1,7 +1,7 @@
 //! The secrets the functions hold: the ordered set of Genesys OAuth client credentials (from
 //! environment variables, or a Secrets Manager secret that can be rotated under a running process),
-//! the CRM id hash key and the OIDC client Genesys authenticates as; each Secrets Manager secret is
-//! read through the one [`CachedSecret`].
+//! the CRM id hash key, the OIDC client Genesys authenticates as, and the rotation function's
+//! Genesys admin client; each Secrets Manager secret is read through the one [`CachedSecret`].
 
 mod cached_secret;
 mod env;
@@ -19,7 +19,7 @@ use secrecy::SecretString;
 pub use cached_secret::{COLD_RETRY_INTERVAL, CachedSecret, ReloadPolicy};
 pub use env::EnvCredentials;
 pub use hash_key::{HashKeySource, Pseudonyms, parse_hash_key};
-pub use oidc_client::{OidcClientSource, parse_oidc_client};
+pub use oidc_client::{OidcClientSource, parse_client_document, parse_oidc_client};
 pub use secret_document::{HashKeyField, parse_secret_document};
 pub use secrets_manager::SecretsManagerCredentials;
 

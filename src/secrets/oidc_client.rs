@@ -33,7 +33,14 @@ struct Document {
 
 /// Reads `{"client_id": "...", "client_secret": "..."}`; the error names the problem, never a value.
 pub fn parse_oidc_client(text: &str) -> Result<Credential, CredentialError> {
-    let malformed = |problem: &str| CredentialError::Malformed(format!("the OIDC client secret {problem}"));
+    parse_client_document(text, "the OIDC client secret")
+}
+
+/// Reads a secret holding one OAuth client, `{"client_id": "...", "client_secret": "..."}` (the
+/// OIDC integration's client, the Genesys admin client); `what` names the secret in errors, which
+/// never quote a value.
+pub fn parse_client_document(text: &str, what: &str) -> Result<Credential, CredentialError> {
+    let malformed = |problem: &str| CredentialError::Malformed(format!("{what} {problem}"));
     let document: Document = serde_json::from_str(text).map_err(|_| malformed("is not a JSON object"))?;
     let field = |value: Option<serde_json::Value>, name: &str| match value {
         Some(serde_json::Value::String(text)) if !text.trim().is_empty() => Ok(text),

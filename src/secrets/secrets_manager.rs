@@ -13,7 +13,10 @@ use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use crate::aws_error::{AwsFailure, classify};
 
 use super::cached_secret::{CachedSecret, ReloadPolicy};
-use super::{CredentialError, CredentialFuture, CredentialSet, CredentialSource, HashKeyField, parse_secret_document};
+use super::{
+    CredentialError, CredentialFuture, CredentialSet, CredentialSource, HashKeyField, parse_client_document,
+    parse_secret_document,
+};
 
 /// Re-reads forced by refused credentials are spaced at least this far apart.
 pub const DEFAULT_MIN_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
@@ -43,6 +46,26 @@ impl SecretsManagerCredentials {
         };
         Self {
             secret: CachedSecret::new(client, secret_id, "the secret", parse, policy),
+        }
+    }
+}
+
+impl SecretsManagerCredentials {
+    /// The rotation function's Genesys admin client, alone in its set: the secret
+    /// `GENESYS_ADMIN_CLIENT_SECRET_ID`, JSON `{"client_id", "client_secret"}`. Read again on each
+    /// use (a rotation makes a handful of calls a month), so a corrected secret is taken by the
+    /// next attempt.
+    pub fn admin_client(client: Client, secret_id: impl Into<String>) -> Self {
+        let what = "the Genesys admin client secret";
+        let parse = move |text: &str| CredentialSet::new(vec![parse_client_document(text, what)?]);
+        Self {
+            secret: CachedSecret::new(
+                client,
+                secret_id,
+                what,
+                parse,
+                ReloadPolicy::at_most_every(Duration::ZERO),
+            ),
         }
     }
 }

@@ -48,6 +48,8 @@ impl EmfEmitter {
             count("UpstreamRejections"),
             count("StoreThrottles"),
             count("OidcInvalidClient"),
+            count("SecretRotationSteps"),
+            count("SecretRotationFailures"),
             json!({"Name": "UpstreamLatency", "Unit": "Milliseconds"}),
         ];
         if cold {
@@ -74,6 +76,8 @@ impl EmfEmitter {
             "UpstreamRejections": delta.upstream_rejections,
             "StoreThrottles": delta.store_throttles,
             "OidcInvalidClient": delta.oidc_invalid_clients,
+            "SecretRotationSteps": delta.rotation_steps,
+            "SecretRotationFailures": delta.rotation_failures,
             "UpstreamLatency": delta.upstream_latencies_ms,
         });
         if cold {

@@ -20,6 +20,8 @@ pub struct Metrics {
     upstream_rejections: AtomicU64,
     store_throttles: AtomicU64,
     oidc_invalid_clients: AtomicU64,
+    rotation_steps: AtomicU64,
+    rotation_failures: AtomicU64,
     upstream_latencies_ms: Mutex<Vec<f64>>,
     /// How the request was served (`hit`, `created`, `warm-up`, …).
     outcome: Mutex<Option<&'static str>>,
@@ -46,6 +48,10 @@ pub struct MetricsSnapshot {
     pub store_throttles: u64,
     /// OIDC token requests refused `invalid_client` (the caller did not authenticate).
     pub oidc_invalid_clients: u64,
+    /// Secret rotation steps done (the rotation function).
+    pub rotation_steps: u64,
+    /// Secret rotation steps failed (the rotation function).
+    pub rotation_failures: u64,
     /// Each Genesys HTTP exchange's duration, in milliseconds; at most `MAX_LATENCIES`.
     pub upstream_latencies_ms: Vec<f64>,
     /// How the request was served (`hit`, `created`, `warm-up`, …), if it was said.
@@ -108,6 +114,16 @@ impl Metrics {
         add(&self.oidc_invalid_clients);
     }
 
+    /// The rotation function completed a rotation step.
+    pub fn rotation_step_done(&self) {
+        add(&self.rotation_steps);
+    }
+
+    /// A rotation step failed (Secrets Manager retries the rotation; the failure alarm fires).
+    pub fn rotation_step_failed(&self) {
+        add(&self.rotation_failures);
+    }
+
     /// How the request was served, for the record's `outcome` dimension.
     pub fn outcome(&self, outcome: &'static str) {
         *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
@@ -138,6 +154,8 @@ impl Metrics {
             upstream_rejections: load(&self.upstream_rejections),
             store_throttles: load(&self.store_throttles),
             oidc_invalid_clients: load(&self.oidc_invalid_clients),
+            rotation_steps: load(&self.rotation_steps),
+            rotation_failures: load(&self.rotation_failures),
             upstream_latencies_ms: self
                 .upstream_latencies_ms
                 .lock()

@@ -9,6 +9,7 @@
 mod deployment;
 mod fleet;
 mod helpers;
+mod rotation_function;
 mod web_fleet;
 
 mod api_contract;
@@ -29,6 +30,8 @@ mod oidc_flood;
 mod oidc_function;
 mod oidc_protection;
 mod oidc_provider;
+mod rotation_soak;
+mod secret_rotation;
 mod secrets_manager;
 mod slot_limit;
 mod soak;

@@ -19,9 +19,13 @@ use test_kit::aws::{
 const CACHE: Duration = Duration::from_secs(300);
 
 async fn secret_source(document: &str) -> (String, Arc<dyn CredentialSource>) {
+    secret_source_cached_for(document, CACHE).await
+}
+
+async fn secret_source_cached_for(document: &str, cache: Duration) -> (String, Arc<dyn CredentialSource>) {
     let name = unique("genesys-credentials");
     create_secret(&name, document).await;
-    let source = SecretsManagerCredentials::new(secrets().await, name.clone(), CACHE, HashKeyField::Refused);
+    let source = SecretsManagerCredentials::new(secrets().await, name.clone(), cache, HashKeyField::Refused);
     (name, Arc::new(source))
 }
 
@@ -68,6 +72,26 @@ async fn a_rotated_secret_is_picked_up_without_a_restart() {
 
     assert_eq!(reply.status, 200);
     assert_eq!(app.sandbox.oauth_client_ids(), ["old", "new"]);
+}
+
+/// The rotation function regenerates one client's secret at Genesys (its old secret and tokens
+/// stop working at once), then stores the set with the new secret. An instance moves to the other
+/// client meanwhile; once it reads the new set, it starts from the set's first client again, so
+/// the rotated client is back in use rather than left aside until the other one is rotated.
+#[tokio::test]
+async fn after_a_rotation_the_rotated_client_is_used_again_once_its_new_secret_is_read() {
+    let clients = [("a", "a-1"), ("b", "b-1")];
+    let (name, source) = secret_source_cached_for(&credentials_document(&clients), Duration::ZERO).await;
+    let app = spawn_app_on(sandbox_with(&clients), MemoryStore::new(), source).await;
+    assert_eq!(app.post_token("CRM-1").await.status, 200);
+
+    let regenerated = app.sandbox.regenerate_client_secret("a").unwrap();
+    assert_eq!(app.post_token("CRM-2").await.status, 200, "the other client serves");
+    rotate_secret(&name, &credentials_document(&[("a", &regenerated), ("b", "b-1")])).await;
+    let reply = app.post_token("CRM-3").await;
+
+    assert_eq!(reply.status, 200);
+    assert_eq!(app.sandbox.oauth_client_ids(), ["a", "b", "a"]);
 }
 
 #[tokio::test]

@@ -26,9 +26,11 @@ pub enum Endpoint {
     WebDeployment,
     /// `GET /api/v2/webdeployments/configurations/{configurationId}/versions/{version}`
     WebDeploymentConfigurationVersion,
+    /// `POST /api/v2/oauth/clients/{clientId}/secret` ("Regenerate Client Secret")
+    RegenerateClientSecret,
 }
 
-const ALL: [Endpoint; 10] = [
+const ALL: [Endpoint; 11] = [
     Endpoint::OAuthToken,
     Endpoint::CreateGuest,
     Endpoint::GuestToken,
@@ -39,10 +41,11 @@ const ALL: [Endpoint; 10] = [
     Endpoint::WebDeploymentTokenRevoke,
     Endpoint::WebDeployment,
     Endpoint::WebDeploymentConfigurationVersion,
+    Endpoint::RegenerateClientSecret,
 ];
 
 impl Endpoint {
-    /// The path, or for the two `GET`s the path template whose `{...}` segments are parameters.
+    /// The path, or the path template whose `{...}` segments are parameters.
     pub fn path(self) -> &'static str {
         match self {
             Endpoint::OAuthToken => "/oauth/token",
@@ -57,6 +60,7 @@ impl Endpoint {
             Endpoint::WebDeploymentConfigurationVersion => {
                 "/api/v2/webdeployments/configurations/{configurationId}/versions/{version}"
             }
+            Endpoint::RegenerateClientSecret => "/api/v2/oauth/clients/{clientId}/secret",
         }
     }
 

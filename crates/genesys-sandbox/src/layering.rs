@@ -20,7 +20,14 @@ const LAYERS: &[&[&str]] = &[
     ],
     &["fault", "oidc"],
     &["state"],
-    &["contacts", "deployments", "guests", "oauth", "web_tokens"],
+    &[
+        "contacts",
+        "deployments",
+        "guests",
+        "oauth",
+        "oauth_clients",
+        "web_tokens",
+    ],
     &["routes", "server"],
 ];
 

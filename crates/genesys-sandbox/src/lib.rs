@@ -18,7 +18,8 @@
 //!    `jwt`, `records` (guests, contacts, sessions as stored) and `reply` (every answer's shape);
 //! 2. building blocks: `fault` (scripted failures) and `oidc` (the relying party);
 //! 3. the world: `state`, with its web-messaging sessions;
-//! 4. endpoint handlers: `contacts`, `deployments`, `guests`, `oauth`, `web_tokens`;
+//! 4. endpoint handlers: `contacts`, `deployments`, `guests`, `oauth`, `oauth_clients` (Genesys's
+//!    "Regenerate Client Secret", which the broker's rotation function calls), `web_tokens`;
 //! 5. dispatch and serving: `routes` (path → handler, counting, faults) and `server` (HTTP).
 //!
 //! The crate root, [`Sandbox`], sits above them all.
@@ -42,6 +43,7 @@ mod contacts;
 mod deployments;
 mod guests;
 mod oauth;
+mod oauth_clients;
 mod web_tokens;
 // Layer 5: dispatch and serving.
 mod routes;
@@ -70,6 +72,7 @@ pub use config::{
 pub use endpoint::Endpoint;
 pub use fault::Fault;
 pub use inspection::{ExchangeRequestRecord, IdTokenTamper};
+pub use oauth_clients::OAUTH_CLIENT_EDIT;
 pub use oidc::ExchangeFailure;
 pub use records::{ExternalContactRecord, ExternalId, GuestRecord, WebSessionRecord};
 
@@ -124,6 +127,24 @@ impl Sandbox {
     /// Adds a client, or replaces the secret of (and reactivates) an existing one.
     pub fn add_client(&self, id: &str, secret: &str) {
         lock(&self.shared).add_client(id.to_owned(), secret.to_owned());
+    }
+
+    /// Adds a client whose access tokens carry `permissions` (e.g. [`OAUTH_CLIENT_EDIT`], an admin
+    /// client that may regenerate other clients' secrets), or replaces an existing one.
+    pub fn add_client_with_permissions(&self, id: &str, secret: &str, permissions: &[&str]) {
+        let permissions = permissions.iter().map(|p| (*p).to_owned()).collect();
+        lock(&self.shared).add_client_with_permissions(id.to_owned(), secret.to_owned(), permissions);
+    }
+
+    /// What "Regenerate Client Secret" does, without a caller: a new secret, the old one refused
+    /// and its access tokens revoked at once. The new secret, or `None` for an unknown id.
+    pub fn regenerate_client_secret(&self, id: &str) -> Option<String> {
+        lock(&self.shared).regenerate_secret(id)
+    }
+
+    /// The client's current secret (after a regeneration, the new one); `None` for an unknown id.
+    pub fn client_secret(&self, id: &str) -> Option<String> {
+        lock(&self.shared).client_secret(id)
     }
 
     /// Refuses the client's credentials from now on and invalidates its access tokens.

@@ -6,7 +6,7 @@ use http::{Request, Response};
 use super::endpoint::Endpoint;
 use super::inspection::ExchangeRequestRecord;
 use super::state::{Shared, lock};
-use super::{contacts, deployments, guests, oauth, reply, web_tokens};
+use super::{contacts, deployments, guests, oauth, oauth_clients, reply, web_tokens};
 
 pub(crate) async fn handle(shared: Shared, req: Request<Bytes>) -> Response<Bytes> {
     let method = req.method().clone();
@@ -59,6 +59,7 @@ async fn dispatch(shared: &Shared, req: Request<Bytes>) -> Response<Bytes> {
         Endpoint::WebDeploymentTokenRevoke => web_tokens::revoke(&mut state, &req),
         Endpoint::WebDeployment => deployments::deployment(&state, &req),
         Endpoint::WebDeploymentConfigurationVersion => deployments::configuration_version(&state, &req),
+        Endpoint::RegenerateClientSecret => oauth_clients::regenerate_secret(&mut state, &req),
     }
 }
 

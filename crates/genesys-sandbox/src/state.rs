@@ -33,6 +33,9 @@ pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 struct Client {
     secret: String,
     active: bool,
+    /// What its access tokens may do beyond the guest and web messaging calls, e.g.
+    /// `oauth:client:edit` (regenerating client secrets).
+    permissions: Vec<String>,
 }
 
 struct AccessToken {
@@ -102,7 +105,47 @@ impl State {
 
     /// Registers or re-registers a client; re-adding a revoked id reactivates it.
     pub(crate) fn add_client(&mut self, id: String, secret: String) {
-        self.clients.insert(id, Client { secret, active: true });
+        self.add_client_with_permissions(id, secret, Vec::new());
+    }
+
+    /// Like [`State::add_client`], the client's access tokens carrying `permissions`.
+    pub(crate) fn add_client_with_permissions(&mut self, id: String, secret: String, permissions: Vec<String>) {
+        self.clients.insert(
+            id,
+            Client {
+                secret,
+                active: true,
+                permissions,
+            },
+        );
+    }
+
+    /// Gives the client a new random secret, as Genesys's "Regenerate Client Secret" does: the
+    /// old one is refused from now on and the access tokens obtained with it stop working.
+    /// `None` for an unknown client.
+    pub(crate) fn regenerate_secret(&mut self, id: &str) -> Option<String> {
+        let client = self.clients.get_mut(id)?;
+        client.secret = random_token(32);
+        let secret = client.secret.clone();
+        self.access_tokens.retain(|_, token| token.client_id != id);
+        Some(secret)
+    }
+
+    /// The client's secret as the sandbox holds it (test inspection).
+    pub(crate) fn client_secret(&self, id: &str) -> Option<String> {
+        self.clients.get(id).map(|client| client.secret.clone())
+    }
+
+    /// The client a `Bearer` access token of `req` was issued to, if the sandbox honours it.
+    pub(crate) fn bearer_client(&self, req: &http::Request<bytes::Bytes>) -> Option<&str> {
+        self.token_client(authorization(req.headers(), "Bearer")?)
+    }
+
+    /// Whether the client's access tokens carry `permission`.
+    pub(crate) fn client_has_permission(&self, id: &str, permission: &str) -> bool {
+        self.clients
+            .get(id)
+            .is_some_and(|client| client.permissions.iter().any(|p| p == permission))
     }
 
     pub(crate) fn revoke_client(&mut self, id: &str) {
@@ -141,13 +184,15 @@ impl State {
 
     /// Whether `req` carries a `Bearer` access token this sandbox issued and still honours.
     pub(crate) fn authorizes(&self, req: &http::Request<bytes::Bytes>) -> bool {
-        authorization(req.headers(), "Bearer").is_some_and(|token| self.access_token_is_valid(token))
+        self.bearer_client(req).is_some()
     }
 
-    pub(crate) fn access_token_is_valid(&self, token: &str) -> bool {
+    /// The client an access token was issued to, while the sandbox honours it.
+    pub(crate) fn token_client(&self, token: &str) -> Option<&str> {
         self.access_tokens
             .get(token)
-            .is_some_and(|t| Instant::now() < t.expires_at)
+            .filter(|t| Instant::now() < t.expires_at)
+            .map(|t| t.client_id.as_str())
     }
 
     pub(crate) fn expire_access_tokens(&mut self) {
@@ -236,7 +281,7 @@ mod tests {
         let token = state.issue_access_token("sandbox-client");
         state.revoke_client("sandbox-client");
         state.add_client("sandbox-client".into(), "sandbox-secret".into());
-        assert!(!state.access_token_is_valid(&token));
+        assert!(state.token_client(&token).is_none());
         assert_eq!(state.authenticate("sandbox-client", "sandbox-secret"), Ok(()));
     }
 
@@ -247,6 +292,6 @@ mod tests {
             ..SandboxConfig::default()
         });
         let token = state.issue_access_token("sandbox-client");
-        assert!(state.access_token_is_valid(&token));
+        assert_eq!(state.token_client(&token), Some("sandbox-client"));
     }
 }

@@ -5,7 +5,7 @@
 
 mod web_messaging;
 
-pub use web_messaging::{CodeExchange, ExchangeStep};
+pub use web_messaging::{CodeExchange, ExchangeCode, ExchangeStep};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -26,9 +26,12 @@ pub enum Endpoint {
     WebDeployment,
     /// `GET /api/v2/webdeployments/configurations/{configurationId}/versions/{version}`
     WebDeploymentConfigurationVersion,
+    /// `POST /sandbox/messenger/auth-code`: not Genesys's, the sandbox playing the Messenger's Auth
+    /// plugin (or the mobile SDK's `authorize`): what `getAuthCode` resolved in, the code exchange.
+    MessengerAuthCode,
 }
 
-const ALL: [Endpoint; 10] = [
+const ALL: [Endpoint; 11] = [
     Endpoint::OAuthToken,
     Endpoint::CreateGuest,
     Endpoint::GuestToken,
@@ -39,6 +42,7 @@ const ALL: [Endpoint; 10] = [
     Endpoint::WebDeploymentTokenRevoke,
     Endpoint::WebDeployment,
     Endpoint::WebDeploymentConfigurationVersion,
+    Endpoint::MessengerAuthCode,
 ];
 
 impl Endpoint {
@@ -57,6 +61,7 @@ impl Endpoint {
             Endpoint::WebDeploymentConfigurationVersion => {
                 "/api/v2/webdeployments/configurations/{configurationId}/versions/{version}"
             }
+            Endpoint::MessengerAuthCode => "/sandbox/messenger/auth-code",
         }
     }
 

@@ -210,6 +210,4 @@ fn bad_request(message: &str) -> Response<Bytes> {
 }
 
 #[cfg(test)]
-mod messenger_tests;
-#[cfg(test)]
 mod tests;

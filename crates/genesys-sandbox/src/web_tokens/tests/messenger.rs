@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::super::test_support::oidc_provider::{REDIRECT_URI, TestProvider};
-use super::super::test_support::{post_json, status_and_json};
-use super::super::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint, Sandbox, SandboxConfig};
+use super::super::super::test_support::oidc_provider::{REDIRECT_URI, TestProvider};
+use super::super::super::test_support::{post_json, status_and_json};
+use super::super::super::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint, Sandbox, SandboxConfig};
 
 #[tokio::test]
 async fn what_get_auth_code_resolved_is_exchanged_as_the_auth_plugin_would() {
@@ -21,8 +21,7 @@ async fn what_get_auth_code_resolved_is_exchanged_as_the_auth_plugin_would() {
         "codeVerifier": "v".repeat(43),
         "expiresIn": 60,
     });
-    let (status, body) =
-        status_and_json(post_json(&sandbox, Endpoint::MessengerAuthCode, None, &resolved).await).await;
+    let (status, body) = status_and_json(post_json(&sandbox, Endpoint::MessengerAuthCode, None, &resolved).await).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["jwt"].as_str().is_some_and(|jwt| !jwt.is_empty()));
     let sent = sandbox.exchange_requests();

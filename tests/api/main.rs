@@ -12,6 +12,8 @@ mod helpers;
 mod web_fleet;
 
 mod api_contract;
+mod auth_code_bindings;
+mod auth_codes;
 mod broker_flow;
 mod cached_secret;
 mod configuration_faults;

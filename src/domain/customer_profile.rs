@@ -58,36 +58,37 @@ impl CustomerProfile {
         Ok(raw.to_owned())
     }
 
-    /// Validates an e-mail address's shape: `local@domain`, the domain of dot-separated labels.
+    /// Validates an e-mail address's shape: the HTML standard's "valid e-mail address" (what a
+    /// browser's `type=email` input accepts) with a domain of at least two labels, at most 64
+    /// characters before the `@` and 254 in all. Internationalised domains come in their ASCII
+    /// (`xn--`) form.
     pub fn email(raw: &str) -> Result<String, ProfileError> {
         let refuse = |problem| ProfileError {
             field: "email",
             problem,
         };
-        if raw.chars().count() > MAX_EMAIL_CHARS {
+        if raw.len() > MAX_EMAIL_CHARS {
             return Err(refuse("must be at most 254 characters"));
         }
-        if raw.chars().any(invisible) {
-            return Err(refuse("must not contain control or format characters"));
-        }
-        let shape = "must be an e-mail address such as name@example.com";
-        let (local, domain) = raw.rsplit_once('@').ok_or(refuse(shape))?;
-        let local_ok = (1..=MAX_LOCAL_PART_CHARS).contains(&local.chars().count())
-            && !local
-                .chars()
-                .any(|c| c.is_whitespace() || matches!(c, '@' | '"' | '<' | '>' | ',' | ';' | '\\' | '(' | ')'));
+        let (local, domain) = raw
+            .split_once('@')
+            .ok_or(refuse("must be an e-mail address such as name@example.com"))?;
+        let local_ok = (1..=MAX_LOCAL_PART_CHARS).contains(&local.len())
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
-                (1..=MAX_LABEL_CHARS).contains(&label.chars().count())
-                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                (1..=MAX_LABEL_CHARS).contains(&label.len())
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     && !label.starts_with('-')
                     && !label.ends_with('-')
             });
         if local_ok && domain_ok {
             Ok(raw.to_owned())
         } else {
-            Err(refuse(shape))
+            Err(refuse("must be an e-mail address such as name@example.com"))
         }
     }
 
@@ -151,7 +152,11 @@ mod tests {
 
     #[test]
     fn e_mail_addresses_must_have_a_plausible_shape() {
-        for good in ["ada@example.com", "a.b+tag@mail.example.co.uk", "zoë@exämple.de"] {
+        for good in [
+            "ada@example.com",
+            "a.b+tag@mail.example.co.uk",
+            "o'neil@xn--exmple-cua.de",
+        ] {
             assert!(CustomerProfile::email(good).is_ok(), "{good}");
         }
         let long_local = format!("{}@example.com", "a".repeat(65));
@@ -166,6 +171,9 @@ mod tests {
             "ada@exa_mple.com",
             "a da@example.com",
             "ada@example..com",
+            "zoë@example.de",
+            "ada@exämple.de",
+            "a@b@example.com",
             "ada\u{0}@example.com",
             long_local.as_str(),
             too_long.as_str(),

@@ -24,6 +24,7 @@ mod hostile_input;
 mod hot_path;
 mod lambda_runtime;
 mod local_recipe;
+mod messenger_page;
 mod observability;
 mod oidc_codes;
 mod oidc_function;

@@ -58,6 +58,8 @@ pub struct WebFleet {
     pub instances: Vec<LambdaFunction>,
     /// The OIDC provider function's instances (behind the HTTP front, the issuer).
     pub oidc_instances: Vec<LambdaFunction>,
+    /// The harness the OIDC provider function's instances poll (its events go straight to it).
+    pub oidc_harness: Arc<RuntimeHarness>,
     pub proxy: AwsProxy,
     pub table: String,
     /// The broker's issuer: the HTTP front's URL.
@@ -95,6 +97,7 @@ impl WebFleet {
             sandbox,
             instances,
             oidc_instances,
+            oidc_harness,
             proxy,
             table,
             issuer,

@@ -39,7 +39,7 @@ async fn dispatch(shared: &Shared, req: Request<Bytes>) -> Response<Bytes> {
     let req = match endpoint {
         Endpoint::MessengerAuthCode => match web_tokens::as_messenger_exchange(req) {
             Ok(exchange) => exchange,
-            Err(refused) => return refused,
+            Err(refused) => return *refused,
         },
         _ => req,
     };

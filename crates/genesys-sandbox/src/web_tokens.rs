@@ -185,11 +185,13 @@ fn parse_exchange(body: &[u8]) -> Result<(String, Grant), String> {
 
 /// The exchange request the Messenger's Auth plugin makes with what `getAuthCode` resolved, or
 /// the 400 for a body that is not such a resolution.
-pub(crate) fn as_messenger_exchange(req: Request<Bytes>) -> Result<Request<Bytes>, Response<Bytes>> {
-    let resolved = json_object(req.body()).map_err(|message| bad_request(&message))?;
+pub(crate) fn as_messenger_exchange(req: Request<Bytes>) -> Result<Request<Bytes>, Box<Response<Bytes>>> {
+    let resolved = json_object(req.body()).map_err(|message| Box::new(bad_request(&message)))?;
     let text = |name: &str| non_empty_str(resolved.get(name)).map(str::to_owned);
     let (Some(code), Some(redirect_uri)) = (text("authCode"), text("redirectUri")) else {
-        return Err(bad_request("authCode and redirectUri are required non-empty strings"));
+        return Err(Box::new(bad_request(
+            "authCode and redirectUri are required non-empty strings",
+        )));
     };
     let mut oauth = Map::new();
     oauth.insert("code".into(), code.into());

@@ -11,7 +11,7 @@ use genesys_sandbox::{Endpoint, ExchangeFailure};
 use serde_json::{Value, json};
 use test_kit::aws_proxy::AwsProxy;
 
-use crate::deployment::{Deployment, body_of, sample_event};
+use crate::deployment::{Deployment, body_of, keys_of, sample_event};
 use crate::fleet::{error_code, status};
 use crate::helpers::hash_of;
 use crate::web_fleet::{REDIRECT_URI, WebFleet, web_calls};
@@ -23,12 +23,7 @@ pub fn code_body(reply: &Value, with_verifier: bool) -> Value {
     assert_eq!(status(reply), 200, "{reply}");
     assert_eq!(reply["multiValueHeaders"]["cache-control"][0], "no-store", "{reply}");
     let body = body_of(reply);
-    let keys: BTreeSet<&str> = body
-        .as_object()
-        .expect("an object")
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = keys_of(&body);
     let mut expected = BTreeSet::from(["authCode", "expiresIn", "nonce", "redirectUri"]);
     if with_verifier {
         expected.insert("codeVerifier");

@@ -9,6 +9,7 @@
 //! what it resolved, or its error, by POSTing it back to the test's server: no DevTools protocol
 //! and no browser driver are needed to read it.
 
+use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::deployment::sample_event;
+use crate::deployment::{keys_of, sample_event};
 use crate::fleet::status;
 use crate::web_fleet::{REDIRECT_URI, WebFleet};
 
@@ -181,8 +182,12 @@ async fn the_docs_plugin_in_headless_chromium_resolves_a_code_that_the_sandbox_t
         _ => panic!("the page reported nothing within 60 s"),
     };
 
-    let keys: Vec<&str> = resolved.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys.len(), 4, "{resolved}");
+    let keys = keys_of(&resolved);
+    assert_eq!(
+        keys,
+        BTreeSet::from(["authCode", "codeVerifier", "nonce", "redirectUri"]),
+        "{resolved}"
+    );
     assert_eq!(resolved["redirectUri"], REDIRECT_URI);
     let verifier = resolved["codeVerifier"].as_str().expect("the page's verifier");
     assert_eq!(verifier.len(), 43);

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::domain::{CrmIdHash, GuestId, Hold, SessionRecord};
+use crate::domain::{CrmIdHash, Deadline, GuestId, Hold, SessionRecord};
 use crate::genesys::GenesysError;
 use crate::store::{CodeStore, GuestStored, SessionStore, StoreError};
 
@@ -139,7 +139,7 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         hash: &CrmIdHash,
         guest: &GuestId,
         lease: &Hold,
-        deadline: crate::domain::Deadline,
+        deadline: Deadline,
     ) -> Result<GuestStored, StoreError> {
         let mut backoff = Backoff::new(FIRST_STORE_RETRY, MAX_POLL);
         loop {

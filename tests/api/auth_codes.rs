@@ -87,6 +87,9 @@ async fn sixteen_concurrent_codes_for_a_new_customer_make_one_external_contact()
         .collect();
     assert_eq!(codes.len(), 16, "sixteen different codes");
     assert_eq!(fleet.sandbox.external_contacts().len(), 1, "one External Contact");
+    // The sandbox's enrich is an upsert, so one contact alone would not show the claim at work:
+    // one request made it, the others waited for its mapping.
+    assert_eq!(fleet.sandbox.calls(Endpoint::EnrichContact), 1, "one enrich");
     let stored = fleet.stored("CRM-MESSENGER-RACE").await.expect("the contact is stored");
     assert_eq!(
         stored["genesys_guest_id"].as_s().unwrap(),

@@ -1,7 +1,9 @@
 """Checks the answers scripts/sam-local gets from the function under `sam local`.
 
-  sam_local_check.py invoke EVENT_FILE ANSWER_FILE STATE_FILE
+  sam_local_check.py invoke EVENT_FILE ANSWER_FILE STATE_FILE [MODE]
       ANSWER_FILE is what `sam local invoke` printed on stdout (the function's result, JSON).
+      MODE says how the function ran: owner (the guest function in the owner's mode, the
+      default), web (the guest function in genesys-web-messaging mode) or oidc (OidcFunction).
   sam_local_check.py http NAME STATUS HEADERS_FILE BODY_FILE STATE_FILE [CORRELATION_ID]
       HEADERS_FILE and BODY_FILE are what curl wrote (-D, -o) from `sam local start-api`.
 
@@ -13,12 +15,17 @@ Every event needs its expectation here: an event file this script does not know 
 sample event cannot go unchecked.
 """
 
+import base64
 import json
 import os
 import re
 import sys
 
 TOKEN_FIELDS = {"token", "expiresAt", "guestId"}
+CODE_FIELDS = {"authCode", "redirectUri", "nonce", "expiresIn"}
+# What scripts/sam-local sets for the functions in genesys-web-messaging mode.
+OIDC_ISSUER = "https://broker.example.com"
+REDIRECT_URI = "https://broker.example.com/oidc/callback"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -87,7 +94,59 @@ def check_error(body, code):
     return f"error {code}"
 
 
-def invoke(event_file, answer_file, state_file):
+def parse_json(name, body):
+    try:
+        return json.loads(body)
+    except ValueError:
+        fail(f"{name}: the body is not JSON: {body[:200]!r}")
+
+
+def check_code(name, body, event_body):
+    """A POST /auth-codes answer: the code, bound to the event's nonce and challenge."""
+    doc = parse_json(name, body)
+    if not isinstance(doc, dict) or set(doc) != CODE_FIELDS:
+        fail(f"{name}: the body's fields are {sorted(doc) if isinstance(doc, dict) else doc!r}, not {sorted(CODE_FIELDS)}")
+    if not (isinstance(doc["authCode"], str) and len(doc["authCode"]) == 43):
+        fail(f"{name}: authCode is not 43 base64url characters")
+    if doc["redirectUri"] != REDIRECT_URI or doc["nonce"] != event_body.get("nonce"):
+        fail(f"{name}: redirectUri or nonce is not what was configured or sent: {doc}")
+    if doc["expiresIn"] != 60:
+        fail(f"{name}: expiresIn {doc['expiresIn']!r}, not 60")
+    return "code issued (the caller's nonce and challenge bound, no verifier handed out)"
+
+
+def oidc(name, event, answer):
+    """The OIDC provider function's HTTP API (payload 2.0) events."""
+    status = answer.get("statusCode")
+    headers = lower_headers(answer.get("headers"))
+    body = answer.get("body") or ""
+    method, path = event["requestContext"]["http"]["method"], event["rawPath"]
+    if method == "GET" and path.endswith("/.well-known/openid-configuration"):
+        doc = parse_json(name, body)
+        if status != 200 or headers.get("cache-control") != "public, max-age=300":
+            fail(f"{name}: status {status}, cache-control {headers.get('cache-control')!r}")
+        if doc.get("issuer") != OIDC_ISSUER or doc.get("token_endpoint") != f"{OIDC_ISSUER}/oidc/token":
+            fail(f"{name}: issuer or token_endpoint is not the configured issuer's: {body[:300]}")
+        if doc.get("code_challenge_methods_supported") != ["S256"]:
+            fail(f"{name}: code_challenge_methods_supported is {doc.get('code_challenge_methods_supported')!r}")
+        return f"{status}, discovery of {OIDC_ISSUER} (S256 PKCE)"
+    if method == "GET" and path.endswith("/.well-known/jwks.json"):
+        doc = parse_json(name, body)
+        keys = doc.get("keys") if isinstance(doc, dict) else None
+        if status != 200 or not keys or keys[0].get("alg") != "RS256" or keys[0].get("kty") != "RSA":
+            fail(f"{name}: status {status}, not an RS256 JWKS: {body[:300]}")
+        return f"{status}, JWKS with the KMS key ({keys[0].get('kid', '?')[:8]}…)"
+    if method == "POST" and path.endswith("/oidc/token"):
+        doc = parse_json(name, body)
+        if status != 400 or not isinstance(doc, dict) or doc.get("error") != "invalid_grant":
+            fail(f"{name}: expected 400 invalid_grant for a code nobody issued, got {status}: {body[:300]}")
+        if headers.get("cache-control") != "no-store":
+            fail(f"{name}: cache-control is {headers.get('cache-control')!r}, not 'no-store'")
+        return f"{status}, invalid_grant (the client authenticated; no such code)"
+    fail(f"{name}: {method} {path} is not an OIDC route this check knows: add its expectation")
+
+
+def invoke(event_file, answer_file, state_file, mode="owner"):
     name = os.path.basename(event_file)
     with open(event_file) as f:
         event = json.load(f)
@@ -114,6 +173,11 @@ def invoke(event_file, answer_file, state_file):
             fail(f"{name}: warm-up steps not ok: {bad}")
         return print(f"warmed: true, {'/'.join(steps)} ok")
 
+    if mode == "oidc":
+        if event.get("version") != "2.0":
+            fail(f"{name}: OidcFunction takes HTTP API (payload 2.0) events")
+        return print(oidc(name, event, answer))
+
     if "httpMethod" not in event or "requestContext" not in event:
         fail(f"{name}: not an event this check knows (REST API or scheduled warm-up): add its expectation")
     status = answer.get("statusCode")
@@ -138,6 +202,15 @@ def invoke(event_file, answer_file, state_file):
         if status != 204 or body:
             fail(f"{name}: status {status} body {body[:100]!r}, expected 204 and no body")
         detail = "session forgotten"
+    elif method == "POST" and path.endswith("/auth-codes") and mode == "web":
+        if status != 200:
+            fail(f"{name}: status {status}, expected 200: {body[:200]}")
+        sent = json.loads(base64.b64decode(event["body"]) if event.get("isBase64Encoded") else event["body"])
+        detail = check_code(name, body, sent)
+    elif method == "POST" and path.endswith("/auth-codes"):
+        if status != 404:
+            fail(f"{name}: status {status}, expected 404 in the owner's mode: {body[:200]}")
+        detail = check_error(body, "wrong_upstream_mode") + " (the owner's mode has no codes)"
     else:
         fail(f"{name}: {method} {path} is not a route this check knows: add its expectation")
     save_state(state_file, state)
@@ -169,6 +242,10 @@ def http(name, status, headers_file, body_file, state_file, correlation_id=None)
         if status != 400:
             fail(f"{name}: status {status}, expected 400: {body[:200]}")
         detail = check_error(body, "invalid_request")
+    elif name == "auth-codes":
+        if status != 404:
+            fail(f"{name}: status {status}, expected 404 in the owner's mode: {body[:200]}")
+        detail = check_error(body, "wrong_upstream_mode")
     else:
         fail(f"unknown check {name}")
     save_state(state_file, state)
@@ -176,7 +253,7 @@ def http(name, status, headers_file, body_file, state_file, correlation_id=None)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "invoke":
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "invoke":
         invoke(*sys.argv[2:])
     elif len(sys.argv) in (7, 8) and sys.argv[1] == "http":
         http(*sys.argv[2:])

@@ -188,6 +188,7 @@ pub fn upstream(config: &Config, credentials: Arc<dyn CredentialSource>, xray: X
             codes: CodeIssuer {
                 redirect_uri: mode.redirect_uri.as_str().to_owned(),
                 lifetime: mode.code_lifetime,
+                pkce: mode.pkce,
             },
         }),
     })

@@ -22,8 +22,9 @@
 //! The web-messaging section ([`web_report`]) times a first token for a new customer in
 //! `genesys-web-messaging` mode (enrich + exchange, with the sandbox's callback to the
 //! `oidc-provider` function) beside the default mode's, cold and warm, under the Lambda-physics
-//! conditions. `BENCH_WEB_WARM` (default 10) sets the warm tokens per pair of instances;
-//! `BENCH_ONLY=web-messaging` runs that section alone.
+//! conditions, and `POST /auth-codes` (the code for the Messenger and the mobile SDK, [`web_codes`])
+//! beside them, cold and warm, for new and known customers. `BENCH_WEB_WARM` (default 10) sets the
+//! warm tokens (and codes) per instance; `BENCH_ONLY=web-messaging` runs that section alone.
 
 // The broker's request path nests futures deeply; computing their layout needs more than 128.
 #![recursion_limit = "256"]
@@ -259,5 +260,7 @@ mod profile;
 mod callback_front;
 
 mod web_world;
+
+mod web_codes;
 
 mod web_report;

@@ -1,12 +1,14 @@
 //! The web-messaging section: runs the pairs of [`crate::web_world`] (owner contract and web
-//! messaging interleaved, one unrecorded pair of each first), sums them up with the bench's
-//! order statistics, and prints the first-token table beside the default mode's.
+//! messaging interleaved, one unrecorded pair of each first) and the `POST /auth-codes` runs of
+//! [`crate::web_codes`], sums them up with the bench's order statistics, and prints the
+//! first-token table beside the default mode's, with the codes' figures beside the token's.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use crate::callback_front::CallbackRoute;
 use crate::stats::{Samples, ms};
+use crate::web_codes::{CodeRun, FirstCode};
 use crate::web_world::{FirstToken, PairRun, UpstreamMode, WebWorld};
 use crate::{Settings, progress};
 
@@ -35,8 +37,27 @@ pub struct WebMessagingResults {
     pub discovery_callback: ColdWarm,
     pub jwks_callback: ColdWarm,
     pub all_callbacks: ColdWarm,
+    /// `POST /auth-codes` for a new customer: cold (a fresh instance's first), warm.
+    pub code_new_customer: ColdWarm,
+    /// `POST /auth-codes` for a known customer (a Messenger re-authentication): cold, warm.
+    pub code_known_customer: ColdWarm,
     /// CFS periods in which a function was throttled, per mode, over all pairs.
     pub throttled_periods: (u64, u64),
+    /// Likewise over all the code runs.
+    pub code_throttled_periods: u64,
+}
+
+/// The cold figures of the runs that began with `first`, and the warm ones `warm` picks from all.
+fn codes(runs: &[CodeRun], first: FirstCode, warm: impl Fn(&CodeRun) -> &Vec<Duration>) -> ColdWarm {
+    ColdWarm {
+        cold: Samples::new(
+            runs.iter()
+                .filter(|run| run.first == first)
+                .map(|run| run.cold)
+                .collect(),
+        ),
+        warm: Samples::new(runs.iter().flat_map(|run| warm(run).iter().copied()).collect()),
+    }
 }
 
 /// `settings.runs` fresh pairs per mode, each serving `settings.web_warm_tokens` more new
@@ -54,6 +75,16 @@ pub async fn measure(world: &WebWorld, settings: &Settings) -> WebMessagingResul
     for _ in 0..settings.runs {
         owner.push(world.pair_run(UpstreamMode::OwnerContract, warm_tokens).await);
         web.push(world.pair_run(UpstreamMode::WebMessaging, warm_tokens).await);
+    }
+    progress(&format!(
+        "POST /auth-codes: {} fresh instances each for a new and a known customer, {warm_tokens} new customers per instance asking twice",
+        settings.runs
+    ));
+    let (mut code_runs, mut known) = (Vec::new(), None);
+    for _ in 0..settings.runs {
+        for first in [FirstCode::NewCustomer, FirstCode::KnownCustomer] {
+            code_runs.push(world.code_run(first, warm_tokens, &mut known).await);
+        }
     }
     let callback = |route: CallbackRoute| {
         move |token: &FirstToken| {
@@ -77,10 +108,13 @@ pub async fn measure(world: &WebWorld, settings: &Settings) -> WebMessagingResul
         all_callbacks: ColdWarm::of(&web, |token| {
             token.callbacks.iter().map(|callback| callback.invocation).sum()
         }),
+        code_new_customer: codes(&code_runs, FirstCode::NewCustomer, |run| &run.warm_new),
+        code_known_customer: codes(&code_runs, FirstCode::KnownCustomer, |run| &run.warm_known),
         throttled_periods: (
             owner.iter().map(|run| run.throttled_periods).sum(),
             web.iter().map(|run| run.throttled_periods).sum(),
         ),
+        code_throttled_periods: code_runs.iter().map(|run| run.throttled_periods).sum(),
     }
 }
 
@@ -123,6 +157,16 @@ pub fn markdown(r: &WebMessagingResults) -> String {
     );
     row(
         &mut out,
+        "**`POST /auth-codes`**, new customer: enrich + code write (no exchange)",
+        &r.code_new_customer,
+    );
+    row(
+        &mut out,
+        "**`POST /auth-codes`**, known customer (re-authentication): one read + one code write",
+        &r.code_known_customer,
+    );
+    row(
+        &mut out,
         "… the callback, all three provider invocations summed",
         &r.all_callbacks,
     );
@@ -143,8 +187,9 @@ pub fn markdown(r: &WebMessagingResults) -> String {
     );
     let _ = writeln!(
         out,
-        "\nCFS periods throttled over all pairs: owner contract {}, web messaging {} (guest and provider).\n",
-        r.throttled_periods.0, r.throttled_periods.1
+        "\nCFS periods throttled over all pairs: owner contract {}, web messaging {} (guest and provider); \
+         over the code runs {}.\n",
+        r.throttled_periods.0, r.throttled_periods.1, r.code_throttled_periods
     );
     out.push_str(METHOD);
     out
@@ -157,6 +202,10 @@ const METHOD: &str = "\
 - The callback's figures are the provider function's invocations at its own harness (behind the
   HTTP front that is its issuer), from handing the event out to the answer; the sandbox calls
   discovery, `POST /oidc/token` (which signs with KMS) and JWKS in turn on every exchange.
+- `POST /auth-codes` runs the guest function alone (no exchange, so no callback), on fresh
+  instances of their own: per run one whose first invocation is a new customer's code and one whose
+  first is a known customer's (the cold figures), each then serving new customers that ask twice
+  (the warm figures: the second ask is a known customer's, one `GetItem` and one `UpdateItem`).
 - Init is not in these figures: each pair's processes are started and have polled (init done, in
   their cgroups) before the first token is asked for.
 ";

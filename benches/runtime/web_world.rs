@@ -29,7 +29,7 @@ use crate::cgroup::{Cgroup, MemorySize, SizeGroups};
 use crate::world::{Conditions, World, sample_event, with_crm_id};
 use crate::{INIT_DEADLINE, progress};
 
-const GUEST_BINARY: &str = env!("CARGO_BIN_EXE_guest-token-broker");
+pub(crate) const GUEST_BINARY: &str = env!("CARGO_BIN_EXE_guest-token-broker");
 const OIDC_BINARY: &str = env!("CARGO_BIN_EXE_oidc-provider");
 /// The redirect URI the guest function binds its authorization codes to.
 const REDIRECT_URI: &str = "https://broker.example.com/oidc/callback";
@@ -65,7 +65,7 @@ pub struct PairRun {
 
 pub struct WebWorld {
     sandbox: Sandbox,
-    conditions: Conditions,
+    pub(crate) conditions: Conditions,
     /// The conditions the functions run under, for the report.
     pub conditions_described: String,
     /// Table, secrets, Genesys and AWS endpoint variables both modes share.
@@ -121,16 +121,7 @@ impl WebWorld {
             UpstreamMode::OwnerContract => None,
             UpstreamMode::WebMessaging => Some(self.start_provider().await),
         };
-        let mut guest_env = self.shared_env.clone();
-        if mode == UpstreamMode::WebMessaging {
-            guest_env.extend([
-                ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging".to_owned()),
-                ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.to_owned()),
-                ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.to_owned()),
-                ("OIDC_REDIRECT_URI", REDIRECT_URI.to_owned()),
-            ]);
-        }
-        let mut guest = guest.spawn(GUEST_BINARY, &guest_env).await;
+        let mut guest = guest.spawn(GUEST_BINARY, &self.guest_env(mode)).await;
         let mut provider = match provider {
             Some((function, front, env)) => Some((function.spawn(OIDC_BINARY, &env).await, front)),
             None => None,
@@ -151,6 +142,27 @@ impl WebWorld {
         }
     }
 
+    /// The guest function's variables in `mode`.
+    pub(crate) fn guest_env(&self, mode: UpstreamMode) -> Vec<(&'static str, String)> {
+        let mut guest_env = self.shared_env.clone();
+        if mode == UpstreamMode::WebMessaging {
+            guest_env.extend([
+                ("GENESYS_UPSTREAM_MODE", "genesys-web-messaging".to_owned()),
+                ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.to_owned()),
+                ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.to_owned()),
+                ("OIDC_REDIRECT_URI", REDIRECT_URI.to_owned()),
+            ]);
+        }
+        guest_env
+    }
+
+    /// A new customer's number (customers are never reused across figures).
+    pub(crate) fn new_customer(&self) -> usize {
+        let number = self.customers.get() + 1;
+        self.customers.set(number);
+        number
+    }
+
     /// The provider's harness, its front (the issuer the sandbox now calls back) and its variables.
     async fn start_provider(&self) -> (Function, CallbackFront, Vec<(&'static str, String)>) {
         let provider = Function::start(&self.conditions).await;
@@ -168,8 +180,7 @@ impl WebWorld {
         guest: &mut Running,
         provider: Option<&mut (Running, CallbackFront)>,
     ) -> FirstToken {
-        let number = self.customers.get() + 1;
-        self.customers.set(number);
+        let number = self.new_customer();
         let event = with_crm_id(&self.event, &format!("CRM-first-token-{number}"));
         let outcome = guest.harness.invoke(event).await;
         let answered = Instant::now();
@@ -197,14 +208,14 @@ impl WebWorld {
 
 /// A function's harness (with the first-poll hook that moves it into its cgroups), before its
 /// process starts.
-struct Function {
+pub(crate) struct Function {
     harness: Arc<RuntimeHarness>,
     pid: Arc<OnceLock<u32>>,
     cgroup: Option<Arc<Cgroup>>,
 }
 
 impl Function {
-    async fn start(conditions: &Conditions) -> Self {
+    pub(crate) async fn start(conditions: &Conditions) -> Self {
         let (pid, cpu_at_first_poll) = (Arc::new(OnceLock::new()), Arc::new(OnceLock::new()));
         let (harness, cgroup) = conditions.harness(&pid, &cpu_at_first_poll).await;
         Self {
@@ -216,7 +227,7 @@ impl Function {
 
     /// Starts `binary` against the harness and waits for the end of its init (its first poll,
     /// once the hook has moved it into its cgroups).
-    async fn spawn(self, binary: &str, env: &[(&'static str, String)]) -> Running {
+    pub(crate) async fn spawn(self, binary: &str, env: &[(&'static str, String)]) -> Running {
         let mut vars = lambda_env(&self.harness.runtime_api());
         vars.extend(env.iter().cloned());
         let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
@@ -241,15 +252,15 @@ impl Function {
 }
 
 /// A function process polling its harness.
-struct Running {
-    harness: Arc<RuntimeHarness>,
+pub(crate) struct Running {
+    pub(crate) harness: Arc<RuntimeHarness>,
     cgroup: Option<Arc<Cgroup>>,
-    process: ChildProcess,
+    pub(crate) process: ChildProcess,
 }
 
 impl Running {
     /// Kills the process, then adds its cgroup's throttling to the size's; its throttled periods.
-    fn stop(mut self, conditions: &Conditions) -> u64 {
+    pub(crate) fn stop(mut self, conditions: &Conditions) -> u64 {
         self.process.kill();
         conditions.account(self.cgroup.take())
     }

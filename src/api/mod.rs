@@ -1,7 +1,9 @@
 //! The guest function's HTTP API, one handler for every front end (Lambda events, and `local`'s
-//! server): `POST /guest-tokens` and `DELETE /guest-sessions`, with or without a stage prefix.
+//! server): `POST /guest-tokens`, `DELETE /guest-sessions` and (web messaging mode)
+//! `POST /auth-codes`, with or without a stage prefix.
 //! The OpenID Connect provider's routes are another function's (`crate::oidc`).
 
+mod code_request;
 mod correlation;
 mod request;
 mod routes;
@@ -68,7 +70,6 @@ async fn serve<S: SessionStore + CodeStore>(
     deadline: Deadline,
     metrics: &Metrics,
 ) -> Answered {
-    let crm_id = request.crm_id()?;
     let counted = |err: BrokerError| {
         if err.is_store_throttle() {
             metrics.store_throttle();
@@ -77,12 +78,22 @@ async fn serve<S: SessionStore + CodeStore>(
     };
     match route {
         Route::IssueToken => {
+            let crm_id = request.crm_id()?;
             let issued = broker.issue_token(&crm_id, deadline, metrics).await.map_err(counted)?;
             Ok((token_response(&issued)?, issued.outcome.as_str()))
         }
         Route::ForgetSession => {
+            let crm_id = request.crm_id()?;
             broker.forget(&crm_id, deadline, metrics).await.map_err(counted)?;
             Ok((empty_response(StatusCode::NO_CONTENT), "deleted"))
+        }
+        Route::IssueAuthCode => {
+            let (crm_id, code_request) = request.code_request()?;
+            let issued = broker
+                .issue_auth_code(&crm_id, code_request, deadline, metrics)
+                .await
+                .map_err(counted)?;
+            Ok((code_request::code_response(&issued), issued.outcome.as_str()))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The guest API's reading of a request body: `{"crmId": "..."}` into a [`CrmId`].
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::domain::CrmId;
 
@@ -9,6 +9,11 @@ use crate::web::{ApiError, ApiRequest, MAX_BODY_BYTES};
 impl ApiRequest<'_> {
     /// The `crmId` of a `{"crmId": "..."}` body. Other fields are ignored.
     pub fn crm_id(&self) -> Result<CrmId, ApiError> {
+        crm_id_in(&self.json_object()?)
+    }
+
+    /// The body as a JSON object, refused with what to fix when it is not one.
+    pub(super) fn json_object(&self) -> Result<Map<String, Value>, ApiError> {
         if self.body.len() > MAX_BODY_BYTES {
             return Err(ApiError::payload_too_large());
         }
@@ -20,11 +25,16 @@ impl ApiRequest<'_> {
         let Value::Object(body) = body else {
             return Err(invalid("the body must be a JSON object with a crmId string"));
         };
-        match body.get("crmId") {
-            Some(Value::String(raw)) => CrmId::parse(raw).map_err(|err| ApiError::invalid_request(err.to_string())),
-            Some(_) => Err(invalid("crmId must be a string")),
-            None => Err(invalid("crmId is required")),
-        }
+        Ok(body)
+    }
+}
+
+/// The `crmId` of a body already read as a JSON object.
+pub(super) fn crm_id_in(body: &Map<String, Value>) -> Result<CrmId, ApiError> {
+    match body.get("crmId") {
+        Some(Value::String(raw)) => CrmId::parse(raw).map_err(|err| ApiError::invalid_request(err.to_string())),
+        Some(_) => Err(ApiError::invalid_request("crmId must be a string")),
+        None => Err(ApiError::invalid_request("crmId is required")),
     }
 }
 

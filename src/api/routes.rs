@@ -14,6 +14,9 @@ pub enum Route {
     IssueToken,
     /// `DELETE /guest-sessions`: forget a customer's guest and token.
     ForgetSession,
+    /// `POST /auth-codes`: an unredeemed authorization code for Genesys's own clients (web
+    /// messaging mode).
+    IssueAuthCode,
 }
 
 impl Route {
@@ -22,6 +25,7 @@ impl Route {
         match self {
             Self::IssueToken => "POST /guest-tokens",
             Self::ForgetSession => "DELETE /guest-sessions",
+            Self::IssueAuthCode => "POST /auth-codes",
         }
     }
 
@@ -31,6 +35,7 @@ impl Route {
         let (route, allowed, allow) = match resource(path) {
             Some("guest-tokens") => (Self::IssueToken, Method::POST, "POST"),
             Some("guest-sessions") => (Self::ForgetSession, Method::DELETE, "DELETE"),
+            Some("auth-codes") => (Self::IssueAuthCode, Method::POST, "POST"),
             _ => return Err(ApiError::not_found()),
         };
         if *method == allowed {
@@ -65,6 +70,10 @@ mod tests {
                 "{path}"
             );
         }
+        assert_eq!(
+            Route::resolve(&Method::POST, "/prod/auth-codes").unwrap(),
+            Route::IssueAuthCode
+        );
         for path in ["/guest-sessions", "/$default/guest-sessions"] {
             assert_eq!(
                 Route::resolve(&Method::DELETE, path).unwrap(),

@@ -1,8 +1,12 @@
-//! The broker's use case: a CRM id in, its guest token out. It pseudonymises the id, then reads the
+//! The broker's use cases: a CRM id in, its guest token out ([`Broker::issue_token`]); and, in web
+//! messaging mode, a CRM id in, an unredeemed authorization code out for Genesys's own clients
+//! ([`Broker::issue_auth_code`], `auth_codes`). The token path pseudonymises the id, then reads the
 //! session once and hands out a token with more than the sliding window left, or finds or creates
 //! the guest and renews the token, coordinating with other requests (in this instance or any
-//! other) through claims and leases in the session store (`sessions`).
+//! other) through claims and leases in the session store (`sessions`). Both share the contact step
+//! (find or create the guest), the code issuer (`codes`) and the one error mapping.
 
+mod auth_codes;
 mod backoff;
 mod codes;
 mod sessions;
@@ -24,7 +28,9 @@ use crate::telemetry::Metrics;
 
 use sessions::Sessions;
 
-pub use codes::{CodeIssuer, MintError};
+pub use auth_codes::{CodeRequest, IssuedCode};
+pub use codes::{CodeBinding, CodeIssuer, MintError};
+pub use sessions::ContactOutcome;
 pub use upstream::{Upstream, WebMessaging};
 
 /// One request for one customer: whose session, until when, and where its counts go.
@@ -96,6 +102,9 @@ pub enum BrokerError {
     /// Another request holds the claim or lease and did not finish before our deadline.
     #[error("another request is still {0}; retry shortly")]
     Contended(&'static str),
+    /// Authorization codes are asked for in the owner's mode, which has none (web messaging only).
+    #[error("authorization codes are issued only in genesys-web-messaging mode")]
+    CodesNotOffered,
     /// The request's deadline passed before an answer was ready (e.g. a store call that hangs); the
     /// caller may retry shortly.
     #[error("the request deadline passed before an answer was ready; retry shortly")]

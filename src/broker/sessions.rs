@@ -14,25 +14,27 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
+use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, SessionRecord, TokenFreshness};
 use crate::genesys::GenesysError;
-use crate::store::{CodeStore, GuestStored, SessionStore, StoreError};
+use crate::store::{CodeStore, SessionStore, StoreError};
 use crate::telemetry::Metrics;
 
 use super::Call;
-use super::backoff::{Backoff, FIRST_POLL, FIRST_STORE_RETRY, MAX_POLL};
+use super::backoff::{Backoff, FIRST_POLL, MAX_POLL};
 use super::unstored::UnstoredGuests;
 use super::upstream::Upstream;
 use super::{BrokerError, IssuedToken, Outcome};
 
+mod contact;
 mod renewal;
+
+pub use contact::ContactOutcome;
+use contact::NewGuest;
 
 /// Rounds a request may go before it answers 503: each is one read and at most one write or wait.
 const MAX_ROUNDS: usize = 8;
 /// The least life a token must have left to be handed out while another request renews it.
 const HANDOUT_MARGIN: Duration = Duration::from_secs(1);
-/// Time kept before the deadline to log a new guest whose mapping could not be stored.
-const LAST_WORD: Duration = Duration::from_millis(50);
 
 /// What one round decided.
 enum Round {
@@ -91,6 +93,15 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         &self.upstream
     }
 
+    /// Where codes are stored (the same table as the sessions).
+    pub(super) fn codes(&self) -> &S {
+        &self.store
+    }
+
+    pub(super) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await
     }
@@ -114,7 +125,13 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         for _ in 0..MAX_ROUNDS {
             let session = self.read(hash).await?;
             let round = match session.guest_id.clone() {
-                None => self.without_guest(call, &session).await?,
+                None => match self.without_guest(call, &session).await? {
+                    NewGuest::Stored { guest, lease } => self
+                        .fetch_token(call, guest, None, lease, Outcome::Created)
+                        .await
+                        .map(Round::Done)?,
+                    NewGuest::Again => Round::Again,
+                },
                 Some(guest) => self.with_guest(call, &session, guest).await?,
             };
             if let Round::Done(issued) = round {
@@ -131,108 +148,6 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
             .get(hash)
             .await?
             .unwrap_or_else(|| SessionRecord::empty(hash.clone())))
-    }
-
-    /// No guest stored: create it under the claim, or wait for the request that holds the claim.
-    async fn without_guest(&self, call: Call<'_>, session: &SessionRecord) -> Result<Round, BrokerError> {
-        let (hash, deadline) = (call.hash, call.deadline);
-        let now = self.clock.now();
-        if session.guest_claim_live(now) {
-            self.await_session(hash, deadline, "creating this customer's guest", |s| {
-                s.guest_id.is_some() || !s.guest_claim_live(self.clock.now())
-            })
-            .await?;
-            return Ok(Round::Again);
-        }
-        let claim = Hold::until(self.hold_until(deadline));
-        if !self.store.claim_guest_creation(hash, &claim, now).await? {
-            return Ok(Round::Again);
-        }
-        self.create_guest(call, claim).await
-    }
-
-    /// Holding the claim: create the guest (or reuse one whose mapping could not be stored), store
-    /// it before anything else can fail, then fetch its first token under the lease that came with it.
-    async fn create_guest(&self, call: Call<'_>, claim: Hold) -> Result<Round, BrokerError> {
-        let (hash, deadline, metrics) = (call.hash, call.deadline, call.metrics);
-        let guest = match self.unstored.get(hash) {
-            Some(guest) => {
-                tracing::info!(guest_id = %guest, "storing the guest created earlier whose mapping was not stored");
-                guest
-            }
-            None => match self.upstream.create_guest(hash, deadline, metrics).await {
-                Ok(guest) => {
-                    metrics.guest_created();
-                    // Kept until stored: if this request runs out of time while storing it, the
-                    // customer's next request here stores this guest instead of creating another.
-                    self.unstored.remember(hash, &guest);
-                    guest
-                }
-                Err(err) => {
-                    if matches!(err, GenesysError::Indeterminate { .. }) {
-                        tracing::error!(error = %err, "guest creation may have reached Genesys without an answer; not repeated, so at most one guest may exist upstream unmapped (reconcile by the crm_id_hash custom attribute)");
-                    }
-                    // Let waiting requests try at once rather than wait out our claim.
-                    if let Err(release) = self.store.release_guest_claim(hash, &claim.owner).await {
-                        tracing::warn!(error = %release, "could not release the guest claim");
-                    }
-                    return Err(err.into());
-                }
-            },
-        };
-        let lease = Hold::until(self.hold_until(deadline));
-        // Stop retrying a little before the deadline, so a mapping that could not be stored is
-        // still logged (the overall deadline would cancel this request without a word).
-        let stored = tokio::time::timeout_at(
-            deadline.instant().checked_sub(LAST_WORD).unwrap_or(deadline.instant()),
-            self.store_guest(hash, &guest, &lease, deadline),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "no time was left to store the new guest".into(),
-            ))
-        });
-        match stored {
-            Ok(GuestStored::Ours) => self.unstored.forget(hash),
-            Ok(GuestStored::Theirs(stored)) if stored == guest => self.unstored.forget(hash),
-            Ok(GuestStored::Theirs(stored)) => {
-                // Our claim had expired and was taken over: the guest stored first is the one in force.
-                self.unstored.forget(hash);
-                tracing::warn!(guest_id = %guest, kept = %stored, "another request stored a guest first; ours is unused (reconcile it upstream)");
-                return Ok(Round::Again);
-            }
-            Err(err) => {
-                tracing::error!(guest_id = %guest, error = %err, "created a guest but could not store its mapping; this instance will store it on the customer's next request (reconcile it upstream if none comes)");
-                return Err(err.into());
-            }
-        }
-        self.fetch_token(call, guest, None, lease, Outcome::Created)
-            .await
-            .map(Round::Done)
-    }
-
-    /// Stores a new guest, retrying a throttled or unreachable store inside the deadline: losing
-    /// the mapping of a guest that exists upstream is what would give the customer a second one.
-    async fn store_guest(
-        &self,
-        hash: &CrmIdHash,
-        guest: &GuestId,
-        lease: &Hold,
-        deadline: Deadline,
-    ) -> Result<GuestStored, StoreError> {
-        let mut backoff = Backoff::new(FIRST_STORE_RETRY, MAX_POLL);
-        loop {
-            match self.store.put_guest(hash, guest, lease, self.clock.now()).await {
-                Err(err @ (StoreError::Unavailable(_) | StoreError::Throttled(_))) => {
-                    tracing::warn!(guest_id = %guest, error = %err, "storing the new guest failed");
-                    if !backoff.pause_within(deadline).await {
-                        return Err(err);
-                    }
-                }
-                other => return other,
-            }
-        }
     }
 
     /// Claims and leases last as long as the holder may still be working: its own deadline.

@@ -10,12 +10,12 @@
 //! The flow around it (claims, the sliding window, leases, deletes, retries, error mapping) is the
 //! broker's and the same for both; only the adapter knows endpoints.
 
-use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken};
-use crate::genesys::{Endpoint, ExchangeStep, GenesysClient, GenesysError, NewGuest};
+use crate::domain::{Clock, CodeVerifier, CrmIdHash, Deadline, GuestId, GuestToken};
+use crate::genesys::{Endpoint, ExchangeCode, ExchangeStep, GenesysClient, GenesysError, NewGuest};
 use crate::store::CodeStore;
 use crate::telemetry::Metrics;
 
-use super::codes::CodeIssuer;
+use super::codes::{CodeBinding, CodeIssuer};
 use super::{BrokerError, Call};
 
 /// Where guests and their tokens come from (see the module docs for the two modes).
@@ -99,12 +99,25 @@ impl Upstream {
             }
         }
         // Each attempt redeems a code of its own: one Genesys tried is spent, whatever came of it.
+        // Each binds a nonce, and with PKCE on a verifier, sent beside it as Genesys's own clients do.
         let mut exchange = mode
             .genesys
             .code_exchange(&mode.deployment_id, &mode.codes.redirect_uri, deadline, metrics);
         loop {
-            let code = mode.codes.mint(codes, hash, clock.now()).await?;
-            match exchange.attempt(&code).await? {
+            let nonce = mode.codes.nonce()?;
+            let verifier = mode.codes.verifier()?;
+            let binding = CodeBinding {
+                challenge: verifier.as_ref().map(CodeVerifier::challenge),
+                nonce: Some(nonce.clone()),
+                ..CodeBinding::default()
+            };
+            let code = mode.codes.mint(codes, hash, binding, clock.now()).await?;
+            let sent = ExchangeCode {
+                code: &code,
+                nonce: Some(&nonce),
+                verifier: verifier.as_ref().map(CodeVerifier::secret),
+            };
+            match exchange.attempt(sent).await? {
                 ExchangeStep::Token(token) => return Ok(token),
                 ExchangeStep::FreshCodeNeeded => continue,
             }
@@ -116,6 +129,14 @@ impl Upstream {
         match self {
             Self::OwnerContract(_) => Endpoint::GuestToken,
             Self::WebMessaging(_) => Endpoint::TokenExchange,
+        }
+    }
+
+    /// The code issuer of web messaging mode; `None` in the owner's mode, which has no codes.
+    pub(super) fn code_issuer(&self) -> Option<&CodeIssuer> {
+        match self {
+            Self::OwnerContract(_) => None,
+            Self::WebMessaging(mode) => Some(&mode.codes),
         }
     }
 

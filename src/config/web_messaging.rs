@@ -25,11 +25,12 @@ pub const OWNER_CONTRACT_MODE: &str = "owner-contract";
 /// `GENESYS_UPSTREAM_MODE` value of authenticated web messaging.
 pub const WEB_MESSAGING_MODE: &str = "genesys-web-messaging";
 /// The guest function's variables of web messaging mode: set in the owner's mode, they are refused.
-const WEB_MESSAGING_VARS: [&str; 4] = [
+const WEB_MESSAGING_VARS: [&str; 5] = [
     "GENESYS_DEPLOYMENT_ID",
     "GENESYS_EXTERNAL_SOURCE_ID",
     "OIDC_REDIRECT_URI",
     "OIDC_CODE_TTL_SECONDS",
+    "OIDC_PKCE",
 ];
 
 /// Default lifetime of an authorization code: long enough for Genesys to call back, no longer.
@@ -46,6 +47,9 @@ pub struct WebMessagingConfig {
     pub redirect_uri: Url,
     /// `OIDC_CODE_TTL_SECONDS`.
     pub code_lifetime: Duration,
+    /// `OIDC_PKCE`: `S256` (the broker makes a verifier for codes without a caller's challenge)
+    /// or `off` (the default).
+    pub pkce: bool,
 }
 
 pub(super) fn upstream_config(get: &impl Fn(&str) -> Option<String>) -> Result<UpstreamConfig, ConfigError> {
@@ -79,6 +83,11 @@ pub(super) fn upstream_config(get: &impl Fn(&str) -> Option<String>) -> Result<U
                 redirect_uri,
                 code_lifetime: positive(get, "OIDC_CODE_TTL_SECONDS")?
                     .map_or(DEFAULT_CODE_LIFETIME, Duration::from_secs),
+                pkce: match get("OIDC_PKCE").as_deref() {
+                    None | Some("off") => false,
+                    Some("S256") => true,
+                    Some(_) => return Err(invalid("OIDC_PKCE", "must be S256 or off".into())),
+                },
             })))
         }
         Some(_) => Err(invalid(

@@ -1,17 +1,22 @@
 //! The broker's model: CRM ids and their pseudonyms, stored sessions with their claims and leases,
-//! the sliding-window rule, deadlines and clocks. It imports nothing of the rest of the crate (the
+//! the sliding-window rule, deadlines and clocks, and the one-time codes with what they bind (PKCE
+//! challenges, the claims an agent sees). It imports nothing of the rest of the crate (the
 //! use case in `broker` ties it to the store and Genesys) and knows nothing of AWS, Lambda or HTTP.
 
 mod clock;
 mod crm_id;
+mod customer_profile;
 mod deadline;
 mod oidc_code;
+mod pkce;
 mod session;
 
 #[cfg(any(test, feature = "test-support"))]
 pub use clock::FixedClock;
 pub use clock::{Clock, SystemClock};
 pub use crm_id::{CrmId, CrmIdError, CrmIdHash, Pseudonymiser};
+pub use customer_profile::{CustomerProfile, MAX_EMAIL_CHARS, MAX_NAME_CHARS, ProfileError};
 pub use deadline::Deadline;
 pub use oidc_code::{AuthorizationCode, CODE_BYTES, CodeGrant, CodeKey};
+pub use pkce::{CodeChallenge, CodeVerifier, PKCE_MAX_CHARS, PKCE_MIN_CHARS, PkceError, S256, VERIFIER_BYTES};
 pub use session::{GuestId, GuestToken, Hold, HoldOwner, SessionRecord, TokenFreshness};

@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
+use super::customer_profile::CustomerProfile;
+use super::pkce::CodeChallenge;
+
 /// Random bytes in a code: 256 bits, well over the 128 RFC 6749 §10.10 asks for.
 pub const CODE_BYTES: usize = 32;
 
@@ -56,8 +59,9 @@ impl CodeKey {
 }
 
 /// What a code grants, bound at issue: the redirect URI it must be redeemed with, the subject (the
-/// customer's pseudonym), the nonce to echo, and until when. The client is not stored: the provider
-/// has exactly one (the Genesys integration), and only that client, authenticated, redeems codes.
+/// customer's pseudonym), the nonce to echo, the PKCE challenge the redemption must answer, the
+/// claims the agent sees, and until when. The client is not stored: the provider has exactly one
+/// (the Genesys integration), and only that client, authenticated, redeems codes.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct CodeGrant {
     /// The redirect URI the code was issued for; redeeming it must present the same one.
@@ -66,6 +70,10 @@ pub struct CodeGrant {
     pub subject: String,
     /// The nonce from the authorization request, echoed in the id token; `None` when none was sent.
     pub nonce: Option<String>,
+    /// The S256 challenge of the verifier the redemption must present; `None`: none may be.
+    pub challenge: Option<CodeChallenge>,
+    /// The optional claims for the agent (personal data: kept only with the code).
+    pub profile: CustomerProfile,
     /// When the code stops being redeemable.
     pub expires_at: DateTime<Utc>,
 }

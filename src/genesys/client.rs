@@ -6,7 +6,7 @@
 mod oauth_clients;
 mod web_messaging;
 
-pub use web_messaging::{CodeExchange, ExchangeStep};
+pub use web_messaging::{CodeExchange, ExchangeCode, ExchangeStep};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -13,7 +13,7 @@ mod regions;
 mod retry;
 mod web_messaging;
 
-pub use client::{CodeExchange, ExchangeStep, GenesysClient};
+pub use client::{CodeExchange, ExchangeCode, ExchangeStep, GenesysClient};
 pub use error::{Endpoint, GenesysError};
 pub use guests::NewGuest;
 pub use regions::{GenesysEndpoints, REGIONS, UnknownRegion};

@@ -103,10 +103,15 @@ impl Contact {
 struct OAuthCode<'a> {
     code: &'a str,
     redirect_uri: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_verifier: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
 }
 
 /// `POST …/token/oauthcodegrantjwtexchange`: no Genesys credentials; Genesys redeems the code at
-/// the broker's token endpoint.
+/// the broker's token endpoint (with `codeVerifier` when given) and checks the id_token's nonce
+/// against `nonce`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ExchangeRequest<'a> {
@@ -118,8 +123,20 @@ impl<'a> ExchangeRequest<'a> {
     pub(crate) fn new(deployment_id: &'a str, code: &'a str, redirect_uri: &'a str) -> Self {
         Self {
             deployment_id,
-            oauth: OAuthCode { code, redirect_uri },
+            oauth: OAuthCode {
+                code,
+                redirect_uri,
+                code_verifier: None,
+                nonce: None,
+            },
         }
+    }
+
+    /// The same request carrying the code's nonce and PKCE verifier, where it has them.
+    pub(crate) fn bound(mut self, nonce: Option<&'a str>, code_verifier: Option<&'a str>) -> Self {
+        self.oauth.nonce = nonce;
+        self.oauth.code_verifier = code_verifier;
+        self
     }
 }
 
@@ -264,6 +281,12 @@ mod tests {
         assert_eq!(
             body,
             serde_json::json!({"deploymentId": "dep", "oauth": {"code": "code", "redirectUri": "https://cb"}})
+        );
+        let body = serde_json::to_value(ExchangeRequest::new("dep", "code", "https://cb").bound(Some("n"), Some("v")))
+            .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"deploymentId": "dep", "oauth": {"code": "code", "redirectUri": "https://cb", "codeVerifier": "v", "nonce": "n"}})
         );
         let body = serde_json::to_value(RefreshRequest::new("dep", "rt")).unwrap();
         assert_eq!(body, serde_json::json!({"refreshToken": "rt", "deploymentId": "dep"}));

@@ -1,5 +1,6 @@
 //! The id_token: a compact JWS (RS256) with the claims Genesys checks: `iss`, `aud` (the client
-//! id), `sub` (the customer's pseudonym), `iat`, `exp`, and `nonce` when the code carried one.
+//! id), `sub` (the customer's pseudonym), `iat`, `exp`, `nonce` when the code carried one, and
+//! `given_name`, `family_name`, `email` (what the agent sees) when the code was bound to them.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,10 +32,19 @@ pub struct Claims<'a> {
     /// The nonce the code was issued with, when it had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<&'a str>,
+    /// The customer's given name, when the code was bound to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<&'a str>,
+    /// The customer's family name, when the code was bound to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<&'a str>,
+    /// The customer's e-mail address, when the code was bound to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<&'a str>,
 }
 
 impl<'a> Claims<'a> {
-    /// Claims issued at `now` that expire `lifetime` later, without a nonce.
+    /// Claims issued at `now` that expire `lifetime` later, without a nonce or optional claims.
     pub fn new(iss: &'a str, sub: &'a str, aud: &'a str, now: DateTime<Utc>, lifetime: std::time::Duration) -> Self {
         let iat = now.timestamp();
         Self {
@@ -44,6 +54,9 @@ impl<'a> Claims<'a> {
             iat,
             exp: iat.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
             nonce: None,
+            given_name: None,
+            family_name: None,
+            email: None,
         }
     }
 }

@@ -3,11 +3,12 @@
 //! for a slot of the guest function whose request is waiting for that exchange.
 //!
 //! The guest function issues a one-time code for a customer (`crate::broker::CodeIssuer`) and
-//! hands it to Genesys's code exchange; Genesys redeems it here (`POST /oidc/token`, authenticated
+//! hands it to Genesys's code exchange, or to the brand's backend for the Messenger or the mobile
+//! SDK to exchange (`POST /auth-codes`); Genesys redeems it here (`POST /oidc/token`, authenticated
 //! with the integration's client id and secret) for an id_token naming the customer's pseudonym,
 //! signed RS256 by a KMS key whose public half the JWKS publishes. Discovery and the JWKS are
-//! built once at init and answered from memory. There is no authorization endpoint: no browser
-//! takes part, the guest function mints codes itself.
+//! built once at init and answered from memory. There is no authorization endpoint: the guest
+//! function mints codes itself, for a customer the brand's backend has authenticated.
 
 mod id_token;
 mod routes;
@@ -70,8 +71,8 @@ impl<C: CodeStore> OidcProvider<C> {
         let settings = OidcSettings { issuer, ..settings };
         let discovery = json!({
             "issuer": settings.issuer,
-            // Required by OpenID Connect Discovery; not served (no browser takes part, the guest
-            // function issues codes itself).
+            // Required by OpenID Connect Discovery; not served (the guest function mints codes for
+            // customers the brand's backend has authenticated).
             "authorization_endpoint": format!("{}/oidc/authorize", settings.issuer),
             "token_endpoint": format!("{}{TOKEN_PATH}", settings.issuer),
             "jwks_uri": format!("{}{JWKS_PATH}", settings.issuer),
@@ -81,7 +82,8 @@ impl<C: CodeStore> OidcProvider<C> {
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "scopes_supported": ["openid"],
-            "claims_supported": ["iss", "sub", "aud", "iat", "exp", "nonce"],
+            "claims_supported": ["iss", "sub", "aud", "iat", "exp", "nonce", "given_name", "family_name", "email"],
+            "code_challenge_methods_supported": [crate::domain::S256],
         });
         let mut keys = vec![signer.jwk().clone()];
         keys.extend(previous.into_iter().filter(|jwk| jwk.kid != signer.jwk().kid));

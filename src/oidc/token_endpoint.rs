@@ -2,10 +2,14 @@
 //!
 //! The caller authenticates with the integration's client id and secret, in a Basic
 //! `Authorization` header (`client_secret_basic`) or in the form (`client_secret_post`), never
-//! both; the secret is compared in constant time. A client that does not authenticate reaches
-//! nothing. The code is then redeemed (removed and read in one atomic store call, so it works once
-//! whichever instance redeems it) and must be unexpired and bound to this client and redirect URI.
-//! The answer is an id_token for the code's subject. Only `authorization_code` is supported:
+//! both (a form `client_id` beside Basic credentials is accepted when it names the same client, as
+//! RFC 6749 §2.3.1 permits; a form `client_secret` beside them is not); the secret is compared in
+//! constant time. A client that does not authenticate reaches nothing. The code is then redeemed
+//! (removed and read in one atomic store call, so it works once whichever instance redeems it) and
+//! must be unexpired and bound to this client and redirect URI; a code bound to a PKCE challenge
+//! needs the `code_verifier` that answers it, and a code without one takes no verifier (RFC 9700
+//! §2.1.1). The answer is an id_token for the code's subject, with the nonce and the claims the
+//! code was bound to. Only `authorization_code` is supported:
 //! Genesys renews guest tokens with its own refresh tokens, never by asking this provider again.
 
 use std::fmt;
@@ -69,6 +73,7 @@ struct Form {
     redirect_uri: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    code_verifier: Option<String>,
 }
 
 impl fmt::Debug for Form {
@@ -94,6 +99,7 @@ impl Form {
                 "redirect_uri" => &mut form.redirect_uri,
                 "client_id" => &mut form.client_id,
                 "client_secret" => &mut form.client_secret,
+                "code_verifier" => &mut form.code_verifier,
                 _ => continue,
             };
             // RFC 6749 §3.2: parameters must not be included more than once.
@@ -109,9 +115,15 @@ impl Form {
 fn presented_client(form: &Form, authorization: Option<&str>) -> Result<(String, String), TokenError> {
     let basic = authorization.map(parse_basic).transpose()?;
     match (basic, &form.client_id, &form.client_secret) {
-        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(refused(
+        (Some(_), _, Some(_)) => Err(refused(
             OAuthError::InvalidRequest,
             "use one client authentication method, not both",
+        )),
+        // RFC 6749 §2.3.1 lets a client name itself in the form beside Basic credentials.
+        (Some(pair), Some(id), None) if *id == pair.0 => Ok(pair),
+        (Some(_), Some(_), None) => Err(refused(
+            OAuthError::InvalidRequest,
+            "client_id in the form differs from the client in the Authorization header",
         )),
         (Some(pair), None, None) => Ok(pair),
         (None, Some(id), Some(secret)) => Ok((id.clone(), secret.clone())),
@@ -194,6 +206,18 @@ impl<C: CodeStore> OidcProvider<C> {
         if !grant.valid_at(now) || &grant.redirect_uri != redirect_uri {
             return Err(invalid_grant());
         }
+        let pkce_answered = match (&grant.challenge, form.code_verifier.as_deref()) {
+            (Some(challenge), Some(verifier)) => challenge.verified_by(verifier),
+            (None, None) => true,
+            // A missing verifier, or one for a code issued without a challenge (RFC 9700 §2.1.1).
+            _ => false,
+        };
+        if !pkce_answered {
+            return Err(refused(
+                OAuthError::InvalidGrant,
+                "the code_verifier does not answer the code's challenge, or the code takes none",
+            ));
+        }
         let mut claims = Claims::new(
             &self.settings.issuer,
             &grant.subject,
@@ -202,6 +226,9 @@ impl<C: CodeStore> OidcProvider<C> {
             self.settings.id_token_lifetime,
         );
         claims.nonce = grant.nonce.as_deref();
+        claims.given_name = grant.profile.given_name.as_deref();
+        claims.family_name = grant.profile.family_name.as_deref();
+        claims.email = grant.profile.email.as_deref();
         let id_token = id_token::sign(&self.signer, &claims).await?;
         // No userinfo endpoint exists: the access token is the id_token's bearer twin, usable nowhere
         // else; Genesys reads the id_token.

@@ -33,6 +33,9 @@ pub enum ErrorKind {
         /// The methods the route accepts, as the `Allow` header lists them.
         allow: &'static str,
     },
+    /// 404 `wrong_upstream_mode`: the route exists but not in this deployment's upstream mode
+    /// (`POST /auth-codes` in the owner's mode); no request will make it work here.
+    WrongUpstreamMode,
     /// 413 `payload_too_large`: the body is over [`super::MAX_BODY_BYTES`].
     PayloadTooLarge,
     /// 502 `upstream_rejected`: Genesys refused the broker (credentials, permissions) or answered
@@ -57,7 +60,7 @@ impl ErrorKind {
     pub fn status(self) -> StatusCode {
         match self {
             Self::InvalidRequest => StatusCode::BAD_REQUEST,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::WrongUpstreamMode => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UpstreamRejected => StatusCode::BAD_GATEWAY,
@@ -72,6 +75,7 @@ impl ErrorKind {
         match self {
             Self::InvalidRequest => "invalid_request",
             Self::NotFound => "not_found",
+            Self::WrongUpstreamMode => "wrong_upstream_mode",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UpstreamRejected => "upstream_rejected",
@@ -121,7 +125,7 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::new(
             ErrorKind::NotFound,
-            "no such resource: use POST /guest-tokens or DELETE /guest-sessions",
+            "no such resource: use POST /guest-tokens, DELETE /guest-sessions or POST /auth-codes",
         )
     }
 
@@ -244,6 +248,11 @@ impl From<BrokerError> for ApiError {
             BrokerError::Pseudonym(err) => err.into(),
             BrokerError::Mint(err) => err.into(),
             BrokerError::Contended(_) | BrokerError::DeadlineExceeded => unavailable(err.to_string(), None),
+            BrokerError::CodesNotOffered => ApiError::new(
+                ErrorKind::WrongUpstreamMode,
+                "POST /auth-codes is served only when GENESYS_UPSTREAM_MODE is genesys-web-messaging; \
+                 this deployment uses the owner's contract: use POST /guest-tokens",
+            ),
         }
     }
 }

@@ -141,15 +141,20 @@ pub fn body_of(response: &Value) -> Value {
     serde_json::from_str(body).unwrap_or_else(|err| panic!("the body is not JSON ({err}): {body}"))
 }
 
-/// A `{token, expiresAt, guestId}` body, and nothing else in it.
+/// The field names of a JSON object body.
 #[track_caller]
-pub fn assert_token_body(body: &Value) {
-    let keys: BTreeSet<&str> = body
-        .as_object()
+pub fn keys_of(body: &Value) -> BTreeSet<&str> {
+    body.as_object()
         .expect("an object")
         .keys()
         .map(String::as_str)
-        .collect();
+        .collect()
+}
+
+/// A `{token, expiresAt, guestId}` body, and nothing else in it.
+#[track_caller]
+pub fn assert_token_body(body: &Value) {
+    let keys = keys_of(body);
     assert_eq!(keys, BTreeSet::from(["expiresAt", "guestId", "token"]), "{body}");
     assert!(body["token"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
     assert!(body["guestId"].as_str().is_some_and(|g| !g.is_empty()), "{body}");

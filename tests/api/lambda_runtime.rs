@@ -58,6 +58,13 @@ async fn every_sample_event_gets_its_expected_result() {
         "scheduled-warm-up.json",
         "delete-guest-sessions.json",
         "malformed-request.json",
+        "rest-api-post-auth-codes.json",
+    ];
+    // The OpenID Connect provider function's events: tests/api/oidc_function.rs runs them.
+    let oidc_events = [
+        "http-api-get-oidc-discovery.json",
+        "http-api-get-oidc-jwks.json",
+        "http-api-post-oidc-token.json",
     ];
     let files: BTreeSet<String> = std::fs::read_dir(EVENTS_DIR)
         .expect("events/ exists")
@@ -69,13 +76,17 @@ async fn every_sample_event_gets_its_expected_result() {
                 .into_owned()
         })
         .collect();
-    let expected: BTreeSet<String> = order[1..].iter().map(|name| (*name).to_owned()).collect();
+    let expected: BTreeSet<String> = order[1..]
+        .iter()
+        .chain(&oidc_events)
+        .map(|name| (*name).to_owned())
+        .collect();
     assert_eq!(
         files, expected,
         "every file in events/ needs its expectation here, and the reverse"
     );
     let deployment = Deployment::start().await;
-    let [http_api, rest_api, warm_up, delete, malformed] = order.map(sample_event);
+    let [http_api, rest_api, warm_up, delete, malformed, auth_code] = order.map(sample_event);
 
     let first = deployment.invoke(http_api).await.response();
     assert_http_api_response(&first, 200);
@@ -108,6 +119,11 @@ async fn every_sample_event_gets_its_expected_result() {
     let refused = deployment.invoke(malformed).await.response();
     assert_rest_api_response(&refused, 400);
     assert_eq!(body_of(&refused)["error"]["code"], "invalid_request", "{refused}");
+
+    // The owner's contract has no codes: the route is answered, reaching nothing.
+    let no_codes = deployment.invoke(auth_code).await.response();
+    assert_rest_api_response(&no_codes, 404);
+    assert_eq!(body_of(&no_codes)["error"]["code"], "wrong_upstream_mode", "{no_codes}");
 
     assert_eq!(deployment.sandbox.guests().len(), 1);
 }

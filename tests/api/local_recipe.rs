@@ -70,6 +70,7 @@ async fn the_readme_recipe_with_the_standalone_sandbox_answers_every_sample_even
         "scheduled-warm-up.json",
         "delete-guest-sessions.json",
         "malformed-request.json",
+        "rest-api-post-auth-codes.json",
     ] {
         let response = harness.invoke(sample_event(name)).await.response();
         answers.push((name, response));
@@ -82,4 +83,6 @@ async fn the_readme_recipe_with_the_standalone_sandbox_answers_every_sample_even
     assert_eq!(answers[2].1["warmed"], true, "{:?}", answers[2]);
     assert_eq!(status(&answers[3].1), Some(204), "{:?}", answers[3]);
     assert_eq!(status(&answers[4].1), Some(400), "{:?}", answers[4]);
+    // The recipe's function runs the owner's contract, which has no codes.
+    assert_eq!(status(&answers[5].1), Some(404), "{:?}", answers[5]);
 }

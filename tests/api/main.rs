@@ -13,6 +13,8 @@ mod rotation_function;
 mod web_fleet;
 
 mod api_contract;
+mod auth_code_bindings;
+mod auth_codes;
 mod broker_flow;
 mod cached_secret;
 mod configuration_faults;
@@ -24,6 +26,7 @@ mod hot_path;
 mod key_policy;
 mod lambda_runtime;
 mod local_recipe;
+mod messenger_page;
 mod observability;
 mod oidc_codes;
 mod oidc_flood;

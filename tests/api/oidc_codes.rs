@@ -16,10 +16,10 @@ use crate::fleet::{error_code, status};
 use crate::helpers::hash_of;
 use crate::web_fleet::{REDIRECT_URI, TokenReply, WebFleet};
 
-const CLIENT: (&str, &str) = (DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET);
+pub const CLIENT: (&str, &str) = (DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET);
 
 /// Redeems `code` at the broker with `client` authenticating by Basic header (`post`: in the form).
-async fn redeem(fleet: &WebFleet, code: &str, redirect_uri: &str, client: (&str, &str), post: bool) -> TokenReply {
+pub async fn redeem(fleet: &WebFleet, code: &str, redirect_uri: &str, client: (&str, &str), post: bool) -> TokenReply {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -32,7 +32,7 @@ async fn redeem(fleet: &WebFleet, code: &str, redirect_uri: &str, client: (&str,
     fleet.oidc_token(&form, Some(client)).await
 }
 
-fn claims(id_token: &str) -> Value {
+pub fn claims(id_token: &str) -> Value {
     let payload = id_token.split('.').nth(1).expect("a compact JWS");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }

@@ -5,6 +5,8 @@
 
 use genesys_sandbox::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET};
 
+use crate::deployment::{body_of, sample_event};
+use crate::fleet::status;
 use crate::web_fleet::{REDIRECT_URI, WebFleet};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -86,4 +88,31 @@ async fn each_refused_client_authentication_is_an_oidc_invalid_client_in_the_fun
         declared.contains(r#""Name":"OidcInvalidClient","Unit":"Count""#),
         "{declared}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_oidc_sample_events_get_discovery_the_jwks_and_a_clean_refusal_of_an_unknown_code() {
+    let mut fleet = WebFleet::start(1).await;
+    let invoke = |name: &'static str| {
+        let harness = std::sync::Arc::clone(&fleet.oidc_harness);
+        async move { harness.invoke(sample_event(name)).await.response() }
+    };
+    let discovery = invoke("http-api-get-oidc-discovery.json").await;
+    assert_eq!(status(&discovery), 200, "{discovery}");
+    assert_eq!(body_of(&discovery)["issuer"], fleet.issuer.as_str());
+    assert_eq!(body_of(&discovery)["code_challenge_methods_supported"][0], "S256");
+    let jwks = invoke("http-api-get-oidc-jwks.json").await;
+    assert_eq!(status(&jwks), 200, "{jwks}");
+    assert_eq!(body_of(&jwks)["keys"][0]["alg"], "RS256");
+    // The sample's client is the sandbox's integration's; no code it could carry was ever issued.
+    let token = invoke("http-api-post-oidc-token.json").await;
+    assert_eq!(status(&token), 400, "{token}");
+    assert_eq!(body_of(&token)["error"], "invalid_grant");
+    assert!(
+        token["headers"]["cache-control"]
+            .as_str()
+            .is_some_and(|v| v == "no-store"),
+        "{token}"
+    );
+    fleet.stop();
 }

@@ -10,7 +10,7 @@ use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use guest_token_broker::domain::{CodeGrant, CodeKey};
+use guest_token_broker::domain::{CodeChallenge, CodeGrant, CodeKey, CustomerProfile};
 use guest_token_broker::oidc::{Jwk, Signer, kms_public_key};
 use guest_token_broker::store::{CodeStore, DynamoDbStore};
 
@@ -22,6 +22,13 @@ fn grant() -> CodeGrant {
         redirect_uri: "https://broker.example.com/callback".into(),
         subject: "54e48adaffd9".into(),
         nonce: Some("n-1".into()),
+        // Every optional binding, so the round trip through DynamoDB covers each attribute.
+        challenge: CodeChallenge::from_stored("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        profile: CustomerProfile {
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+            email: Some("ada@example.com".into()),
+        },
         expires_at: Utc::now() + chrono::Duration::seconds(60),
     }
 }

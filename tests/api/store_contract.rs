@@ -402,6 +402,27 @@ async fn a_claim_kept_through_a_delete_still_ends_with_its_guest_and_token<S: Se
     assert_eq!((record.guest_claim, record.refresh_lease), (None, None));
 }
 
+/// The code path (`POST /auth-codes`): a new guest stored and its first-token lease given back at
+/// once; the guest stays, and the next token request leases it at once, before the lease's time.
+async fn a_new_guests_first_token_lease_given_back_frees_it_for_the_next_request<S: SessionStore>(store: S) {
+    let hash = hash_of("CRM-code-path");
+    let lease = hold(10);
+    assert_eq!(
+        store.put_guest(&hash, &guest("g-1"), &lease, at(0)).await.unwrap(),
+        GuestStored::Ours
+    );
+    store.release_token_lease(&hash, &lease.owner).await.unwrap();
+    let record = read(&store, &hash).await;
+    assert_eq!((record.guest_id, record.refresh_lease), (Some(guest("g-1")), None));
+    let seen = record.token_stamp.as_deref();
+    assert!(
+        store
+            .lease_token_refresh(&hash, &guest("g-1"), seen, &hold(20), at(1))
+            .await
+            .unwrap()
+    );
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod memory {
@@ -428,4 +449,5 @@ contract!(
     a_delete_during_a_renewal_removes_guest_token_and_lease,
     a_delete_of_a_new_guest_awaiting_its_first_token_removes_it_and_its_lease,
     a_claim_kept_through_a_delete_still_ends_with_its_guest_and_token,
+    a_new_guests_first_token_lease_given_back_frees_it_for_the_next_request,
 );

@@ -15,7 +15,10 @@ use genesys_sandbox::{
 };
 use serde_json::{Value, json};
 
-use crate::deployment::{LAMBDA_BINARY, crm_body, http_api_post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use crate::deployment::{LAMBDA_BINARY, crm_body, http_api_post, sample_event};
 use crate::fleet::{delete_event, item_in};
 use test_kit::aws::{create_secret, create_signing_key, unique};
 use test_kit::aws_proxy::AwsProxy;
@@ -55,6 +58,8 @@ pub struct WebFleet {
     pub instances: Vec<LambdaFunction>,
     /// The OIDC provider function's instances (behind the HTTP front, the issuer).
     pub oidc_instances: Vec<LambdaFunction>,
+    /// The harness the OIDC provider function's instances poll (its events go straight to it).
+    pub oidc_harness: Arc<RuntimeHarness>,
     pub proxy: AwsProxy,
     pub table: String,
     /// The broker's issuer: the HTTP front's URL.
@@ -65,6 +70,11 @@ pub struct WebFleet {
 impl WebFleet {
     /// `instances` processes of the function in web messaging mode, all polling for work.
     pub async fn start(instances: usize) -> Self {
+        Self::start_with(instances, &[]).await
+    }
+
+    /// Like [`WebFleet::start`], with `extra` on top of both functions' environments.
+    pub async fn start_with(instances: usize, extra: &[(&'static str, &str)]) -> Self {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
         let harness = Arc::new(RuntimeHarness::start().await);
         // The OIDC provider is a function of its own, behind its own HTTP API (the issuer).
@@ -72,11 +82,14 @@ impl WebFleet {
         let front = HttpFront::start(Arc::clone(&oidc_harness)).await;
         let issuer = front.base_url();
         let WebBackends {
-            guest_env,
-            oidc_env,
+            mut guest_env,
+            mut oidc_env,
             proxy,
             table,
         } = WebBackends::create(&sandbox, &issuer).await;
+        for env in [&mut guest_env, &mut oidc_env] {
+            env.extend(extra.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        }
         let instances = start_polling(&harness, LAMBDA_BINARY, &guest_env, instances).await;
         let oidc_instances = start_polling(&oidc_harness, OIDC_BINARY, &oidc_env, OIDC_INSTANCES).await;
         Self {
@@ -84,6 +97,7 @@ impl WebFleet {
             sandbox,
             instances,
             oidc_instances,
+            oidc_harness,
             proxy,
             table,
             issuer,
@@ -94,6 +108,30 @@ impl WebFleet {
     /// POST /guest-tokens for `crm_id`, as the HTTP API shapes it.
     pub async fn post(&self, crm_id: &str) -> Value {
         self.harness.invoke(http_api_post(&crm_body(crm_id))).await.response()
+    }
+
+    /// POST /auth-codes with `body`, as the REST API shapes it (the sample event's).
+    pub async fn auth_code(&self, body: &Value) -> Value {
+        let mut event = sample_event("rest-api-post-auth-codes.json");
+        event["body"] = BASE64.encode(body.to_string()).into();
+        self.harness.invoke(event).await.response()
+    }
+
+    /// What a code answer resolved, handed to the sandbox as the Messenger's Auth plugin hands it
+    /// to Genesys's exchange: the status and the body (`{jwt, refreshToken}` on success).
+    pub async fn messenger_exchange(&self, resolved: &Value) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}{}",
+                self.sandbox.base_url(),
+                Endpoint::MessengerAuthCode.path()
+            ))
+            .json(resolved)
+            .send()
+            .await
+            .expect("the sandbox answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
     }
 
     /// DELETE /guest-sessions for `crm_id`, as the REST API shapes it.

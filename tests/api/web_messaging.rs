@@ -74,6 +74,7 @@ async fn spawn_web_app<S: SessionStore + CodeStore + Clone>(store: S, client_sec
         codes: CodeIssuer {
             redirect_uri: REDIRECT_URI.into(),
             lifetime: Duration::from_secs(60),
+            pkce: false,
         },
     });
     let broker = Arc::new(Broker::with_upstream(

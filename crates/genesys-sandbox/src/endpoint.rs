@@ -28,9 +28,12 @@ pub enum Endpoint {
     WebDeploymentConfigurationVersion,
     /// `POST /api/v2/oauth/clients/{clientId}/secret` ("Regenerate Client Secret")
     RegenerateClientSecret,
+    /// `POST /sandbox/messenger/auth-code`: not Genesys's, the sandbox playing the Messenger's Auth
+    /// plugin (or the mobile SDK's `authorize`): what `getAuthCode` resolved in, the code exchange.
+    MessengerAuthCode,
 }
 
-const ALL: [Endpoint; 11] = [
+const ALL: [Endpoint; 12] = [
     Endpoint::OAuthToken,
     Endpoint::CreateGuest,
     Endpoint::GuestToken,
@@ -42,6 +45,7 @@ const ALL: [Endpoint; 11] = [
     Endpoint::WebDeployment,
     Endpoint::WebDeploymentConfigurationVersion,
     Endpoint::RegenerateClientSecret,
+    Endpoint::MessengerAuthCode,
 ];
 
 impl Endpoint {
@@ -61,6 +65,7 @@ impl Endpoint {
                 "/api/v2/webdeployments/configurations/{configurationId}/versions/{version}"
             }
             Endpoint::RegenerateClientSecret => "/api/v2/oauth/clients/{clientId}/secret",
+            Endpoint::MessengerAuthCode => "/sandbox/messenger/auth-code",
         }
     }
 

@@ -16,6 +16,10 @@ pub struct ExchangeRequestRecord {
     pub code: Option<String>,
     /// `oauth.redirectUri`, when the body had one.
     pub redirect_uri: Option<String>,
+    /// `oauth.nonce`, when the body had one.
+    pub nonce: Option<String>,
+    /// `oauth.codeVerifier`, when the body had one (a secret: test inspection only).
+    pub code_verifier: Option<String>,
     /// A scripted [`crate::Fault`] answered instead of the exchange: the code was never redeemed.
     pub faulted: bool,
 }
@@ -26,6 +30,8 @@ impl std::fmt::Debug for ExchangeRequestRecord {
         f.debug_struct("ExchangeRequestRecord")
             .field("code", &self.code.as_ref().map(|_| "<redacted>"))
             .field("redirect_uri", &self.redirect_uri)
+            .field("nonce", &self.nonce)
+            .field("code_verifier", &self.code_verifier.as_ref().map(|_| "<redacted>"))
             .field("faulted", &self.faulted)
             .finish()
     }
@@ -38,6 +44,8 @@ impl ExchangeRequestRecord {
         Self {
             code: field("code"),
             redirect_uri: field("redirectUri"),
+            nonce: field("nonce"),
+            code_verifier: field("codeVerifier"),
             faulted,
         }
     }

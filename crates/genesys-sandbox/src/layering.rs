@@ -1,7 +1,7 @@
 //! Checks that the sandbox's modules import one way: a module (its file and its folder) uses only
 //! modules of a lower layer, never one of its own layer or above. The layers are the ones the
-//! crate documentation names; test code (`#[cfg(test)] mod tests` and `tests.rs` files) may use
-//! anything and is not read.
+//! crate documentation names; test code (`#[cfg(test)] mod tests`, `tests.rs` files and the files
+//! of a `tests/` folder) may use anything and is not read.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -53,7 +53,10 @@ fn module_files(module: &str) -> Vec<(PathBuf, usize)> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 folders.push((path, depth + 1));
-            } else if path.extension().is_some_and(|ext| ext == "rs") && !path.ends_with("tests.rs") {
+            } else if path.extension().is_some_and(|ext| ext == "rs")
+                && !path.ends_with("tests.rs")
+                && !path.components().any(|part| part.as_os_str() == "tests")
+            {
                 files.push((path, depth));
             }
         }

@@ -35,14 +35,26 @@ async fn dispatch(shared: &Shared, req: Request<Bytes>) -> Response<Bytes> {
         Some(fault) => fault.play(endpoint.platform_envelope()).await,
         None => None,
     };
-    if endpoint == Endpoint::WebDeploymentTokenExchange {
+    // The Messenger's side: what `getAuthCode` resolved becomes the exchange the Auth plugin sends.
+    let req = match endpoint {
+        Endpoint::MessengerAuthCode => match web_tokens::as_messenger_exchange(req) {
+            Ok(exchange) => exchange,
+            Err(refused) => return *refused,
+        },
+        _ => req,
+    };
+    let exchanges = matches!(
+        endpoint,
+        Endpoint::WebDeploymentTokenExchange | Endpoint::MessengerAuthCode
+    );
+    if exchanges {
         let record = ExchangeRequestRecord::of(req.body(), answered.is_some());
         lock(shared).exchange_requests.push(record);
     }
     if let Some(response) = answered {
         return response;
     }
-    if endpoint == Endpoint::WebDeploymentTokenExchange {
+    if exchanges {
         // Calls the OIDC provider: it takes the lock only between its awaits.
         return web_tokens::exchange(shared, &req).await;
     }
@@ -54,7 +66,7 @@ async fn dispatch(shared: &Shared, req: Request<Bytes>) -> Response<Bytes> {
         Endpoint::EnrichContact => contacts::enrich(&mut state, &req),
         Endpoint::LookupContact => contacts::lookup(&state, &req),
         // Answered above, without holding the lock; listed so that the match stays exhaustive.
-        Endpoint::WebDeploymentTokenExchange => reply::not_found(),
+        Endpoint::WebDeploymentTokenExchange | Endpoint::MessengerAuthCode => reply::not_found(),
         Endpoint::WebDeploymentTokenRefresh => web_tokens::refresh(&mut state, &req),
         Endpoint::WebDeploymentTokenRevoke => web_tokens::revoke(&mut state, &req),
         Endpoint::WebDeployment => deployments::deployment(&state, &req),

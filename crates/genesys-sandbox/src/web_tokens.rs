@@ -7,6 +7,10 @@
 //!   not rotated and keeps its hard expiry (the integration's maximum refresh token lifetime).
 //! - `DELETE /api/v2/webdeployments/token/revoke` with `Authorization: Bearer <jwt>`: 204, and the
 //!   session's refresh token stops working.
+//! - `POST /sandbox/messenger/auth-code` (the sandbox's own, not Genesys's): the sandbox plays the
+//!   Messenger's Auth plugin. It takes what the brand's `AuthProvider.getAuthCode` resolved
+//!   (`{authCode, redirectUri, nonce?, codeVerifier?}`, and `deploymentId`, by default the
+//!   sandbox's deployment) and sends it to the exchange as the plugin does.
 //!
 //! Answers when refused: a malformed body is a 400 `bad.request`; an unknown deployment a 404
 //! `not.found`; an inactive deployment, or one without authentication (or whose integration is
@@ -24,6 +28,7 @@ use http::{Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::authorization::authorization;
+use super::config::DEFAULT_DEPLOYMENT_ID;
 use super::json_body::{json_object, non_empty_str};
 use super::oidc::{self, Grant};
 use super::reply;
@@ -176,6 +181,30 @@ fn parse_exchange(body: &[u8]) -> Result<(String, Grant), String> {
         (None, None) => return Err("oauth must hold a code or an idToken".to_owned()),
     };
     Ok((deployment_id.to_owned(), grant))
+}
+
+/// The exchange request the Messenger's Auth plugin makes with what `getAuthCode` resolved, or
+/// the 400 for a body that is not such a resolution.
+pub(crate) fn as_messenger_exchange(req: Request<Bytes>) -> Result<Request<Bytes>, Box<Response<Bytes>>> {
+    let resolved = json_object(req.body()).map_err(|message| Box::new(bad_request(&message)))?;
+    let text = |name: &str| non_empty_str(resolved.get(name)).map(str::to_owned);
+    let (Some(code), Some(redirect_uri)) = (text("authCode"), text("redirectUri")) else {
+        return Err(Box::new(bad_request(
+            "authCode and redirectUri are required non-empty strings",
+        )));
+    };
+    let mut oauth = Map::new();
+    oauth.insert("code".into(), code.into());
+    oauth.insert("redirectUri".into(), redirect_uri.into());
+    for (resolved_as, sent_as) in [("nonce", "nonce"), ("codeVerifier", "codeVerifier")] {
+        if let Some(value) = text(resolved_as) {
+            oauth.insert(sent_as.into(), value.into());
+        }
+    }
+    let deployment_id = text("deploymentId").unwrap_or_else(|| DEFAULT_DEPLOYMENT_ID.to_owned());
+    let body = json!({"deploymentId": deployment_id, "oauth": oauth}).to_string();
+    let (parts, _) = req.into_parts();
+    Ok(Request::from_parts(parts, Bytes::from(body)))
 }
 
 fn bad_request(message: &str) -> Response<Bytes> {

@@ -3,7 +3,8 @@
 //!
 //! `GENESYS_UPSTREAM_MODE=genesys-web-messaging` runs the web messaging mode end to end against the
 //! sandbox: the OIDC provider, served on the same address, is the sandbox's integration's, with a
-//! key made at start.
+//! key made at start. It also serves `POST /auth-codes`, and prints a curl that hands its answer to
+//! the sandbox playing the Messenger's Auth plugin, which turns the code into a jwt.
 //!
 //! `SESSIONS_TABLE` / `GENESYS_CREDENTIALS_SECRET_ID` switch to DynamoDB / Secrets Manager (with
 //! the `AWS_ENDPOINT_URL*` variables for dynalite and moto); `GENESYS_REGION` or `GENESYS_BASE_URL` plus credentials switch to
@@ -23,8 +24,8 @@ use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use base64::Engine as _;
 use genesys_sandbox::{
-    DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Sandbox,
-    SandboxConfig,
+    DEFAULT_DEPLOYMENT_ID, DEFAULT_EXTERNAL_SOURCE_ID, DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint,
+    Sandbox, SandboxConfig,
 };
 use guest_token_broker::app;
 use guest_token_broker::broker::Broker;
@@ -108,6 +109,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let credentials = app::credential_source(&config, aws.as_ref())?;
     let pseudonyms = app::pseudonyms(&config, aws.as_ref())?;
     let upstream = app::upstream(&config, credentials, XRay::default())?;
+    // Where the sandbox plays the Messenger: what POST /auth-codes answers goes there as is.
+    let messenger = sandbox_url
+        .as_ref()
+        .filter(|_| web.is_some())
+        .map(|url| format!("{url}{}", Endpoint::MessengerAuthCode.path()));
     match (&config.sessions_table, &aws) {
         (Some(table), Some(aws)) => {
             println!("Session store: DynamoDB table {table}");
@@ -117,7 +123,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
                 None => None,
             };
             let broker = app::broker(&config, store, upstream, pseudonyms);
-            serve(broker, oidc, listener, &address).await?;
+            serve(broker, oidc, listener, &address, messenger.as_deref()).await?;
         }
         _ => {
             println!("Session store: in memory");
@@ -127,7 +133,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
                 None => None,
             };
             let broker = app::broker(&config, store, upstream, pseudonyms);
-            serve(broker, oidc, listener, &address).await?;
+            serve(broker, oidc, listener, &address, messenger.as_deref()).await?;
         }
     }
     if let Some(sandbox) = sandbox {
@@ -155,17 +161,27 @@ fn local_web_messaging(address: &str) -> Result<Vec<(&'static str, String)>, Box
     ])
 }
 
+/// Serves until Ctrl-C, after printing curls that work as pasted: a token, and with `messenger`
+/// (the sandbox's Messenger endpoint) a code from `POST /auth-codes` turned into a jwt there.
 async fn serve<S: SessionStore + CodeStore>(
     broker: Broker<S>,
     oidc: Option<OidcProvider<S>>,
     listener: TcpListener,
     address: &str,
+    messenger: Option<&str>,
 ) -> Result<(), Box<dyn Error>> {
     let server = loopback::serve(Arc::new(broker), oidc.map(Arc::new), listener, REQUEST_BUDGET);
     println!("Listening on {address}");
     println!(
         "Try:\n  curl -sS -X POST {address}/guest-tokens -H 'content-type: application/json' -d '{{\"crmId\":\"CRM-987654\"}}'"
     );
+    if let Some(messenger) = messenger {
+        println!("A code for the Messenger, exchanged by the sandbox as the Messenger's Auth plugin would:");
+        println!(
+            "  curl -sS -X POST {address}/auth-codes -H 'content-type: application/json' -d '{{\"crmId\":\"CRM-987654\"}}' \
+             | curl -sS -X POST {messenger} -H 'content-type: application/json' -d @-"
+        );
+    }
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;
     Ok(())

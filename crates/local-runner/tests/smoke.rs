@@ -109,6 +109,12 @@ async fn local_in_web_messaging_mode_serves_a_token_through_the_sandbox_which_re
         .wait_for_line(|line| line.trim_start().starts_with("curl "))
         .trim()
         .to_owned();
+    // The second printed curl: a code from POST /auth-codes, which the sandbox, playing the
+    // Messenger's Auth plugin, exchanges for a jwt.
+    let messenger = local
+        .wait_for_line(|line| line.trim_start().starts_with("curl ") && line.contains("/auth-codes"))
+        .trim()
+        .to_owned();
 
     let reply: serde_json::Value = serde_json::from_str(&run_shell(&curl)).expect("JSON from the printed curl");
 
@@ -125,4 +131,17 @@ async fn local_in_web_messaging_mode_serves_a_token_through_the_sandbox_which_re
     let jwks: serde_json::Value =
         serde_json::from_str(&run_shell(&format!("curl -sS {address}/.well-known/jwks.json"))).unwrap();
     assert_eq!(jwks["keys"][0]["alg"], "RS256");
+
+    let exchanged: serde_json::Value =
+        serde_json::from_str(&run_shell(&messenger)).expect("JSON from the printed Messenger curl");
+    assert!(
+        exchanged["jwt"].as_str().is_some_and(|t| t.starts_with("ey")),
+        "{exchanged}"
+    );
+    assert!(
+        exchanged["refreshToken"].as_str().is_some_and(|t| !t.is_empty()),
+        "{exchanged}"
+    );
+    let issued = local.wait_for_line(|line| line.contains("POST /auth-codes"));
+    assert!(issued.contains("status=200"), "{issued}");
 }

@@ -184,10 +184,24 @@ pub enum ExchangeStep {
     FreshCodeNeeded,
 }
 
+/// One code as an exchange attempt sends it: the code, and the nonce and PKCE verifier it was
+/// bound to, where it has them (secrets, never logged).
+#[derive(Clone, Copy)]
+pub struct ExchangeCode<'a> {
+    /// The one-time code.
+    pub code: &'a SecretString,
+    /// The nonce the code was bound to; Genesys checks the id_token's against it.
+    pub nonce: Option<&'a str>,
+    /// The PKCE verifier whose challenge the code was bound to; Genesys forwards it.
+    pub verifier: Option<&'a SecretString>,
+}
+
 impl CodeExchange<'_> {
     /// Sends `code` to the exchange once.
-    pub async fn attempt(&mut self, code: &SecretString) -> Result<ExchangeStep, GenesysError> {
-        let body = ExchangeRequest::new(self.deployment_id, code.expose_secret(), self.redirect_uri);
+    pub async fn attempt(&mut self, code: ExchangeCode<'_>) -> Result<ExchangeStep, GenesysError> {
+        let verifier = code.verifier.map(ExposeSecret::expose_secret);
+        let body = ExchangeRequest::new(self.deployment_id, code.code.expose_secret(), self.redirect_uri)
+            .bound(code.nonce, verifier);
         let exchange = Exchange::new(Endpoint::TokenExchange, Method::POST, Auth::Anonymous, Some(&body));
         match self
             .client

@@ -12,17 +12,19 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::*;
-use crate::broker::CodeIssuer;
+use crate::broker::{CodeBinding, CodeIssuer};
 use crate::domain::{CrmIdHash, SystemClock};
 use crate::oidc::{OidcSettings, Signer};
 use crate::secrets::{Credential, OidcClientSource};
 use crate::store::MemoryStore;
 
-const ISSUER: &str = "https://broker.example.com/prod";
-const REDIRECT: &str = "https://broker.example.com/callback";
+mod bindings;
+
+pub(super) const ISSUER: &str = "https://broker.example.com/prod";
+pub(super) const REDIRECT: &str = "https://broker.example.com/callback";
 
 /// The provider on an in-memory code store, and that store (shared) to mint codes into.
-fn provider() -> (OidcProvider<MemoryStore>, MemoryStore) {
+pub(super) fn provider() -> (OidcProvider<MemoryStore>, MemoryStore) {
     let client = Credential {
         client_id: "genesys-integration".into(),
         client_secret: SecretString::from("integration-secret"),
@@ -43,18 +45,19 @@ fn provider() -> (OidcProvider<MemoryStore>, MemoryStore) {
 }
 
 /// What the guest function mints codes with.
-fn issuer() -> CodeIssuer {
+pub(super) fn issuer() -> CodeIssuer {
     CodeIssuer {
         redirect_uri: REDIRECT.into(),
         lifetime: Duration::from_secs(60),
+        pkce: false,
     }
 }
 
-fn hash() -> CrmIdHash {
+pub(super) fn hash() -> CrmIdHash {
     CrmIdHash::from_stored("54e48adaffd9027bce4eef4ba19ca3b0e30dd91cdc082d25de52df256082c8e4".into())
 }
 
-fn form(code: &str, redirect: &str, extra: &str) -> Vec<u8> {
+pub(super) fn form(code: &str, redirect: &str, extra: &str) -> Vec<u8> {
     let encode = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
     format!(
         "grant_type=authorization_code&code={}&redirect_uri={}{extra}",
@@ -64,11 +67,11 @@ fn form(code: &str, redirect: &str, extra: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn basic(id: &str, secret: &str) -> String {
+pub(super) fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
-async fn redeem(
+pub(super) async fn redeem(
     provider: &OidcProvider<MemoryStore>,
     body: &[u8],
     authorization: Option<&str>,
@@ -76,7 +79,7 @@ async fn redeem(
     provider.token(TokenRequest { body, authorization }).await
 }
 
-fn refusal(result: Result<ApiResponse, TokenError>) -> OAuthError {
+pub(super) fn refusal(result: Result<ApiResponse, TokenError>) -> OAuthError {
     match result {
         Err(TokenError::Refused { error, .. }) => error,
         Err(other) => panic!("expected a refusal, got {other}"),
@@ -85,7 +88,7 @@ fn refusal(result: Result<ApiResponse, TokenError>) -> OAuthError {
 }
 
 /// Verifies a compact RS256 JWS against the provider's JWKS; returns its claims.
-fn verify(provider: &OidcProvider<MemoryStore>, jwt: &str) -> Value {
+pub(super) fn verify(provider: &OidcProvider<MemoryStore>, jwt: &str) -> Value {
     let jwks: Value = serde_json::from_slice(provider.jwks().body()).unwrap();
     let (signing_input, signature) = jwt.rsplit_once('.').unwrap();
     let (header, claims) = signing_input.split_once('.').unwrap();
@@ -114,7 +117,10 @@ fn verify(provider: &OidcProvider<MemoryStore>, jwt: &str) -> Value {
 #[tokio::test]
 async fn a_code_redeemed_with_basic_credentials_gives_a_verifiable_id_token_once() {
     let (provider, store) = provider();
-    let code = issuer().mint(&store, &hash(), Utc::now()).await.unwrap();
+    let code = issuer()
+        .mint(&store, &hash(), CodeBinding::default(), Utc::now())
+        .await
+        .unwrap();
     let body = form(code.expose_secret(), REDIRECT, "");
     let auth = basic("genesys-integration", "integration-secret");
     let response = redeem(&provider, &body, Some(&auth)).await.unwrap();
@@ -137,7 +143,10 @@ async fn a_code_redeemed_with_basic_credentials_gives_a_verifiable_id_token_once
 #[tokio::test]
 async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_nothing() {
     let (provider, store) = provider();
-    let code = issuer().mint(&store, &hash(), Utc::now()).await.unwrap();
+    let code = issuer()
+        .mint(&store, &hash(), CodeBinding::default(), Utc::now())
+        .await
+        .unwrap();
     let operations = store.operations();
     let wrong = [
         (
@@ -188,7 +197,10 @@ async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_
 async fn a_code_for_another_redirect_uri_or_expired_is_refused_and_spent() {
     let (provider, store) = provider();
     let auth = basic("genesys-integration", "integration-secret");
-    let code = issuer().mint(&store, &hash(), Utc::now()).await.unwrap();
+    let code = issuer()
+        .mint(&store, &hash(), CodeBinding::default(), Utc::now())
+        .await
+        .unwrap();
     let elsewhere = form(code.expose_secret(), "https://evil.example.com/cb", "");
     assert_eq!(
         refusal(redeem(&provider, &elsewhere, Some(&auth)).await),
@@ -200,7 +212,12 @@ async fn a_code_for_another_redirect_uri_or_expired_is_refused_and_spent() {
         OAuthError::InvalidGrant
     );
     let old = issuer()
-        .mint(&store, &hash(), Utc::now() - chrono::Duration::seconds(61))
+        .mint(
+            &store,
+            &hash(),
+            CodeBinding::default(),
+            Utc::now() - chrono::Duration::seconds(61),
+        )
         .await
         .unwrap();
     let body = form(old.expose_secret(), REDIRECT, "");
@@ -274,6 +291,14 @@ fn discovery_points_at_the_routes_under_the_issuer() {
     assert_eq!(discovery["token_endpoint"], format!("{ISSUER}/oidc/token"));
     assert_eq!(discovery["jwks_uri"], format!("{ISSUER}/.well-known/jwks.json"));
     assert_eq!(discovery["id_token_signing_alg_values_supported"][0], "RS256");
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    let claims = discovery["claims_supported"].as_array().unwrap();
+    for claim in ["nonce", "given_name", "family_name", "email"] {
+        assert!(claims.iter().any(|c| c == claim), "{claim}");
+    }
 }
 
 #[tokio::test]

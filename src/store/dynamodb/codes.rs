@@ -1,7 +1,9 @@
 //! Authorization codes in the sessions table, in a key namespace of their own:
 //! `crm_id_hash = "oidc-code#" + hex SHA-256 of the code` (a session's key is bare hex, so the two
-//! never meet). Only the hash is stored. An item carries what the code grants, its expiry (epoch
-//! milliseconds) and `ttl` (epoch seconds) so DynamoDB removes unredeemed codes.
+//! never meet). Only the hash is stored. An item carries what the code grants (the redirect URI,
+//! the subject, and when bound the nonce, the PKCE challenge and the claims the agent sees), its
+//! expiry (epoch milliseconds) and `ttl` (epoch seconds) so DynamoDB removes unredeemed codes:
+//! the claims, personal data, live no longer than the code.
 //!
 //! Redeeming is one conditional `DeleteItem` returning the old item: of concurrent redemptions of
 //! one code exactly one gets it back, whichever instance each runs in.
@@ -10,7 +12,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use crate::domain::{CodeGrant, CodeKey};
+use crate::domain::{CodeChallenge, CodeGrant, CodeKey, CustomerProfile};
 use crate::store::{CodeStore, StoreError};
 
 use super::DynamoDbStore;
@@ -23,6 +25,10 @@ pub(crate) const KEY_PREFIX: &str = "oidc-code#";
 const REDIRECT_URI: &str = "redirect_uri";
 const SUBJECT: &str = "subject";
 const NONCE: &str = "nonce";
+const CHALLENGE: &str = "code_challenge";
+const GIVEN_NAME: &str = "given_name";
+const FAMILY_NAME: &str = "family_name";
+const EMAIL: &str = "email";
 const EXPIRES: &str = "code_expires_at";
 
 fn key(code: &CodeKey) -> AttributeValue {
@@ -56,11 +62,21 @@ pub(super) async fn put(client: &Client, table: &str, code: &CodeKey, grant: &Co
         )
         // A random 256-bit code never repeats; the condition makes an overwrite impossible anyway.
         .condition_expression("attribute_not_exists(#k)");
-    if let Some(nonce) = &grant.nonce {
-        set.push_str(", #nonce = :nonce");
-        request = request
-            .expression_attribute_names("#nonce", NONCE)
-            .expression_attribute_values(":nonce", s(nonce));
+    let profile = &grant.profile;
+    let optional = [
+        (NONCE, grant.nonce.as_deref()),
+        (CHALLENGE, grant.challenge.as_ref().map(CodeChallenge::as_str)),
+        (GIVEN_NAME, profile.given_name.as_deref()),
+        (FAMILY_NAME, profile.family_name.as_deref()),
+        (EMAIL, profile.email.as_deref()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            set.push_str(&format!(", #{name} = :{name}"));
+            request = request
+                .expression_attribute_names(format!("#{name}"), name)
+                .expression_attribute_values(format!(":{name}"), s(value));
+        }
     }
     request
         .update_expression(set)
@@ -99,6 +115,16 @@ fn to_grant(item: &Item) -> Option<CodeGrant> {
         redirect_uri: string(item, REDIRECT_URI)?,
         subject: string(item, SUBJECT)?,
         nonce: string(item, NONCE),
+        // A stored challenge that is unreadable binds a verifier no one has: nothing is granted.
+        challenge: match string(item, CHALLENGE) {
+            Some(stored) => Some(CodeChallenge::from_stored(stored)?),
+            None => None,
+        },
+        profile: CustomerProfile {
+            given_name: string(item, GIVEN_NAME),
+            family_name: string(item, FAMILY_NAME),
+            email: string(item, EMAIL),
+        },
         expires_at: instant(item, EXPIRES)?,
     })
 }

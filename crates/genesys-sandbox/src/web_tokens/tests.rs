@@ -12,6 +12,8 @@ use super::super::{
 };
 use crate::jwt;
 
+mod messenger;
+
 struct World {
     sandbox: Sandbox,
     provider: TestProvider,

@@ -52,10 +52,8 @@ pub(super) fn oauth_response(error: OAuthError, description: &str) -> ApiRespons
         error_description: description,
     };
     let mut response = json_response(error.status(), &body);
-    let headers = response.headers_mut();
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     if error == OAuthError::InvalidClient {
-        headers.insert(
+        response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"oidc\", charset=\"UTF-8\""),
         );

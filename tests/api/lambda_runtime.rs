@@ -24,11 +24,13 @@ use crate::deployment::{
 use crate::helpers::{hash_of, pair, upstream_calls};
 use test_kit::runtime_harness::{LambdaFunction, Outcome, RuntimeHarness};
 
-/// The HTTP API (payload 2.0) response shape: single-value headers.
+/// The HTTP API (payload 2.0) response shape: single-value headers. Tokens and errors alike are
+/// never cached, by HTTP/1.0 caches either (`Pragma`, RFC 6749 §5.1).
 #[track_caller]
 fn assert_http_api_response(response: &Value, status: u16) {
     assert_eq!(response["statusCode"], status, "{response}");
     assert_eq!(response["headers"]["cache-control"], "no-store", "{response}");
+    assert_eq!(response["headers"]["pragma"], "no-cache", "{response}");
     assert_eq!(response["isBase64Encoded"], false, "{response}");
 }
 
@@ -41,6 +43,7 @@ fn assert_rest_api_response(response: &Value, status: u16) {
         json!(["no-store"]),
         "{response}"
     );
+    assert_eq!(response["multiValueHeaders"]["pragma"], json!(["no-cache"]), "{response}");
     assert!(
         response["headers"].as_object().is_none_or(|h| h.is_empty()),
         "{response}"

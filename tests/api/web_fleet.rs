@@ -128,15 +128,21 @@ impl WebFleet {
         }
         let response = request.send().await.expect("the HTTP front answers");
         let status = response.status().as_u16();
-        let www_authenticate = response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (www_authenticate, cache_control, pragma) =
+            (header("www-authenticate"), header("cache-control"), header("pragma"));
         let body = response.json().await.expect("a JSON body");
         TokenReply {
             status,
             www_authenticate,
+            cache_control,
+            pragma,
             body,
         }
     }
@@ -208,12 +214,24 @@ impl WebBackends {
 pub struct TokenReply {
     pub status: u16,
     pub www_authenticate: Option<String>,
+    pub cache_control: Option<String>,
+    pub pragma: Option<String>,
     pub body: Value,
 }
 
 impl TokenReply {
     pub fn error(&self) -> &str {
         self.body["error"].as_str().unwrap_or_default()
+    }
+
+    /// `Cache-Control: no-store` and `Pragma: no-cache`, as RFC 6749 §5.1 asks of token answers.
+    #[track_caller]
+    pub fn assert_never_cached(&self) {
+        assert_eq!(
+            (self.cache_control.as_deref(), self.pragma.as_deref()),
+            (Some("no-store"), Some("no-cache")),
+            "{self:?}"
+        );
     }
 }
 

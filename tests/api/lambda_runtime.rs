@@ -43,7 +43,11 @@ fn assert_rest_api_response(response: &Value, status: u16) {
         json!(["no-store"]),
         "{response}"
     );
-    assert_eq!(response["multiValueHeaders"]["pragma"], json!(["no-cache"]), "{response}");
+    assert_eq!(
+        response["multiValueHeaders"]["pragma"],
+        json!(["no-cache"]),
+        "{response}"
+    );
     assert!(
         response["headers"].as_object().is_none_or(|h| h.is_empty()),
         "{response}"

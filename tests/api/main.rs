@@ -15,6 +15,7 @@ mod api_contract;
 mod broker_flow;
 mod cached_secret;
 mod configuration_faults;
+mod crm_ids;
 mod delete_race;
 mod dynamodb_store;
 mod fault_suite;

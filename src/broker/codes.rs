@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
-use crate::domain::{AuthorizationCode, CODE_BYTES, CodeGrant, CrmIdHash};
+use crate::domain::{AuthorizationCode, CODE_BYTES, CodeGrant, CrmIdHash, later_by};
 use crate::store::{CodeStore, StoreError};
 
 /// Why a code could not be minted.
@@ -45,7 +45,7 @@ impl CodeIssuer {
             redirect_uri: self.redirect_uri.clone(),
             subject: subject.as_str().to_owned(),
             nonce: None,
-            expires_at: now + chrono::Duration::from_std(self.lifetime).unwrap_or_default(),
+            expires_at: later_by(now, self.lifetime),
         };
         codes.put_code(&code.key(), &grant).await?;
         Ok(code.secret().clone())

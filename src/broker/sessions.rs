@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
+use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness, later_by};
 use crate::genesys::GenesysError;
 use crate::store::{CodeStore, GuestStored, SessionStore, StoreError};
 use crate::telemetry::Metrics;
@@ -237,7 +237,7 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
 
     /// Claims and leases last as long as the holder may still be working: its own deadline.
     fn hold_until(&self, deadline: Deadline) -> DateTime<Utc> {
-        self.clock.now() + chrono::Duration::from_std(deadline.remaining()).unwrap_or_default()
+        later_by(self.clock.now(), deadline.remaining())
     }
 
     /// Re-reads the session until `done` holds or `deadline` passes (then `Contended`).

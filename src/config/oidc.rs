@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::vars::{number, positive, url};
+use super::vars::{number, up_to, url};
 use super::{
     ClientCredentials, ConfigError, DEFAULT_CREDENTIALS_CACHE, DEFAULT_DEADLINE_MARGIN, DEFAULT_SESSIONS_TABLE,
 };
+use crate::secrets::MIN_OIDC_CLIENT_SECRET_CHARS;
 
 /// The shortest time the integration's client secret is cached, whatever
 /// `CREDENTIALS_CACHE_SECONDS` says: a shorter one would let any caller of the public token
@@ -17,6 +18,8 @@ pub const MIN_OIDC_CLIENT_CACHE: Duration = Duration::from_secs(30);
 
 /// Default lifetime of an id_token: Genesys checks it once, during the exchange.
 pub const DEFAULT_ID_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// The longest `OIDC_ID_TOKEN_TTL_SECONDS`: an hour, far more than the exchange needs.
+pub const MAX_ID_TOKEN_LIFETIME_SECONDS: u64 = 3600;
 
 /// The OpenID Connect provider function's configuration.
 #[derive(Debug, Clone)]
@@ -96,8 +99,13 @@ impl OidcConfig {
             issuer,
             client: client_config(&get)?,
             signing_key: signing_key_config(&get)?,
-            id_token_lifetime: positive(&get, "OIDC_ID_TOKEN_TTL_SECONDS")?
-                .map_or(DEFAULT_ID_TOKEN_LIFETIME, Duration::from_secs),
+            id_token_lifetime: up_to(
+                &get,
+                "OIDC_ID_TOKEN_TTL_SECONDS",
+                MAX_ID_TOKEN_LIFETIME_SECONDS,
+                "seconds",
+            )?
+            .map_or(DEFAULT_ID_TOKEN_LIFETIME, Duration::from_secs),
             sessions_table: get("SESSIONS_TABLE").unwrap_or_else(|| DEFAULT_SESSIONS_TABLE.to_owned()),
             deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
         })
@@ -117,6 +125,12 @@ fn client_config(get: &impl Fn(&str) -> Option<String>) -> Result<OidcClientConf
                 .map_or(DEFAULT_CREDENTIALS_CACHE, Duration::from_secs)
                 .max(MIN_OIDC_CLIENT_CACHE),
         }),
+        (None, Some(_), Some(secret)) if secret.chars().count() < MIN_OIDC_CLIENT_SECRET_CHARS => {
+            Err(ConfigError::invalid(
+                "OIDC_CLIENT_SECRET",
+                format!("must be at least {MIN_OIDC_CLIENT_SECRET_CHARS} characters"),
+            ))
+        }
         (None, Some(client_id), Some(secret)) => Ok(OidcClientConfig::Environment(ClientCredentials {
             client_id,
             client_secret: secrecy::SecretString::from(secret),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::ConfigError;
-use super::vars::{positive, url};
+use super::vars::{up_to, url};
 
 /// `GENESYS_UPSTREAM_MODE`: the owner's contract (default) or Genesys's public authenticated web
 /// messaging, with the OIDC provider function as its OpenID Connect provider.
@@ -34,6 +34,8 @@ const WEB_MESSAGING_VARS: [&str; 4] = [
 
 /// Default lifetime of an authorization code: long enough for Genesys to call back, no longer.
 pub const DEFAULT_CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest `OIDC_CODE_TTL_SECONDS`: RFC 6749 §4.1.2 recommends at most ten minutes.
+pub const MAX_CODE_LIFETIME_SECONDS: u64 = 600;
 
 /// The guest function's settings of authenticated web messaging mode.
 #[derive(Debug, Clone)]
@@ -77,7 +79,7 @@ pub(super) fn upstream_config(get: &impl Fn(&str) -> Option<String>) -> Result<U
                 deployment_id: required("GENESYS_DEPLOYMENT_ID")?,
                 external_source_id: required("GENESYS_EXTERNAL_SOURCE_ID")?,
                 redirect_uri,
-                code_lifetime: positive(get, "OIDC_CODE_TTL_SECONDS")?
+                code_lifetime: up_to(get, "OIDC_CODE_TTL_SECONDS", MAX_CODE_LIFETIME_SECONDS, "seconds")?
                     .map_or(DEFAULT_CODE_LIFETIME, Duration::from_secs),
             })))
         }

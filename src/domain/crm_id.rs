@@ -10,6 +10,9 @@ use unicode_general_category::{GeneralCategory, get_general_category};
 
 /// Longest CRM id accepted, in characters.
 pub const MAX_CRM_ID_CHARS: usize = 256;
+/// The shortest HMAC pseudonym key accepted, in bytes: as long as HMAC-SHA256's output (RFC 2104
+/// §3), so the key is never the weaker part.
+pub const MIN_HMAC_KEY_BYTES: usize = 32;
 
 /// A CRM customer id that passed validation: 1–256 characters, not blank, no control (Unicode Cc)
 /// or format (Cf) characters.

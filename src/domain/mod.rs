@@ -10,8 +10,8 @@ mod session;
 
 #[cfg(any(test, feature = "test-support"))]
 pub use clock::FixedClock;
-pub use clock::{Clock, SystemClock};
-pub use crm_id::{CrmId, CrmIdError, CrmIdHash, Pseudonymiser};
+pub use clock::{Clock, SystemClock, later_by};
+pub use crm_id::{CrmId, CrmIdError, CrmIdHash, MIN_HMAC_KEY_BYTES, Pseudonymiser};
 pub use deadline::Deadline;
 pub use oidc_code::{AuthorizationCode, CODE_BYTES, CodeGrant, CodeKey};
 pub use session::{GuestId, GuestToken, Hold, HoldOwner, SessionRecord, TokenFreshness};

@@ -19,7 +19,7 @@ use secrecy::SecretString;
 pub use cached_secret::{COLD_RETRY_INTERVAL, CachedSecret, ReloadPolicy};
 pub use env::EnvCredentials;
 pub use hash_key::{HashKeySource, Pseudonyms, parse_hash_key};
-pub use oidc_client::{OidcClientSource, parse_oidc_client};
+pub use oidc_client::{MIN_OIDC_CLIENT_SECRET_CHARS, OidcClientSource, parse_oidc_client};
 pub use secret_document::{HashKeyField, parse_secret_document};
 pub use secrets_manager::SecretsManagerCredentials;
 

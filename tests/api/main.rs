@@ -35,5 +35,6 @@ mod store_faults;
 mod substrate;
 mod upstream_faults;
 mod upstream_status;
+mod weak_settings;
 mod web_messaging;
 mod web_messaging_fleet;

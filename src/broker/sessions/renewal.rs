@@ -2,7 +2,7 @@
 //! new one (one Genesys token call per expiry, however many instances ask), or wait for the
 //! request that holds the lease.
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness, later_by};
 use crate::genesys::GenesysError;
 use crate::store::{CodeStore, SessionStore};
 
@@ -40,7 +40,7 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         // Another request renews it. A token with a little life left still (the lease attempt took
         // time, and the token may be about to expire) is handed out in the meantime; one that would
         // expire on its way to the caller is not: the renewal is waited for instead.
-        let usable_until_it_arrives = self.clock.now() + chrono::Duration::from_std(HANDOUT_MARGIN).unwrap_or_default();
+        let usable_until_it_arrives = later_by(self.clock.now(), HANDOUT_MARGIN);
         let still_valid = |token: &&GuestToken| token.valid_at(usable_until_it_arrives);
         if let Some(token) = session.token.as_ref().filter(still_valid) {
             return Ok(Round::Done(self.hit(&guest, token, metrics)));

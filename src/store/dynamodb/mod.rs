@@ -118,7 +118,8 @@ impl DynamoDbStore {
             }
         }
         if uses(":ttl") {
-            let expires = now.timestamp() + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2);
+            let retention = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX);
+            let expires = now.timestamp().saturating_add(retention);
             builder = builder.expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()));
         }
         builder

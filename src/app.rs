@@ -17,8 +17,8 @@ use crate::domain::SystemClock;
 use crate::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy, UnknownRegion};
 use crate::oidc::{OidcProvider, OidcSettings, Signer, SignerError, kms_public_key};
 use crate::secrets::{
-    COLD_RETRY_INTERVAL, Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, HashKeyField,
-    HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
+    Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, FAILED_READ_RETRY_INTERVAL,
+    HashKeyField, HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
 };
 use crate::store::{CodeStore, DynamoDbStore, SessionStore};
 use crate::telemetry::{AwsCallTracer, XRay};
@@ -257,7 +257,7 @@ pub async fn oidc_provider<C: CodeStore>(
     match clients.load().await {
         // An outage at init is not fatal: requests read the secret, one try per few seconds.
         Err(CredentialError::Unavailable(err)) => {
-            tracing::warn!(error = %err, retry_seconds = COLD_RETRY_INTERVAL.as_secs(), "Secrets Manager unavailable at init; the OIDC client secret is read again by a request once the retry interval has passed");
+            tracing::warn!(error = %err, retry_seconds = FAILED_READ_RETRY_INTERVAL.as_secs(), "Secrets Manager unavailable at init; the OIDC client secret is read again by a request once the retry interval has passed");
         }
         other => other?,
     }

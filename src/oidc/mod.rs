@@ -28,7 +28,7 @@ use crate::web::{ApiResponse, public_document};
 
 pub use id_token::Claims;
 pub use routes::{DISCOVERY_PATH, JWKS_PATH, OidcRoute, TOKEN_PATH};
-pub use serve::handle;
+pub use serve::{CLIENT_SECRET_UNUSABLE, handle};
 pub use signer::{Jwk, Signer, SignerError, kms_public_key};
 pub use token_endpoint::{TokenError, TokenRequest};
 

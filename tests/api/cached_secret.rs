@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use guest_token_broker::secrets::{CachedSecret, CredentialError, OidcClientSource, ReloadPolicy};
 use serde_json::json;
-use test_kit::aws::{create_secret, rotate_secret, sdk_config_for, unique};
+use test_kit::aws::{create_secret, delete_secret, rotate_secret, sdk_config_for, unique};
 use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 
 const LONG: Duration = Duration::from_secs(3600);
@@ -176,4 +176,53 @@ async fn with_nothing_cached_a_failed_read_is_not_tried_again_at_once_by_anyone(
         );
     }
     assert_eq!(reads(&proxy), 0, "no caller made a Secrets Manager call, failed or not");
+}
+
+#[tokio::test]
+async fn a_secret_deleted_or_malformed_under_a_cached_value_fails_closed_and_is_not_read_again_at_once() {
+    for (value, break_it) in [("v1", "deleted"), ("v1", "malformed")] {
+        let (name, proxy, client) = secret(value).await;
+        // The value expires at once, as a hash key checked on every request does.
+        let cached = CachedSecret::new(
+            client,
+            &name,
+            "test",
+            |text: &str| match text {
+                "v1" => Ok(text.to_owned()),
+                _ => Err(CredentialError::Malformed("the test secret is malformed".into())),
+            },
+            ReloadPolicy {
+                ttl: Duration::ZERO,
+                min_reload_interval: Duration::ZERO,
+            },
+        );
+        assert_eq!(cached.current().await.unwrap().as_str(), "v1");
+        match break_it {
+            "deleted" => delete_secret(&name).await,
+            _ => rotate_secret(&name, "v2").await,
+        }
+        reads(&proxy);
+        for attempt in 0..5 {
+            let answer = cached.current().await;
+            let expected = match break_it {
+                "deleted" => matches!(answer, Err(CredentialError::Inaccessible { .. })),
+                _ => matches!(answer, Err(CredentialError::Malformed(_))),
+            };
+            assert!(
+                expected,
+                "{break_it}, attempt {attempt}: never the old value: {answer:?}"
+            );
+        }
+        assert_eq!(
+            reads(&proxy),
+            1,
+            "{break_it}: one read, then the same answer without one"
+        );
+        let _ = cached.reload().await;
+        assert_eq!(
+            reads(&proxy),
+            0,
+            "{break_it}: a forced re-read waits for the interval too"
+        );
+    }
 }

@@ -57,6 +57,8 @@ pub struct WebFleet {
     pub oidc_instances: Vec<LambdaFunction>,
     pub proxy: AwsProxy,
     pub table: String,
+    /// The secret holding the integration's client, which the provider reads.
+    pub oidc_secret: String,
     /// The broker's issuer: the HTTP front's URL.
     pub issuer: String,
     _front: HttpFront,
@@ -65,18 +67,27 @@ pub struct WebFleet {
 impl WebFleet {
     /// `instances` processes of the function in web messaging mode, all polling for work.
     pub async fn start(instances: usize) -> Self {
+        Self::start_with(instances, |_| ()).await
+    }
+
+    /// Like [`WebFleet::start`], with `before_init` run on the backends before any instance
+    /// starts (e.g. to make AWS fail during the instances' init).
+    pub async fn start_with(instances: usize, before_init: impl FnOnce(&WebBackends)) -> Self {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
         let harness = Arc::new(RuntimeHarness::start().await);
         // The OIDC provider is a function of its own, behind its own HTTP API (the issuer).
         let oidc_harness = Arc::new(RuntimeHarness::start().await);
         let front = HttpFront::start(Arc::clone(&oidc_harness)).await;
         let issuer = front.base_url();
+        let backends = WebBackends::create(&sandbox, &issuer).await;
+        before_init(&backends);
         let WebBackends {
             guest_env,
             oidc_env,
             proxy,
             table,
-        } = WebBackends::create(&sandbox, &issuer).await;
+            oidc_secret,
+        } = backends;
         let instances = start_polling(&harness, LAMBDA_BINARY, &guest_env, instances).await;
         let oidc_instances = start_polling(&oidc_harness, OIDC_BINARY, &oidc_env, OIDC_INSTANCES).await;
         Self {
@@ -86,6 +97,7 @@ impl WebFleet {
             oidc_instances,
             proxy,
             table,
+            oidc_secret,
             issuer,
             _front: front,
         }
@@ -167,6 +179,8 @@ pub struct WebBackends {
     pub oidc_env: Vec<(&'static str, String)>,
     pub proxy: AwsProxy,
     pub table: String,
+    /// The secret holding the integration's client (`OIDC_CLIENT_SECRET_ID`).
+    pub oidc_secret: String,
 }
 
 impl WebBackends {
@@ -198,7 +212,7 @@ impl WebBackends {
             // KMS through the proxy too, so every AWS call the provider makes is counted.
             ("AWS_ENDPOINT_URL_KMS", proxy.url()),
             ("OIDC_ISSUER", issuer.to_owned()),
-            ("OIDC_CLIENT_SECRET_ID", oidc_secret),
+            ("OIDC_CLIENT_SECRET_ID", oidc_secret.clone()),
             ("OIDC_SIGNING_KEY_ID", create_signing_key().await),
         ]);
         Self {
@@ -206,6 +220,7 @@ impl WebBackends {
             oidc_env,
             proxy,
             table: backends.table,
+            oidc_secret,
         }
     }
 }

@@ -234,13 +234,14 @@ pub async fn oidc_provider<C: CodeStore>(
     codes: C,
     aws: Option<&Aws>,
 ) -> Result<OidcProvider<C>, InitError> {
-    let (signer, previous) = match &config.signing_key {
+    let (signer, also_published) = match &config.signing_key {
         SigningKeyConfig::Local(pem) => (Signer::local_pkcs8(pem.expose_secret())?, Vec::new()),
-        SigningKeyConfig::Kms { key_id, previous } => {
+        SigningKeyConfig::Kms { key_id, previous, next } => {
             let kms = aws.ok_or(InitError::AwsConfigMissing("OIDC_SIGNING_KEY_ID"))?.kms();
-            let mut published = Vec::with_capacity(previous.len());
-            for old in previous {
-                published.push(kms_public_key(&kms, old).await?);
+            // Keys about to sign, then keys rotated out: public keys only, read once here.
+            let mut published = Vec::with_capacity(next.len() + previous.len());
+            for other in next.iter().chain(previous) {
+                published.push(kms_public_key(&kms, other).await?);
             }
             (Signer::kms(kms, key_id).await?, published)
         }
@@ -268,7 +269,7 @@ pub async fn oidc_provider<C: CodeStore>(
     Ok(OidcProvider::new(
         settings,
         signer,
-        previous,
+        also_published,
         clients,
         codes,
         Arc::new(SystemClock),

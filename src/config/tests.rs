@@ -171,12 +171,13 @@ fn provider(vars: &[(&str, &str)]) -> Result<OidcConfig, ConfigError> {
 fn the_provider_reads_its_settings_with_named_defaults() {
     let mut vars = PROVIDER.to_vec();
     vars.push(("OIDC_PREVIOUS_SIGNING_KEY_IDS", "old-1, ,old-2"));
+    vars.push(("OIDC_NEXT_SIGNING_KEY_IDS", " new-1 "));
     let config = provider(&vars).unwrap();
     assert_eq!(config.issuer.as_str(), "https://broker.example.com/prod");
     assert_eq!(config.id_token_lifetime, oidc::DEFAULT_ID_TOKEN_LIFETIME);
     assert_eq!(config.sessions_table, DEFAULT_SESSIONS_TABLE);
     assert!(
-        matches!(config.signing_key, SigningKeyConfig::Kms { ref previous, .. } if previous == &["old-1", "old-2"])
+        matches!(config.signing_key, SigningKeyConfig::Kms { ref previous, ref next, .. } if previous == &["old-1", "old-2"] && next == &["new-1"])
     );
     assert!(
         matches!(config.client, OidcClientConfig::SecretsManager { ref secret_id, .. } if secret_id == "oidc-client")
@@ -214,6 +215,10 @@ fn the_provider_names_what_is_missing_or_wrong_and_debug_shows_no_secret() {
     assert!(with(("OIDC_ISSUER", "broker.example.com")).starts_with("OIDC_ISSUER"));
     assert!(with(("OIDC_LOCAL_SIGNING_KEY", "pem-secret")).starts_with("OIDC_LOCAL_SIGNING_KEY"));
     assert!(with(("OIDC_ID_TOKEN_TTL_SECONDS", "0")).starts_with("OIDC_ID_TOKEN_TTL_SECONDS"));
+    assert!(
+        with(("OIDC_NEXT_SIGNING_KEY_IDS", "new-1,alias/oidc")).starts_with("OIDC_NEXT_SIGNING_KEY_IDS must not list"),
+        "the signing key is not its own successor"
+    );
     let local = [
         ("OIDC_ISSUER", "https://broker.example.com"),
         ("OIDC_LOCAL_SIGNING_KEY", "pem-secret"),

@@ -56,12 +56,14 @@ pub struct OidcProvider<C> {
 }
 
 impl<C: CodeStore> OidcProvider<C> {
-    /// `previous` are public keys rotated out of signing that stay published, so an id_token
-    /// signed just before a rotation still verifies.
+    /// `also_published` are public keys published beside the signer's that do not sign: keys
+    /// about to sign (published a cache lifetime before they do, so a verifier's cached JWKS
+    /// already holds them) and keys rotated out (so an id_token signed just before a rotation
+    /// still verifies).
     pub fn new(
         settings: OidcSettings,
         signer: Signer,
-        previous: Vec<Jwk>,
+        also_published: Vec<Jwk>,
         clients: OidcClientSource,
         codes: C,
         clock: Arc<dyn Clock>,
@@ -84,7 +86,11 @@ impl<C: CodeStore> OidcProvider<C> {
             "claims_supported": ["iss", "sub", "aud", "iat", "exp", "nonce"],
         });
         let mut keys = vec![signer.jwk().clone()];
-        keys.extend(previous.into_iter().filter(|jwk| jwk.kid != signer.jwk().kid));
+        for jwk in also_published {
+            if !keys.iter().any(|published: &Jwk| published.kid == jwk.kid) {
+                keys.push(jwk);
+            }
+        }
         let jwks = json!({ "keys": keys });
         Self {
             settings,

@@ -21,6 +21,7 @@ mod dynamodb_store;
 mod fault_suite;
 mod hostile_input;
 mod hot_path;
+mod key_rotation;
 mod lambda_runtime;
 mod local_recipe;
 mod observability;

@@ -59,8 +59,13 @@ pub struct WebFleet {
     pub table: String,
     /// The secret holding the integration's client, which the provider reads.
     pub oidc_secret: String,
+    /// The provider's environment, as its instances run now.
+    pub oidc_env: Vec<(&'static str, String)>,
     /// The broker's issuer: the HTTP front's URL.
     pub issuer: String,
+    /// What the provider's instances replaced by [`WebFleet::redeploy_oidc`] printed.
+    pub retired_lines: Vec<String>,
+    oidc_harness: Arc<RuntimeHarness>,
     _front: HttpFront,
 }
 
@@ -72,15 +77,15 @@ impl WebFleet {
 
     /// Like [`WebFleet::start`], with `before_init` run on the backends before any instance
     /// starts (e.g. to make AWS fail during the instances' init).
-    pub async fn start_with(instances: usize, before_init: impl FnOnce(&WebBackends)) -> Self {
+    pub async fn start_with(instances: usize, before_init: impl FnOnce(&mut WebBackends)) -> Self {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
         let harness = Arc::new(RuntimeHarness::start().await);
         // The OIDC provider is a function of its own, behind its own HTTP API (the issuer).
         let oidc_harness = Arc::new(RuntimeHarness::start().await);
         let front = HttpFront::start(Arc::clone(&oidc_harness)).await;
         let issuer = front.base_url();
-        let backends = WebBackends::create(&sandbox, &issuer).await;
-        before_init(&backends);
+        let mut backends = WebBackends::create(&sandbox, &issuer).await;
+        before_init(&mut backends);
         let WebBackends {
             guest_env,
             oidc_env,
@@ -98,9 +103,22 @@ impl WebFleet {
             proxy,
             table,
             oidc_secret,
+            oidc_env,
             issuer,
+            retired_lines: Vec::new(),
+            oidc_harness,
             _front: front,
         }
+    }
+
+    /// The provider deployed anew with `change` made to its environment, as a deployment switches
+    /// a setting: its instances stop (their lines go to `retired_lines`), new ones start polling.
+    pub async fn redeploy_oidc(&mut self, change: impl FnOnce(&mut Vec<(&'static str, String)>)) {
+        change(&mut self.oidc_env);
+        for mut instance in self.oidc_instances.drain(..) {
+            self.retired_lines.extend(instance.stop());
+        }
+        self.oidc_instances = start_polling(&self.oidc_harness, OIDC_BINARY, &self.oidc_env, OIDC_INSTANCES).await;
     }
 
     /// POST /guest-tokens for `crm_id`, as the HTTP API shapes it.

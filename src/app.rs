@@ -20,7 +20,7 @@ use crate::secrets::{
     Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, FAILED_READ_RETRY_INTERVAL,
     HashKeyField, HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
 };
-use crate::store::{CodeStore, DynamoDbStore, SessionStore};
+use crate::store::{CodeStore, DynamoDbStore, RefreshTokenKey, SessionStore};
 use crate::telemetry::{AwsCallTracer, XRay};
 
 /// AWS calls give up well inside a Lambda timeout: a hung endpoint becomes a 503, not a kill.
@@ -85,7 +85,7 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 
-    /// A KMS client (the OIDC signer), traced when X-Ray is on.
+    /// A KMS client (the OIDC signer, the refresh-token key), traced when X-Ray is on.
     pub fn kms(&self) -> aws_sdk_kms::Client {
         let mut config = aws_sdk_kms::config::Builder::from(&self.sdk);
         if self.xray.is_enabled() {
@@ -160,13 +160,20 @@ pub fn pseudonyms(config: &Config, aws: Option<&Aws>) -> Result<Pseudonyms, Init
 }
 
 /// The session store: the DynamoDB table of `SESSIONS_TABLE` (or the default), with the configured
-/// retention.
+/// retention, sealing refresh tokens with `REFRESH_TOKEN_KMS_KEY_ID` when it is set.
 pub fn dynamodb_store(config: &Config, aws: &Aws) -> DynamoDbStore {
-    DynamoDbStore::new(
+    let store = DynamoDbStore::new(
         aws.dynamodb(),
         config.sessions_table_or_default(),
         config.session_retention,
-    )
+    );
+    match &config.upstream {
+        UpstreamConfig::WebMessaging(mode) => match &mode.refresh_token_key_id {
+            Some(key_id) => store.with_refresh_token_key(RefreshTokenKey::new(aws.kms(), key_id)),
+            None => store,
+        },
+        UpstreamConfig::OwnerContract => store,
+    }
 }
 
 /// The upstream adapter `GENESYS_UPSTREAM_MODE` chose; its Genesys calls are recorded with

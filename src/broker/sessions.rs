@@ -26,6 +26,7 @@ use super::upstream::Upstream;
 use super::{BrokerError, IssuedToken, Outcome};
 
 mod renewal;
+mod revocation;
 
 /// Rounds a request may go before it answers 503: each is one read and at most one write or wait.
 const MAX_ROUNDS: usize = 8;
@@ -63,10 +64,9 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         }
     }
 
-    /// Forgets the customer's guest and token; a live creation claim survives (see the store).
-    /// In web messaging the stored token is then revoked upstream, best effort: the session is
-    /// forgotten whatever Genesys answers (a failed revocation is logged; the jwt then lives out
-    /// its own short life).
+    /// Forgets the customer's guest, token and refresh token; a live creation claim survives (see
+    /// the store). In web messaging the session is then ended upstream, even when its jwt has
+    /// expired, best effort (`revocation`): the session is forgotten whatever Genesys answers.
     pub(super) async fn forget(
         &self,
         hash: &CrmIdHash,
@@ -79,10 +79,8 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
             false => None,
         };
         self.store.delete(hash, self.clock.now()).await?;
-        if let Some(token) = stored.filter(|token| token.valid_at(self.clock.now())) {
-            if let Err(err) = self.upstream.revoke(&token, deadline, metrics).await {
-                tracing::warn!(error = %err, "could not revoke the forgotten session's token upstream; it expires on its own");
-            }
+        if let Some(token) = stored {
+            self.end_upstream(hash, &token, deadline, metrics).await;
         }
         Ok(())
     }

@@ -110,6 +110,10 @@ const WEB_MESSAGING: [(&str, &str); 4] = [
 #[test]
 fn the_owner_contract_is_the_default_and_refuses_web_messaging_settings() {
     assert!(matches!(load(&[]).unwrap().upstream, UpstreamConfig::OwnerContract));
+    let message = load(&[("REFRESH_TOKEN_KMS_KEY_ID", "alias/refresh")])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("when REFRESH_TOKEN_KMS_KEY_ID is set"), "{message}");
     let message = load(&[("GENESYS_DEPLOYMENT_ID", "dep-1")]).unwrap_err().to_string();
     assert!(
         message.starts_with("GENESYS_UPSTREAM_MODE must be genesys-web-messaging when GENESYS_DEPLOYMENT_ID"),

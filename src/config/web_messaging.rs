@@ -25,11 +25,12 @@ pub const OWNER_CONTRACT_MODE: &str = "owner-contract";
 /// `GENESYS_UPSTREAM_MODE` value of authenticated web messaging.
 pub const WEB_MESSAGING_MODE: &str = "genesys-web-messaging";
 /// The guest function's variables of web messaging mode: set in the owner's mode, they are refused.
-const WEB_MESSAGING_VARS: [&str; 4] = [
+const WEB_MESSAGING_VARS: [&str; 5] = [
     "GENESYS_DEPLOYMENT_ID",
     "GENESYS_EXTERNAL_SOURCE_ID",
     "OIDC_REDIRECT_URI",
     "OIDC_CODE_TTL_SECONDS",
+    "REFRESH_TOKEN_KMS_KEY_ID",
 ];
 
 /// Default lifetime of an authorization code: long enough for Genesys to call back, no longer.
@@ -48,6 +49,9 @@ pub struct WebMessagingConfig {
     pub redirect_uri: Url,
     /// `OIDC_CODE_TTL_SECONDS`.
     pub code_lifetime: Duration,
+    /// `REFRESH_TOKEN_KMS_KEY_ID`: the symmetric KMS key that seals the Genesys refresh tokens in
+    /// the sessions table; unset, they are stored in plain text (local runs without KMS).
+    pub refresh_token_key_id: Option<String>,
 }
 
 pub(super) fn upstream_config(get: &impl Fn(&str) -> Option<String>) -> Result<UpstreamConfig, ConfigError> {
@@ -81,6 +85,7 @@ pub(super) fn upstream_config(get: &impl Fn(&str) -> Option<String>) -> Result<U
                 redirect_uri,
                 code_lifetime: up_to(get, "OIDC_CODE_TTL_SECONDS", MAX_CODE_LIFETIME_SECONDS, "seconds")?
                     .map_or(DEFAULT_CODE_LIFETIME, Duration::from_secs),
+                refresh_token_key_id: get("REFRESH_TOKEN_KMS_KEY_ID"),
             })))
         }
         Some(_) => Err(invalid(

@@ -6,6 +6,7 @@ mod clock;
 mod crm_id;
 mod deadline;
 mod oidc_code;
+mod refresh_token;
 mod session;
 
 #[cfg(any(test, feature = "test-support"))]
@@ -14,4 +15,5 @@ pub use clock::{Clock, SystemClock, later_by};
 pub use crm_id::{CrmId, CrmIdError, CrmIdHash, MIN_HMAC_KEY_BYTES, Pseudonymiser};
 pub use deadline::Deadline;
 pub use oidc_code::{AuthorizationCode, CODE_BYTES, CodeGrant, CodeKey};
+pub use refresh_token::RefreshToken;
 pub use session::{GuestId, GuestToken, Hold, HoldOwner, SessionRecord, TokenFreshness};

@@ -28,6 +28,7 @@ mod observability;
 mod oidc_codes;
 mod oidc_function;
 mod oidc_provider;
+mod refresh_tokens;
 mod secrets_manager;
 mod slot_limit;
 mod soak;

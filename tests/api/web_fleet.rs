@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::deployment::{LAMBDA_BINARY, crm_body, http_api_post};
 use crate::fleet::{delete_event, item_in};
-use test_kit::aws::{create_secret, create_signing_key, unique};
+use test_kit::aws::{create_encryption_key, create_secret, create_signing_key, unique};
 use test_kit::aws_proxy::AwsProxy;
 use test_kit::http_front::HttpFront;
 use test_kit::runtime_harness::{Backends, LambdaFunction, RuntimeHarness};
@@ -225,6 +225,9 @@ impl WebBackends {
             ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.into()),
             ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.into()),
             ("OIDC_REDIRECT_URI", REDIRECT_URI.into()),
+            // Refresh tokens sealed at rest, KMS through the proxy too.
+            ("AWS_ENDPOINT_URL_KMS", proxy.url()),
+            ("REFRESH_TOKEN_KMS_KEY_ID", create_encryption_key().await),
         ]);
         oidc_env.extend([
             // KMS through the proxy too, so every AWS call the provider makes is counted.

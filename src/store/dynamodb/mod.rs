@@ -11,6 +11,8 @@
 mod codes;
 mod errors;
 mod item;
+mod sealing;
+mod tokens;
 
 use std::time::Duration;
 
@@ -20,17 +22,19 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
+use secrecy::SecretString;
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, RefreshToken, SessionRecord};
 
 use super::{GuestStored, SessionStore, StoreError};
 use errors::classify;
 use item::millis;
+pub use sealing::RefreshTokenKey;
 
 /// Placeholders for attribute names in expressions (several are DynamoDB reserved words).
-const NAMES: [(&str, &str); 10] = [
+const NAMES: [(&str, &str); 11] = [
     ("#refresh", item::REFRESH_TOKEN),
+    ("#sealed", item::REFRESH_TOKEN_ENCRYPTED),
     ("#guest", item::GUEST_ID),
     ("#token", item::TOKEN),
     ("#expires", item::EXPIRES_AT),
@@ -62,6 +66,8 @@ pub struct DynamoDbStore {
     client: Client,
     table: String,
     retention: Duration,
+    /// Seals refresh tokens at rest; without it (local runs) they are stored in plain text.
+    refresh_key: Option<RefreshTokenKey>,
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -75,7 +81,14 @@ impl DynamoDbStore {
             client,
             table: table.into(),
             retention,
+            refresh_key: None,
         }
+    }
+
+    /// The store with refresh tokens sealed at rest under `key` (see [`RefreshTokenKey`]).
+    pub fn with_refresh_token_key(mut self, key: RefreshTokenKey) -> Self {
+        self.refresh_key = Some(key);
+        self
     }
 
     /// The table (tests read and write its items directly).
@@ -278,25 +291,15 @@ impl SessionStore for DynamoDbStore {
         owner: &HoldOwner,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // A refresh token (authenticated web messaging) is stored beside its token; the owner's
-        // contract has none and writes exactly what it always wrote.
-        let expression = if token.refresh().is_some() {
-            "SET #token = :token, #expires = :expires, #refresh = :refresh, #updated = :updated, #ttl = :ttl \
-             REMOVE #lease, #lease_owner"
-        } else {
-            "SET #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl \
-             REMOVE #lease, #lease_owner"
-        };
-        let mut update = self
-            .update(hash, now, expression, "#guest = :guest AND #lease_owner = :owner")
-            .expression_attribute_values(":guest", s(guest.as_str()))
-            .expression_attribute_values(":owner", s(owner.as_str()))
-            .expression_attribute_values(":token", s(token.secret().expose_secret()))
-            .expression_attribute_values(":expires", s(token.expires_at_raw()));
-        if let Some(refresh) = token.refresh() {
-            update = update.expression_attribute_values(":refresh", s(refresh.expose_secret()));
-        }
-        self.conditional(update).await
+        self.write_token(hash, guest, token, owner, now).await
+    }
+
+    async fn open_refresh_token(
+        &self,
+        hash: &CrmIdHash,
+        refresh: &RefreshToken,
+    ) -> Result<Option<SecretString>, StoreError> {
+        self.open_refresh(hash, refresh).await
     }
 
     async fn release_token_lease(&self, hash: &CrmIdHash, owner: &HoldOwner) -> Result<(), StoreError> {
@@ -315,7 +318,7 @@ impl SessionStore for DynamoDbStore {
             let update = self.update(
                 hash,
                 now,
-                "REMOVE #guest, #token, #expires, #refresh, #lease, #lease_owner SET #updated = :updated",
+                "REMOVE #guest, #token, #expires, #refresh, #sealed, #lease, #lease_owner SET #updated = :updated",
                 "attribute_type(#claim, :type_n) AND #claim > :now",
             );
             if self.conditional(update).await? {

@@ -76,9 +76,14 @@ impl WebFleet {
     }
 
     /// Like [`WebFleet::start`], with `before_init` run on the backends before any instance
-    /// starts (e.g. to make AWS fail during the instances' init).
+    /// starts (e.g. to make AWS fail during the instances' init, or to change their environment).
     pub async fn start_with(instances: usize, before_init: impl FnOnce(&mut WebBackends)) -> Self {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+        Self::start_on(sandbox, instances, before_init).await
+    }
+
+    /// Like [`WebFleet::start_with`], on a sandbox the test started.
+    pub async fn start_on(sandbox: Sandbox, instances: usize, before_init: impl FnOnce(&mut WebBackends)) -> Self {
         let harness = Arc::new(RuntimeHarness::start().await);
         // The OIDC provider is a function of its own, behind its own HTTP API (the issuer).
         let oidc_harness = Arc::new(RuntimeHarness::start().await);

@@ -74,24 +74,18 @@ pub async fn create_sessions_table(name: &str) {
 /// An RSA 2048 SIGN_VERIFY key in moto, as the OIDC provider's `OIDC_SIGNING_KEY_ID`: its id.
 pub async fn create_signing_key() -> String {
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-    kms()
-        .await
-        .create_key()
-        .key_spec(KeySpec::Rsa2048)
-        .key_usage(KeyUsageType::SignVerify)
-        .send()
-        .await
-        .expect("moto creates the key")
-        .key_metadata
-        .expect("key metadata")
-        .key_id
+    let request = kms().await.create_key();
+    key_id(request.key_spec(KeySpec::Rsa2048).key_usage(KeyUsageType::SignVerify)).await
 }
 
 /// A symmetric ENCRYPT_DECRYPT key in moto, as the guest function's `REFRESH_TOKEN_KMS_KEY_ID`: its id.
 pub async fn create_encryption_key() -> String {
-    kms()
-        .await
-        .create_key()
+    key_id(kms().await.create_key()).await
+}
+
+/// The id of the key `request` makes.
+async fn key_id(request: aws_sdk_kms::operation::create_key::builders::CreateKeyFluentBuilder) -> String {
+    request
         .send()
         .await
         .expect("moto creates the key")

@@ -10,6 +10,7 @@
 
 mod codes;
 mod errors;
+mod forgetting;
 mod item;
 mod sealing;
 mod tokens;
@@ -17,12 +18,11 @@ mod tokens;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, RefreshToken, SessionRecord};
 
@@ -152,32 +152,6 @@ impl DynamoDbStore {
             Err(err) => Err(classify(err, &self.table)),
         }
     }
-
-    /// DeleteItem, unless a live claim is on the item: `Ok(false)` then.
-    async fn delete_unless_claimed(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(item::HASH, s(hash.as_str()))
-            .condition_expression(CLAIM_FREE)
-            .expression_attribute_names("#claim", item::GUEST_CLAIM_UNTIL)
-            .expression_attribute_values(":type_n", s("N"))
-            .expression_attribute_values(":now", millis(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(DeleteItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(classify(err, &self.table)),
-        }
-    }
 }
 
 fn uses_word(expression: &str, placeholder: &str) -> bool {
@@ -291,7 +265,19 @@ impl SessionStore for DynamoDbStore {
         owner: &HoldOwner,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.write_token(hash, guest, token, owner, now).await
+        let refresh = self.refresh_to_write(hash, token).await?;
+        let update = self
+            .update(
+                hash,
+                now,
+                tokens::token_update(refresh.as_ref()),
+                "#guest = :guest AND #lease_owner = :owner",
+            )
+            .expression_attribute_values(":guest", s(guest.as_str()))
+            .expression_attribute_values(":owner", s(owner.as_str()))
+            .expression_attribute_values(":token", s(token.secret().expose_secret()))
+            .expression_attribute_values(":expires", s(token.expires_at_raw()));
+        self.conditional(tokens::with_refresh(update, refresh.as_ref())).await
     }
 
     async fn open_refresh_token(
@@ -310,24 +296,7 @@ impl SessionStore for DynamoDbStore {
     }
 
     async fn delete(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> Result<(), StoreError> {
-        for _ in 0..CONDITIONAL_ATTEMPTS {
-            if self.delete_unless_claimed(hash, now).await? {
-                return Ok(());
-            }
-            // A creation is under way: forget everything but its claim.
-            let update = self.update(
-                hash,
-                now,
-                "REMOVE #guest, #token, #expires, #refresh, #sealed, #lease, #lease_owner SET #updated = :updated",
-                "attribute_type(#claim, :type_n) AND #claim > :now",
-            );
-            if self.conditional(update).await? {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Malformed(
-            "the session could neither be deleted nor emptied around its claim".into(),
-        ))
+        self.forget(hash, now).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -91,6 +91,32 @@ async fn a_refresh_token_is_stored_only_encrypted_for_its_item_and_a_hit_never_d
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_renewal_decrypts_the_refresh_token_once_and_keeps_its_ciphertext() {
+    let fleet = WebFleet::start(2).await;
+    // Jwts living 120 s are inside the 300 s sliding window: the next request renews.
+    fleet.sandbox.set_web_jwt_ttl(Duration::from_secs(120));
+    assert_eq!(status(&fleet.post("CRM-RENEW-1").await), 200);
+    let before = assert_only_encrypted(&fleet, "CRM-RENEW-1").await;
+    fleet.proxy.take();
+
+    assert_eq!(status(&fleet.post("CRM-RENEW-1").await), 200);
+
+    assert_eq!(
+        web_calls(&fleet.sandbox),
+        (1, 1, 1, 0),
+        "renewed with the refresh token"
+    );
+    let kms_calls: Vec<String> = fleet
+        .proxy
+        .operations()
+        .into_iter()
+        .filter(|operation| operation.starts_with("TrentService."))
+        .collect();
+    assert_eq!(kms_calls, ["TrentService.Decrypt"], "no new encryption per renewal");
+    assert_eq!(assert_only_encrypted(&fleet, "CRM-RENEW-1").await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_item_from_before_encryption_is_renewed_with_its_plain_refresh_token_and_rewritten_encrypted() {
     let fleet = WebFleet::start(2).await;
     // Jwts living 120 s are inside the 300 s sliding window: every request renews.

@@ -18,10 +18,10 @@ use crate::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy, UnknownRegion
 use crate::oidc::{OidcProvider, OidcSettings, Signer, SignerError, kms_public_key};
 use crate::rotation::{SecretRotation, SecretVersions};
 use crate::secrets::{
-    COLD_RETRY_INTERVAL, Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, HashKeyField,
-    HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
+    Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, FAILED_READ_RETRY_INTERVAL,
+    HashKeyField, HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
 };
-use crate::store::{CodeStore, DynamoDbStore, SessionStore};
+use crate::store::{CodeStore, DynamoDbStore, RefreshTokenKey, SessionStore};
 use crate::telemetry::{AwsCallTracer, XRay};
 
 /// AWS calls give up well inside a Lambda timeout: a hung endpoint becomes a 503, not a kill.
@@ -86,7 +86,7 @@ impl Aws {
         aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 
-    /// A KMS client (the OIDC signer), traced when X-Ray is on.
+    /// A KMS client (the OIDC signer, the refresh-token key), traced when X-Ray is on.
     pub fn kms(&self) -> aws_sdk_kms::Client {
         let mut config = aws_sdk_kms::config::Builder::from(&self.sdk);
         if self.xray.is_enabled() {
@@ -161,13 +161,20 @@ pub fn pseudonyms(config: &Config, aws: Option<&Aws>) -> Result<Pseudonyms, Init
 }
 
 /// The session store: the DynamoDB table of `SESSIONS_TABLE` (or the default), with the configured
-/// retention.
+/// retention, sealing refresh tokens with `REFRESH_TOKEN_KMS_KEY_ID` when it is set.
 pub fn dynamodb_store(config: &Config, aws: &Aws) -> DynamoDbStore {
-    DynamoDbStore::new(
+    let store = DynamoDbStore::new(
         aws.dynamodb(),
         config.sessions_table_or_default(),
         config.session_retention,
-    )
+    );
+    match &config.upstream {
+        UpstreamConfig::WebMessaging(mode) => match &mode.refresh_token_key_id {
+            Some(key_id) => store.with_refresh_token_key(RefreshTokenKey::new(aws.kms(), key_id)),
+            None => store,
+        },
+        UpstreamConfig::OwnerContract => store,
+    }
 }
 
 /// The upstream adapter `GENESYS_UPSTREAM_MODE` chose; its Genesys calls are recorded with
@@ -236,13 +243,14 @@ pub async fn oidc_provider<C: CodeStore>(
     codes: C,
     aws: Option<&Aws>,
 ) -> Result<OidcProvider<C>, InitError> {
-    let (signer, previous) = match &config.signing_key {
+    let (signer, also_published) = match &config.signing_key {
         SigningKeyConfig::Local(pem) => (Signer::local_pkcs8(pem.expose_secret())?, Vec::new()),
-        SigningKeyConfig::Kms { key_id, previous } => {
+        SigningKeyConfig::Kms { key_id, previous, next } => {
             let kms = aws.ok_or(InitError::AwsConfigMissing("OIDC_SIGNING_KEY_ID"))?.kms();
-            let mut published = Vec::with_capacity(previous.len());
-            for old in previous {
-                published.push(kms_public_key(&kms, old).await?);
+            // Keys about to sign, then keys rotated out: public keys only, read once here.
+            let mut published = Vec::with_capacity(next.len() + previous.len());
+            for other in next.iter().chain(previous) {
+                published.push(kms_public_key(&kms, other).await?);
             }
             (Signer::kms(kms, key_id).await?, published)
         }
@@ -259,7 +267,7 @@ pub async fn oidc_provider<C: CodeStore>(
     match clients.load().await {
         // An outage at init is not fatal: requests read the secret, one try per few seconds.
         Err(CredentialError::Unavailable(err)) => {
-            tracing::warn!(error = %err, retry_seconds = COLD_RETRY_INTERVAL.as_secs(), "Secrets Manager unavailable at init; the OIDC client secret is read again by a request once the retry interval has passed");
+            tracing::warn!(error = %err, retry_seconds = FAILED_READ_RETRY_INTERVAL.as_secs(), "Secrets Manager unavailable at init; the OIDC client secret is read again by a request once the retry interval has passed");
         }
         other => other?,
     }
@@ -270,7 +278,7 @@ pub async fn oidc_provider<C: CodeStore>(
     Ok(OidcProvider::new(
         settings,
         signer,
-        previous,
+        also_published,
         clients,
         codes,
         Arc::new(SystemClock),

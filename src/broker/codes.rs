@@ -12,6 +12,7 @@ use secrecy::SecretString;
 
 use crate::domain::{
     AuthorizationCode, CODE_BYTES, CodeChallenge, CodeGrant, CodeVerifier, CrmIdHash, CustomerProfile, VERIFIER_BYTES,
+    later_by,
 };
 use crate::store::{CodeStore, StoreError};
 
@@ -88,7 +89,7 @@ impl CodeIssuer {
             nonce: binding.nonce,
             challenge: binding.challenge,
             profile: binding.profile,
-            expires_at: now + chrono::Duration::from_std(self.lifetime).unwrap_or_default(),
+            expires_at: later_by(now, self.lifetime),
         };
         codes.put_code(&code.key(), &grant).await?;
         Ok(code.secret().clone())

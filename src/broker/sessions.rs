@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, SessionRecord, TokenFreshness};
+use crate::domain::{Clock, CrmIdHash, Deadline, GuestId, GuestToken, SessionRecord, TokenFreshness, later_by};
 use crate::genesys::GenesysError;
 use crate::store::{CodeStore, SessionStore, StoreError};
 use crate::telemetry::Metrics;
@@ -27,6 +27,7 @@ use super::{BrokerError, IssuedToken, Outcome};
 
 mod contact;
 mod renewal;
+mod revocation;
 
 pub use contact::ContactOutcome;
 use contact::NewGuest;
@@ -65,10 +66,9 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         }
     }
 
-    /// Forgets the customer's guest and token; a live creation claim survives (see the store).
-    /// In web messaging the stored token is then revoked upstream, best effort: the session is
-    /// forgotten whatever Genesys answers (a failed revocation is logged; the jwt then lives out
-    /// its own short life).
+    /// Forgets the customer's guest, token and refresh token; a live creation claim survives (see
+    /// the store). In web messaging the session is then ended upstream, even when its jwt has
+    /// expired, best effort (`revocation`): the session is forgotten whatever Genesys answers.
     pub(super) async fn forget(
         &self,
         hash: &CrmIdHash,
@@ -81,10 +81,8 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
             false => None,
         };
         self.store.delete(hash, self.clock.now()).await?;
-        if let Some(token) = stored.filter(|token| token.valid_at(self.clock.now())) {
-            if let Err(err) = self.upstream.revoke(&token, deadline, metrics).await {
-                tracing::warn!(error = %err, "could not revoke the forgotten session's token upstream; it expires on its own");
-            }
+        if let Some(token) = stored {
+            self.end_upstream(hash, &token, deadline, metrics).await;
         }
         Ok(())
     }
@@ -152,7 +150,7 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
 
     /// Claims and leases last as long as the holder may still be working: its own deadline.
     fn hold_until(&self, deadline: Deadline) -> DateTime<Utc> {
-        self.clock.now() + chrono::Duration::from_std(deadline.remaining()).unwrap_or_default()
+        later_by(self.clock.now(), deadline.remaining())
     }
 
     /// Re-reads the session until `done` holds or `deadline` passes (then `Contended`).

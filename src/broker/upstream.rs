@@ -10,7 +10,9 @@
 //! The flow around it (claims, the sliding window, leases, deletes, retries, error mapping) is the
 //! broker's and the same for both; only the adapter knows endpoints.
 
-use crate::domain::{Clock, CodeVerifier, CrmIdHash, Deadline, GuestId, GuestToken};
+use secrecy::SecretString;
+
+use crate::domain::{Clock, CodeVerifier, CrmIdHash, Deadline, GuestId, GuestToken, RefreshToken};
 use crate::genesys::{Endpoint, ExchangeCode, ExchangeStep, GenesysClient, GenesysError, NewGuest};
 use crate::store::CodeStore;
 use crate::telemetry::Metrics;
@@ -24,6 +26,15 @@ pub enum Upstream {
     OwnerContract(GenesysClient),
     /// Genesys's public authenticated web messaging.
     WebMessaging(WebMessaging),
+}
+
+/// A stored refresh token, opened for a renewal: the token itself, and the form it is stored in
+/// (kept with the renewed jwt, since Genesys does not rotate it: no new encryption per renewal).
+pub(super) struct Renewal<'a> {
+    /// As the session holds it (sealed, or plain in an older item).
+    pub(super) stored: &'a RefreshToken,
+    /// As Genesys issued it.
+    pub(super) opened: SecretString,
 }
 
 /// Authenticated web messaging: the deployment, the External Contacts source, and the codes the
@@ -69,7 +80,7 @@ impl Upstream {
         }
     }
 
-    /// A new token for the guest. Web messaging renews with `previous`'s refresh token where there
+    /// A new token for the guest. Web messaging renews with the stored refresh token where there
     /// is one, and exchanges a new code when there is none or Genesys refuses it (expired,
     /// revoked).
     pub(super) async fn issue_token<C: CodeStore>(
@@ -77,7 +88,7 @@ impl Upstream {
         codes: &C,
         clock: &dyn Clock,
         guest: &GuestId,
-        previous: Option<&GuestToken>,
+        renewal: Option<Renewal<'_>>,
         call: Call<'_>,
     ) -> Result<GuestToken, BrokerError> {
         let (hash, deadline, metrics) = (call.hash, call.deadline, call.metrics);
@@ -85,17 +96,10 @@ impl Upstream {
             Self::OwnerContract(genesys) => return Ok(genesys.issue_guest_token(guest, deadline, metrics).await?),
             Self::WebMessaging(mode) => mode,
         };
-        if let Some(refresh) = previous.and_then(GuestToken::refresh) {
-            match mode
-                .genesys
-                .refresh_token(&mode.deployment_id, refresh, deadline, metrics)
-                .await
-            {
-                Ok(token) => return Ok(token),
-                Err(GenesysError::Rejected { status, .. }) if matches!(status, 400 | 401 | 404) => {
-                    tracing::info!(status, "the refresh token was refused; exchanging a new code");
-                }
-                Err(err) => return Err(err.into()),
+        if let Some(renewal) = renewal {
+            match self.renew(&renewal.opened, deadline, metrics).await? {
+                Some(token) => return Ok(token.with_refresh(Some(renewal.stored.clone()))),
+                None => tracing::info!("the refresh token was refused; exchanging a new code"),
             }
         }
         // Each attempt redeems a code of its own: one Genesys tried is spent, whatever came of it.
@@ -145,16 +149,43 @@ impl Upstream {
         matches!(self, Self::WebMessaging(_))
     }
 
-    /// Revokes the guest's jwt and refresh token upstream (web messaging; nothing otherwise).
+    /// A new jwt for a refresh token (web messaging), without it (it is not rotated); `None` when
+    /// Genesys refuses the refresh token (expired or revoked: the session is over there) or in the
+    /// owner's mode, which has none.
+    pub(super) async fn renew(
+        &self,
+        refresh: &SecretString,
+        deadline: Deadline,
+        metrics: &Metrics,
+    ) -> Result<Option<GuestToken>, GenesysError> {
+        let Self::WebMessaging(mode) = self else {
+            return Ok(None);
+        };
+        match mode
+            .genesys
+            .refresh_token(&mode.deployment_id, refresh, deadline, metrics)
+            .await
+        {
+            Ok(token) => Ok(Some(token)),
+            Err(GenesysError::Rejected { status, .. }) if matches!(status, 400 | 401 | 404) => {
+                tracing::info!(status, "Genesys refused the refresh token");
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Revokes a guest's jwt upstream, and with it the session's refresh token (web messaging;
+    /// nothing otherwise). Genesys revokes by jwt only.
     pub(super) async fn revoke(
         &self,
-        token: &GuestToken,
+        jwt: &SecretString,
         deadline: Deadline,
         metrics: &Metrics,
     ) -> Result<(), GenesysError> {
         match self {
             Self::OwnerContract(_) => Ok(()),
-            Self::WebMessaging(mode) => mode.genesys.revoke_token(token.secret(), deadline, metrics).await,
+            Self::WebMessaging(mode) => mode.genesys.revoke_token(jwt, deadline, metrics).await,
         }
     }
 

@@ -13,7 +13,8 @@ mod web_messaging;
 
 use std::time::Duration;
 
-use vars::{flag, number, positive};
+use crate::domain::MIN_HMAC_KEY_BYTES;
+use vars::{flag, number, up_to};
 
 pub use genesys::{ClientCredentials, DEFAULT_GENESYS_REGION, GenesysConfig};
 pub use oidc::{DEFAULT_ID_TOKEN_LIFETIME, MIN_OIDC_CLIENT_CACHE, OidcClientConfig, OidcConfig, SigningKeyConfig};
@@ -29,6 +30,9 @@ pub const DEFAULT_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(300);
 pub const DEFAULT_SESSIONS_TABLE: &str = "GenesysGuestSessions";
 /// How long a session is kept after its last write by default, in days.
 pub const DEFAULT_SESSION_RETENTION_DAYS: u64 = 30;
+/// The longest `SESSION_RETENTION_DAYS` (ten years, the template's bound too): beyond it the
+/// retention would overflow the times it is added to.
+pub const MAX_SESSION_RETENTION_DAYS: u64 = 3650;
 /// How long a secret read from Secrets Manager is cached by default.
 pub const DEFAULT_CREDENTIALS_CACHE: Duration = Duration::from_secs(300);
 /// Kept free before the Lambda deadline so the function answers 503 instead of being killed.
@@ -170,7 +174,9 @@ impl Config {
             ),
             sessions_table: get("SESSIONS_TABLE"),
             session_retention: Duration::from_secs(
-                86_400 * positive(&get, "SESSION_RETENTION_DAYS")?.unwrap_or(DEFAULT_SESSION_RETENTION_DAYS),
+                86_400
+                    * up_to(&get, "SESSION_RETENTION_DAYS", MAX_SESSION_RETENTION_DAYS, "days")?
+                        .unwrap_or(DEFAULT_SESSION_RETENTION_DAYS),
             ),
             credentials: match get("GENESYS_CREDENTIALS_SECRET_ID") {
                 Some(secret_id) => CredentialsConfig::SecretsManager {
@@ -211,6 +217,14 @@ fn pseudonym_config(get: &impl Fn(&str) -> Option<String>) -> Result<PseudonymCo
         Some("hmac-sha256") => {
             let key = match (get("CRM_ID_HASH_KEY_SECRET_ID"), get("CRM_ID_HASH_KEY")) {
                 (Some(secret_id), None) => HashKeyConfig::SecretsManager { secret_id },
+                (None, Some(key)) if key.len() < MIN_HMAC_KEY_BYTES => {
+                    return Err(ConfigError::invalid(
+                        "CRM_ID_HASH_KEY",
+                        format!(
+                            "must be at least {MIN_HMAC_KEY_BYTES} bytes (a random key as long as HMAC-SHA256's output)"
+                        ),
+                    ));
+                }
                 (None, Some(key)) => HashKeyConfig::Environment(secrecy::SecretSlice::from(key.into_bytes())),
                 (Some(_), Some(_)) => {
                     return Err(invalid(

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::vars::{number, positive, url};
+use super::vars::{number, up_to, url};
 use super::{
     ClientCredentials, ConfigError, DEFAULT_CREDENTIALS_CACHE, DEFAULT_DEADLINE_MARGIN, DEFAULT_SESSIONS_TABLE,
 };
+use crate::secrets::MIN_OIDC_CLIENT_SECRET_CHARS;
 
 /// The shortest time the integration's client secret is cached, whatever
 /// `CREDENTIALS_CACHE_SECONDS` says: a shorter one would let any caller of the public token
@@ -17,6 +18,8 @@ pub const MIN_OIDC_CLIENT_CACHE: Duration = Duration::from_secs(30);
 
 /// Default lifetime of an id_token: Genesys checks it once, during the exchange.
 pub const DEFAULT_ID_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+/// The longest `OIDC_ID_TOKEN_TTL_SECONDS`: an hour, far more than the exchange needs.
+pub const MAX_ID_TOKEN_LIFETIME_SECONDS: u64 = 3600;
 
 /// The OpenID Connect provider function's configuration.
 #[derive(Debug, Clone)]
@@ -54,12 +57,16 @@ pub enum OidcClientConfig {
 /// What signs id_tokens.
 #[derive(Clone)]
 pub enum SigningKeyConfig {
-    /// `OIDC_SIGNING_KEY_ID`, and `OIDC_PREVIOUS_SIGNING_KEY_IDS` still published.
+    /// `OIDC_SIGNING_KEY_ID`, and `OIDC_PREVIOUS_SIGNING_KEY_IDS` and
+    /// `OIDC_NEXT_SIGNING_KEY_IDS` published beside it.
     Kms {
         /// The asymmetric KMS key that signs (RS256).
         key_id: String,
         /// Keys that signed before a rotation, still published in the JWKS.
         previous: Vec<String>,
+        /// Keys that will sign after a rotation, published before they do, so that every
+        /// verifier's cached JWKS already holds them when they start.
+        next: Vec<String>,
     },
     /// `OIDC_LOCAL_SIGNING_KEY`: an RSA private key, PKCS#8 PEM (local runs).
     Local(secrecy::SecretSlice<u8>),
@@ -68,10 +75,11 @@ pub enum SigningKeyConfig {
 impl std::fmt::Debug for SigningKeyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Kms { key_id, previous } => f
+            Self::Kms { key_id, previous, next } => f
                 .debug_struct("Kms")
                 .field("key_id", key_id)
                 .field("previous", previous)
+                .field("next", next)
                 .finish(),
             Self::Local(_) => f.write_str("Local(<redacted>)"),
         }
@@ -96,8 +104,13 @@ impl OidcConfig {
             issuer,
             client: client_config(&get)?,
             signing_key: signing_key_config(&get)?,
-            id_token_lifetime: positive(&get, "OIDC_ID_TOKEN_TTL_SECONDS")?
-                .map_or(DEFAULT_ID_TOKEN_LIFETIME, Duration::from_secs),
+            id_token_lifetime: up_to(
+                &get,
+                "OIDC_ID_TOKEN_TTL_SECONDS",
+                MAX_ID_TOKEN_LIFETIME_SECONDS,
+                "seconds",
+            )?
+            .map_or(DEFAULT_ID_TOKEN_LIFETIME, Duration::from_secs),
             sessions_table: get("SESSIONS_TABLE").unwrap_or_else(|| DEFAULT_SESSIONS_TABLE.to_owned()),
             deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
         })
@@ -117,6 +130,12 @@ fn client_config(get: &impl Fn(&str) -> Option<String>) -> Result<OidcClientConf
                 .map_or(DEFAULT_CREDENTIALS_CACHE, Duration::from_secs)
                 .max(MIN_OIDC_CLIENT_CACHE),
         }),
+        (None, Some(_), Some(secret)) if secret.chars().count() < MIN_OIDC_CLIENT_SECRET_CHARS => {
+            Err(ConfigError::invalid(
+                "OIDC_CLIENT_SECRET",
+                format!("must be at least {MIN_OIDC_CLIENT_SECRET_CHARS} characters"),
+            ))
+        }
         (None, Some(client_id), Some(secret)) => Ok(OidcClientConfig::Environment(ClientCredentials {
             client_id,
             client_secret: secrecy::SecretString::from(secret),
@@ -132,25 +151,43 @@ fn client_config(get: &impl Fn(&str) -> Option<String>) -> Result<OidcClientConf
     }
 }
 
+/// A comma-separated list of key ids; blanks between commas are skipped.
+fn key_ids(get: &impl Fn(&str) -> Option<String>, var: &str) -> Vec<String> {
+    get(var)
+        .map(|ids| {
+            ids.split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn signing_key_config(get: &impl Fn(&str) -> Option<String>) -> Result<SigningKeyConfig, ConfigError> {
     let invalid = ConfigError::invalid;
     match (get("OIDC_SIGNING_KEY_ID"), get("OIDC_LOCAL_SIGNING_KEY")) {
-        (Some(key_id), None) => Ok(SigningKeyConfig::Kms {
-            key_id,
-            previous: get("OIDC_PREVIOUS_SIGNING_KEY_IDS")
-                .map(|ids| {
-                    ids.split(',')
-                        .map(str::trim)
-                        .filter(|id| !id.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        }),
+        (Some(key_id), None) => {
+            let next = key_ids(get, "OIDC_NEXT_SIGNING_KEY_IDS");
+            if next.contains(&key_id) {
+                return Err(invalid(
+                    "OIDC_NEXT_SIGNING_KEY_IDS",
+                    "must not list OIDC_SIGNING_KEY_ID: the key signs already (move it to OIDC_PREVIOUS_SIGNING_KEY_IDS when it is rotated out)",
+                ));
+            }
+            Ok(SigningKeyConfig::Kms {
+                key_id,
+                previous: key_ids(get, "OIDC_PREVIOUS_SIGNING_KEY_IDS"),
+                next,
+            })
+        }
         (None, Some(_)) if get("OIDC_PREVIOUS_SIGNING_KEY_IDS").is_some() => Err(invalid(
             "OIDC_PREVIOUS_SIGNING_KEY_IDS",
             "needs OIDC_SIGNING_KEY_ID (KMS)",
         )),
+        (None, Some(_)) if get("OIDC_NEXT_SIGNING_KEY_IDS").is_some() => {
+            Err(invalid("OIDC_NEXT_SIGNING_KEY_IDS", "needs OIDC_SIGNING_KEY_ID (KMS)"))
+        }
         (None, Some(pem)) => Ok(SigningKeyConfig::Local(secrecy::SecretSlice::from(pem.into_bytes()))),
         (Some(_), Some(_)) => Err(invalid(
             "OIDC_LOCAL_SIGNING_KEY",

@@ -41,9 +41,13 @@ fn the_hash_mode_is_explicit_and_hmac_needs_exactly_one_key_source() {
     assert!(message(&[("CRM_ID_HASH_KEY", "k")]).starts_with("CRM_ID_HASH_MODE must be hmac-sha256"));
     let debug = format!(
         "{:?}",
-        load(&[("CRM_ID_HASH_MODE", "hmac-sha256"), ("CRM_ID_HASH_KEY", "sk-key")]).unwrap()
+        load(&[
+            ("CRM_ID_HASH_MODE", "hmac-sha256"),
+            ("CRM_ID_HASH_KEY", "sk-key-of-at-least-32-bytes-0123")
+        ])
+        .unwrap()
     );
-    assert!(!debug.contains("sk-key"), "{debug}");
+    assert!(!debug.contains("sk-key-of-at-least"), "{debug}");
 }
 
 #[test]
@@ -106,6 +110,10 @@ const WEB_MESSAGING: [(&str, &str); 4] = [
 #[test]
 fn the_owner_contract_is_the_default_and_refuses_web_messaging_settings() {
     assert!(matches!(load(&[]).unwrap().upstream, UpstreamConfig::OwnerContract));
+    let message = load(&[("REFRESH_TOKEN_KMS_KEY_ID", "alias/refresh")])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("when REFRESH_TOKEN_KMS_KEY_ID is set"), "{message}");
     let message = load(&[("GENESYS_DEPLOYMENT_ID", "dep-1")]).unwrap_err().to_string();
     assert!(
         message.starts_with("GENESYS_UPSTREAM_MODE must be genesys-web-messaging when GENESYS_DEPLOYMENT_ID"),
@@ -167,12 +175,13 @@ fn provider(vars: &[(&str, &str)]) -> Result<OidcConfig, ConfigError> {
 fn the_provider_reads_its_settings_with_named_defaults() {
     let mut vars = PROVIDER.to_vec();
     vars.push(("OIDC_PREVIOUS_SIGNING_KEY_IDS", "old-1, ,old-2"));
+    vars.push(("OIDC_NEXT_SIGNING_KEY_IDS", " new-1 "));
     let config = provider(&vars).unwrap();
     assert_eq!(config.issuer.as_str(), "https://broker.example.com/prod");
     assert_eq!(config.id_token_lifetime, oidc::DEFAULT_ID_TOKEN_LIFETIME);
     assert_eq!(config.sessions_table, DEFAULT_SESSIONS_TABLE);
     assert!(
-        matches!(config.signing_key, SigningKeyConfig::Kms { ref previous, .. } if previous == &["old-1", "old-2"])
+        matches!(config.signing_key, SigningKeyConfig::Kms { ref previous, ref next, .. } if previous == &["old-1", "old-2"] && next == &["new-1"])
     );
     assert!(
         matches!(config.client, OidcClientConfig::SecretsManager { ref secret_id, .. } if secret_id == "oidc-client")
@@ -210,11 +219,15 @@ fn the_provider_names_what_is_missing_or_wrong_and_debug_shows_no_secret() {
     assert!(with(("OIDC_ISSUER", "broker.example.com")).starts_with("OIDC_ISSUER"));
     assert!(with(("OIDC_LOCAL_SIGNING_KEY", "pem-secret")).starts_with("OIDC_LOCAL_SIGNING_KEY"));
     assert!(with(("OIDC_ID_TOKEN_TTL_SECONDS", "0")).starts_with("OIDC_ID_TOKEN_TTL_SECONDS"));
+    assert!(
+        with(("OIDC_NEXT_SIGNING_KEY_IDS", "new-1,alias/oidc")).starts_with("OIDC_NEXT_SIGNING_KEY_IDS must not list"),
+        "the signing key is not its own successor"
+    );
     let local = [
         ("OIDC_ISSUER", "https://broker.example.com"),
         ("OIDC_LOCAL_SIGNING_KEY", "pem-secret"),
         ("OIDC_CLIENT_ID", "c"),
-        ("OIDC_CLIENT_SECRET", "client-secret"),
+        ("OIDC_CLIENT_SECRET", "client-secret-of-32-characters-or-more"),
     ];
     let debug = format!("{:?}", provider(&local).unwrap());
     assert!(
@@ -234,4 +247,65 @@ fn a_secret_id_selects_secrets_manager() {
         config.credentials,
         CredentialsConfig::SecretsManager { ref secret_id, cache_ttl } if secret_id == "arn:aws:secretsmanager:x" && cache_ttl == Duration::from_secs(60)
     ));
+}
+
+#[test]
+fn weak_or_overflowing_guest_settings_are_refused_naming_the_variable_and_the_bound() {
+    let message = |vars: &[(&str, &str)]| load(vars).unwrap_err().to_string();
+    let days = |value: &str| load(&[("SESSION_RETENTION_DAYS", value)]).map(|config| config.session_retention);
+    assert_eq!(days("3650").unwrap(), Duration::from_secs(3650 * 86_400));
+    // 86 400 × this overflows a u64 of seconds.
+    for value in ["3651", "300000000000000"] {
+        assert_eq!(
+            message(&[("SESSION_RETENTION_DAYS", value)]),
+            "SESSION_RETENTION_DAYS must be at most 3650 days"
+        );
+    }
+    let hmac = |key: &'static str| [("CRM_ID_HASH_MODE", "hmac-sha256"), ("CRM_ID_HASH_KEY", key)];
+    assert!(load(&hmac("0123456789abcdef0123456789abcdef")).is_ok(), "32 bytes");
+    assert_eq!(
+        message(&hmac("0123456789abcdef0123456789abcde")),
+        "CRM_ID_HASH_KEY must be at least 32 bytes (a random key as long as HMAC-SHA256's output)"
+    );
+    let code_ttl = |value: &'static str| {
+        let mut vars = WEB_MESSAGING.to_vec();
+        vars.push(("OIDC_CODE_TTL_SECONDS", value));
+        load(&vars)
+    };
+    assert!(code_ttl("600").is_ok());
+    // 10^13 s passes chrono's TimeDelta but not the calendar: it panicked at every mint.
+    for value in ["601", "10000000000000"] {
+        assert_eq!(
+            code_ttl(value).unwrap_err().to_string(),
+            "OIDC_CODE_TTL_SECONDS must be at most 600 seconds"
+        );
+    }
+}
+
+#[test]
+fn weak_provider_settings_are_refused_naming_the_variable_and_the_bound() {
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = PROVIDER.to_vec();
+        vars.extend_from_slice(extra);
+        provider(&vars)
+    };
+    assert!(with(&[("OIDC_ID_TOKEN_TTL_SECONDS", "3600")]).is_ok());
+    assert_eq!(
+        with(&[("OIDC_ID_TOKEN_TTL_SECONDS", "3601")]).unwrap_err().to_string(),
+        "OIDC_ID_TOKEN_TTL_SECONDS must be at most 3600 seconds"
+    );
+    let local = |secret: &'static str| {
+        provider(&[
+            ("OIDC_ISSUER", "https://broker.example.com"),
+            ("OIDC_LOCAL_SIGNING_KEY", "pem"),
+            ("OIDC_CLIENT_ID", "c"),
+            ("OIDC_CLIENT_SECRET", secret),
+        ])
+    };
+    assert!(local("0123456789abcdef0123456789abcdef").is_ok(), "32 characters");
+    // 31 characters, 32 bytes: characters count.
+    assert_eq!(
+        local("é123456789abcdef0123456789abcde").unwrap_err().to_string(),
+        "OIDC_CLIENT_SECRET must be at least 32 characters"
+    );
 }

@@ -49,3 +49,20 @@ pub(super) fn positive(get: &impl Fn(&str) -> Option<String>, var: &'static str)
         other => Ok(other),
     }
 }
+
+/// A whole number from 1 to `max` `unit`s; the error names the bound (a larger value would be a
+/// weaker setting than the function promises, or overflow the time it is added to).
+pub(super) fn up_to(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    max: u64,
+    unit: &str,
+) -> Result<Option<u64>, ConfigError> {
+    match positive(get, var)? {
+        Some(value) if value > max => Err(ConfigError::Invalid {
+            var,
+            problem: format!("must be at most {max} {unit}"),
+        }),
+        other => Ok(other),
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::ConfigError;
-use super::vars::{positive, url};
+use super::vars::{up_to, url};
 
 /// `GENESYS_UPSTREAM_MODE`: the owner's contract (default) or Genesys's public authenticated web
 /// messaging, with the OIDC provider function as its OpenID Connect provider.
@@ -25,16 +25,19 @@ pub const OWNER_CONTRACT_MODE: &str = "owner-contract";
 /// `GENESYS_UPSTREAM_MODE` value of authenticated web messaging.
 pub const WEB_MESSAGING_MODE: &str = "genesys-web-messaging";
 /// The guest function's variables of web messaging mode: set in the owner's mode, they are refused.
-const WEB_MESSAGING_VARS: [&str; 5] = [
+const WEB_MESSAGING_VARS: [&str; 6] = [
     "GENESYS_DEPLOYMENT_ID",
     "GENESYS_EXTERNAL_SOURCE_ID",
     "OIDC_REDIRECT_URI",
     "OIDC_CODE_TTL_SECONDS",
     "OIDC_PKCE",
+    "REFRESH_TOKEN_KMS_KEY_ID",
 ];
 
 /// Default lifetime of an authorization code: long enough for Genesys to call back, no longer.
 pub const DEFAULT_CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest `OIDC_CODE_TTL_SECONDS`: RFC 6749 §4.1.2 recommends at most ten minutes.
+pub const MAX_CODE_LIFETIME_SECONDS: u64 = 600;
 
 /// The guest function's settings of authenticated web messaging mode.
 #[derive(Debug, Clone)]
@@ -50,6 +53,9 @@ pub struct WebMessagingConfig {
     /// `OIDC_PKCE`: `S256` (the broker makes a verifier for codes without a caller's challenge)
     /// or `off` (the default).
     pub pkce: bool,
+    /// `REFRESH_TOKEN_KMS_KEY_ID`: the symmetric KMS key that seals the Genesys refresh tokens in
+    /// the sessions table; unset, they are stored in plain text (local runs without KMS).
+    pub refresh_token_key_id: Option<String>,
 }
 
 pub(super) fn upstream_config(get: &impl Fn(&str) -> Option<String>) -> Result<UpstreamConfig, ConfigError> {
@@ -81,13 +87,14 @@ pub(super) fn upstream_config(get: &impl Fn(&str) -> Option<String>) -> Result<U
                 deployment_id: required("GENESYS_DEPLOYMENT_ID")?,
                 external_source_id: required("GENESYS_EXTERNAL_SOURCE_ID")?,
                 redirect_uri,
-                code_lifetime: positive(get, "OIDC_CODE_TTL_SECONDS")?
+                code_lifetime: up_to(get, "OIDC_CODE_TTL_SECONDS", MAX_CODE_LIFETIME_SECONDS, "seconds")?
                     .map_or(DEFAULT_CODE_LIFETIME, Duration::from_secs),
                 pkce: match get("OIDC_PKCE").as_deref() {
                     None | Some("off") => false,
                     Some("S256") => true,
                     Some(_) => return Err(invalid("OIDC_PKCE", "must be S256 or off".into())),
                 },
+                refresh_token_key_id: get("REFRESH_TOKEN_KMS_KEY_ID"),
             })))
         }
         Some(_) => Err(invalid(

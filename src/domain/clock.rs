@@ -3,7 +3,18 @@
 #[cfg(any(test, feature = "test-support"))]
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// `at` plus `span`, or the latest time the calendar holds when that would overflow: lifetimes and
+/// holds come from configuration and deadlines, and no setting may panic the request path.
+pub fn later_by(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(span)
+        .ok()
+        .and_then(|span| at.checked_add_signed(span))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 /// The current time, as the broker reads it for token expiry, holds and code lifetimes.
 pub trait Clock: Send + Sync {
@@ -43,5 +54,23 @@ impl FixedClock {
 impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_span_of_any_size_ends_at_the_latest_time_rather_than_panic() {
+        let now = Utc::now();
+        assert_eq!(later_by(now, Duration::from_secs(60)), now + TimeDelta::seconds(60));
+        for huge in [
+            Duration::from_secs(10_u64.pow(13)),
+            Duration::from_secs(10_u64.pow(15)),
+            Duration::MAX,
+        ] {
+            assert_eq!(later_by(now, huge), DateTime::<Utc>::MAX_UTC, "{huge:?}");
+        }
     }
 }

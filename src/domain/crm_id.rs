@@ -6,11 +6,16 @@ use std::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretSlice};
 use sha2::{Digest, Sha256};
+use unicode_general_category::{GeneralCategory, get_general_category};
 
 /// Longest CRM id accepted, in characters.
 pub const MAX_CRM_ID_CHARS: usize = 256;
+/// The shortest HMAC pseudonym key accepted, in bytes: as long as HMAC-SHA256's output (RFC 2104
+/// §3), so the key is never the weaker part.
+pub const MIN_HMAC_KEY_BYTES: usize = 32;
 
-/// A CRM customer id that passed validation: 1–256 characters, not blank, no control characters.
+/// A CRM customer id that passed validation: 1–256 characters, not blank, no control (Unicode Cc)
+/// or format (Cf) characters.
 ///
 /// It is personal data, so `Debug` never shows it and there is no `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -31,6 +36,14 @@ pub enum CrmIdError {
     /// The id contains a control character (a line break, a tab, DEL…).
     #[error("crmId must not contain control characters")]
     ControlCharacter,
+    /// The id contains an invisible format character (Unicode Cf: zero-width space or joiner, a
+    /// bidirectional control, a soft hyphen, a byte order mark…): the same customer could then
+    /// be sent as two ids that look alike and hash apart.
+    #[error(
+        "crmId must not contain invisible format characters (zero-width characters, bidirectional \
+         controls, soft hyphens, byte order marks)"
+    )]
+    FormatCharacter,
 }
 
 impl CrmId {
@@ -44,6 +57,9 @@ impl CrmId {
         }
         if raw.chars().any(char::is_control) {
             return Err(CrmIdError::ControlCharacter);
+        }
+        if raw.chars().any(|c| get_general_category(c) == GeneralCategory::Format) {
+            return Err(CrmIdError::FormatCharacter);
         }
         if raw.trim().is_empty() {
             return Err(CrmIdError::Blank);
@@ -185,6 +201,48 @@ mod tests {
         assert_eq!(CrmId::parse(&"x".repeat(257)), Err(CrmIdError::TooLong));
         assert_eq!(CrmId::parse("a\nb"), Err(CrmIdError::ControlCharacter));
         assert_eq!(CrmId::parse("a\u{7f}"), Err(CrmIdError::ControlCharacter));
+        assert_eq!(CrmId::parse("a\u{85}b"), Err(CrmIdError::ControlCharacter));
+    }
+
+    #[test]
+    fn ids_with_invisible_format_characters_are_refused_so_one_customer_cannot_look_like_two() {
+        // Zero-width space, non-joiner, joiner and no-break; the bidi embeddings, overrides and
+        // isolates; the left-to-right mark; a soft hyphen; a BOM; an interlinear annotation; a
+        // tag character; the Arabic and Syriac format signs.
+        for invisible in [
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200E}',
+            '\u{00AD}',
+            '\u{FEFF}',
+            '\u{FFF9}',
+            '\u{E0041}',
+            '\u{0600}',
+            '\u{070F}',
+        ] {
+            for id in [
+                format!("CRM{invisible}1"),
+                format!("{invisible}CRM-1"),
+                format!("CRM-1{invisible}"),
+            ] {
+                assert_eq!(CrmId::parse(&id), Err(CrmIdError::FormatCharacter), "{:?}", invisible);
+            }
+        }
+        let message = CrmIdError::FormatCharacter.to_string();
+        assert!(
+            message.starts_with("crmId must not contain invisible format characters"),
+            "{message}"
+        );
+        // Visible marks and separators of other categories are ids as before.
+        for visible in ["CRM\u{00A0}1", "Zoë-日本", "e\u{0301}", "مرحبا-1", "👩"] {
+            assert!(CrmId::parse(visible).is_ok(), "{visible:?}");
+        }
     }
 
     #[test]

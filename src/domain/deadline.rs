@@ -18,11 +18,11 @@ impl Deadline {
         Self(instant)
     }
 
-    /// `budget` from now; a budget past the clock's range (from outside data) is the farthest
-    /// deadline the clock can hold rather than a panic.
+    /// `budget` from now, at most [`FARTHEST`]: a budget from outside data (Lambda's deadline) of
+    /// any size is a deadline every clock can hold, and the times derived from it (holds in the
+    /// store) stay within the calendar.
     pub fn after(budget: Duration) -> Self {
-        let now = Instant::now();
-        Self(now.checked_add(budget).unwrap_or_else(|| now + FARTHEST))
+        Self(Instant::now() + budget.min(FARTHEST))
     }
 
     /// The deadline as an instant, e.g. for `tokio::time::timeout_at`.

@@ -9,14 +9,16 @@ mod customer_profile;
 mod deadline;
 mod oidc_code;
 mod pkce;
+mod refresh_token;
 mod session;
 
 #[cfg(any(test, feature = "test-support"))]
 pub use clock::FixedClock;
-pub use clock::{Clock, SystemClock};
-pub use crm_id::{CrmId, CrmIdError, CrmIdHash, Pseudonymiser};
+pub use clock::{Clock, SystemClock, later_by};
+pub use crm_id::{CrmId, CrmIdError, CrmIdHash, MIN_HMAC_KEY_BYTES, Pseudonymiser};
 pub use customer_profile::{CustomerProfile, MAX_EMAIL_CHARS, MAX_NAME_CHARS, ProfileError};
 pub use deadline::Deadline;
 pub use oidc_code::{AuthorizationCode, CODE_BYTES, CodeGrant, CodeKey};
 pub use pkce::{CodeChallenge, CodeVerifier, PKCE_MAX_CHARS, PKCE_MIN_CHARS, PkceError, S256, VERIFIER_BYTES};
+pub use refresh_token::RefreshToken;
 pub use session::{GuestId, GuestToken, Hold, HoldOwner, SessionRecord, TokenFreshness};

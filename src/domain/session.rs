@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::CrmIdHash;
+use super::{CrmIdHash, RefreshToken};
 
 /// The id Genesys gave the customer's guest. Not secret: it is logged for reconciliation.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -46,7 +46,7 @@ pub struct GuestToken {
     expires_at_raw: String,
     /// What renews the token upstream without a new sign-in, when the upstream gives one
     /// (authenticated web messaging). A secret like the token itself.
-    refresh: Option<SecretString>,
+    refresh: Option<RefreshToken>,
 }
 
 impl GuestToken {
@@ -60,14 +60,15 @@ impl GuestToken {
         })
     }
 
-    /// The token with the refresh token that renews it (an empty one is none).
-    pub fn with_refresh(mut self, refresh: Option<SecretString>) -> Self {
-        self.refresh = refresh.filter(|r| !r.expose_secret().is_empty());
+    /// The token with the refresh token that renews it.
+    pub fn with_refresh(mut self, refresh: Option<RefreshToken>) -> Self {
+        self.refresh = refresh;
         self
     }
 
-    /// The refresh token that renews this token upstream, if the upstream gave one.
-    pub fn refresh(&self) -> Option<&SecretString> {
+    /// The refresh token that renews this token upstream, if the upstream gave one, in the form
+    /// it is held in.
+    pub fn refresh(&self) -> Option<&RefreshToken> {
         self.refresh.as_ref()
     }
 
@@ -303,7 +304,7 @@ mod tests {
     fn debug_output_never_shows_the_token() {
         let token = GuestToken::new(SecretString::from("eyJsecret"), "2024-12-15T14:30:00Z")
             .unwrap()
-            .with_refresh(Some(SecretString::from("rt-secret")));
+            .with_refresh(RefreshToken::plain(SecretString::from("rt-secret")));
         assert!(!format!("{token:?}").contains("eyJsecret"));
         assert!(!format!("{token:?}").contains("rt-secret"));
     }

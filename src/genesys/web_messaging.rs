@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{GuestId, GuestToken};
+use crate::domain::{GuestId, GuestToken, RefreshToken};
 
 use super::Endpoint;
 
@@ -149,7 +149,7 @@ pub(crate) struct Exchanged {
 
 impl Exchanged {
     pub(crate) fn into_guest_token(self) -> Result<GuestToken, (Endpoint, &'static str)> {
-        let refresh = (!self.refresh_token.is_empty()).then(|| SecretString::from(self.refresh_token));
+        let refresh = RefreshToken::plain(SecretString::from(self.refresh_token));
         if refresh.is_none() {
             return Err((Endpoint::TokenExchange, "no refresh token"));
         }
@@ -179,9 +179,10 @@ pub(crate) struct Refreshed {
 }
 
 impl Refreshed {
-    /// The new jwt; the refresh token is not rotated, so the one used goes on with it.
-    pub(crate) fn into_guest_token(self, refresh: &SecretString) -> Result<GuestToken, (Endpoint, &'static str)> {
-        Ok(jwt_token(self.jwt, Endpoint::TokenRefresh)?.with_refresh(Some(refresh.clone())))
+    /// The new jwt, without a refresh token: the one used is not rotated, and the caller keeps
+    /// it in whatever form it holds it (sealed, as stored).
+    pub(crate) fn into_guest_token(self) -> Result<GuestToken, (Endpoint, &'static str)> {
+        jwt_token(self.jwt, Endpoint::TokenRefresh)
     }
 }
 

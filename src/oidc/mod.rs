@@ -29,7 +29,7 @@ use crate::web::{ApiResponse, public_document};
 
 pub use id_token::Claims;
 pub use routes::{DISCOVERY_PATH, JWKS_PATH, OidcRoute, TOKEN_PATH};
-pub use serve::handle;
+pub use serve::{CLIENT_SECRET_UNUSABLE, handle};
 pub use signer::{Jwk, Signer, SignerError, kms_public_key};
 pub use token_endpoint::{TokenError, TokenRequest};
 
@@ -57,12 +57,14 @@ pub struct OidcProvider<C> {
 }
 
 impl<C: CodeStore> OidcProvider<C> {
-    /// `previous` are public keys rotated out of signing that stay published, so an id_token
-    /// signed just before a rotation still verifies.
+    /// `also_published` are public keys published beside the signer's that do not sign: keys
+    /// about to sign (published a cache lifetime before they do, so a verifier's cached JWKS
+    /// already holds them) and keys rotated out (so an id_token signed just before a rotation
+    /// still verifies).
     pub fn new(
         settings: OidcSettings,
         signer: Signer,
-        previous: Vec<Jwk>,
+        also_published: Vec<Jwk>,
         clients: OidcClientSource,
         codes: C,
         clock: Arc<dyn Clock>,
@@ -86,7 +88,11 @@ impl<C: CodeStore> OidcProvider<C> {
             "code_challenge_methods_supported": [crate::domain::S256],
         });
         let mut keys = vec![signer.jwk().clone()];
-        keys.extend(previous.into_iter().filter(|jwk| jwk.kid != signer.jwk().kid));
+        for jwk in also_published {
+            if !keys.iter().any(|published: &Jwk| published.kid == jwk.kid) {
+                keys.push(jwk);
+            }
+        }
         let jwks = json!({ "keys": keys });
         Self {
             settings,

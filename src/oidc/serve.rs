@@ -70,12 +70,20 @@ async fn serve<C: CodeStore>(
     }
 }
 
+/// What every caller is told when the client secret cannot be read: the caller has not
+/// authenticated (nothing can be checked), so it learns nothing of the secret, not even whether it
+/// is missing, malformed or out of reach; the function's log says which.
+pub const CLIENT_SECRET_UNUSABLE: &str =
+    "the token endpoint cannot authenticate clients at the moment; try again later";
+
 impl From<TokenError> for ApiError {
     fn from(err: TokenError) -> Self {
         match err {
             TokenError::Refused { error, description } => ApiError::new(ErrorKind::OAuth(error), description),
             TokenError::Store(err) => err.into(),
-            TokenError::Client(err) => err.into(),
+            TokenError::Client(err) => {
+                ApiError::new(ErrorKind::OAuth(OAuthError::ServerError), CLIENT_SECRET_UNUSABLE).caused_by(err)
+            }
             TokenError::Signer(err) => err.into(),
         }
     }

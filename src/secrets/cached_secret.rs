@@ -4,9 +4,10 @@
 //! The cache serves a value for its time to live; a caller that has reason to think the secret
 //! changed (a credential was refused) forces a re-read, at most once per minimum interval; while
 //! Secrets Manager is out, the last value keeps serving for a grace period before the next try.
-//! With no value yet (the read at init failed), a failed read is not tried again for
-//! [`COLD_RETRY_INTERVAL`]: requests meanwhile are answered at once, none waits on the SDK's retries,
-//! and no caller (an unauthenticated one included) makes Secrets Manager calls at will.
+//! Any other failed read (Secrets Manager out with nothing cached; the secret deleted, denied or
+//! malformed) is not tried again for [`FAILED_READ_RETRY_INTERVAL`]: requests meanwhile get the
+//! same error at once, none waits on the SDK's retries, and no caller (an unauthenticated one
+//! included) makes Secrets Manager calls at will, whatever is wrong with the secret.
 //!
 //! Ours rather than `aws_secretsmanager_caching`: that crate calls `DescribeSecret` on every
 //! expiry (one more permission and round trip per refresh), has no forced re-read with a minimum
@@ -22,8 +23,8 @@ use tokio::time::Instant;
 use super::CredentialError;
 use super::secrets_manager::{OUTAGE_GRACE, current_secret_string};
 
-/// With nothing cached, how long after a read failed for want of Secrets Manager the next is tried.
-pub const COLD_RETRY_INTERVAL: Duration = Duration::from_secs(5);
+/// How long after a failed read the next is tried (while no cached value can serve instead).
+pub const FAILED_READ_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How often a cached secret is read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +65,49 @@ pub struct CachedSecret<T> {
 
 struct Cache<T> {
     entry: Option<Entry<T>>,
-    /// With no entry: when the last read failed for want of Secrets Manager.
-    unavailable_at: Option<Instant>,
+    /// The last read, when it failed and no cached value served instead.
+    failed: Option<Failed>,
+}
+
+/// A failed read, answered again until [`FAILED_READ_RETRY_INTERVAL`] has passed.
+struct Failed {
+    at: Instant,
+    error: Remembered,
+}
+
+/// What a failed read came to, kept to answer with (a [`CredentialError`] holds a source that
+/// cannot be cloned); never a value of the secret.
+enum Remembered {
+    Unavailable,
+    Malformed(String),
+    Inaccessible { secret_id: String, problem: String },
+}
+
+impl Remembered {
+    fn of(error: &CredentialError) -> Self {
+        match error {
+            CredentialError::Unavailable(_) => Self::Unavailable,
+            CredentialError::Malformed(problem) => Self::Malformed(problem.clone()),
+            CredentialError::Inaccessible { secret_id, problem } => Self::Inaccessible {
+                secret_id: secret_id.clone(),
+                problem: problem.clone(),
+            },
+        }
+    }
+
+    /// The error again, as the read gave it; an outage says the secret was not asked again.
+    fn again(&self, what: &str) -> CredentialError {
+        match self {
+            Self::Unavailable => CredentialError::Unavailable(
+                format!("{what} could not be read moments ago; not asked again yet").into(),
+            ),
+            Self::Malformed(problem) => CredentialError::Malformed(problem.clone()),
+            Self::Inaccessible { secret_id, problem } => CredentialError::Inaccessible {
+                secret_id: secret_id.clone(),
+                problem: problem.clone(),
+            },
+        }
+    }
 }
 
 struct Entry<T> {
@@ -100,7 +142,7 @@ impl<T> CachedSecret<T> {
             policy,
             cache: Mutex::new(Cache {
                 entry: None,
-                unavailable_at: None,
+                failed: None,
             }),
             last_forced: Mutex::new(None),
         }
@@ -131,13 +173,12 @@ impl<T> CachedSecret<T> {
         if let Some(entry) = cache.entry.as_ref().filter(|entry| entry.younger_than(age)) {
             return Ok(Arc::clone(&entry.value));
         }
-        if cache
-            .unavailable_at
-            .is_some_and(|at| at.elapsed() < COLD_RETRY_INTERVAL)
+        if let Some(failed) = cache
+            .failed
+            .as_ref()
+            .filter(|failed| failed.at.elapsed() < FAILED_READ_RETRY_INTERVAL)
         {
-            return Err(CredentialError::Unavailable(
-                format!("{} could not be read moments ago; not asked again yet", self.what).into(),
-            ));
+            return Err(failed.error.again(self.what));
         }
         let read = current_secret_string(&self.client, &self.secret_id, self.what).await;
         match read.and_then(|text| (self.parse)(&text)) {
@@ -148,7 +189,7 @@ impl<T> CachedSecret<T> {
                     read_at: Instant::now(),
                     stale: false,
                 });
-                cache.unavailable_at = None;
+                cache.failed = None;
                 Ok(value)
             }
             // A passing outage should not fail requests that the known value can still serve.
@@ -158,12 +199,22 @@ impl<T> CachedSecret<T> {
                     (entry.read_at, entry.stale) = (Instant::now(), true);
                     Ok(Arc::clone(&entry.value))
                 }
-                None => {
-                    cache.unavailable_at = Some(Instant::now());
-                    Err(CredentialError::Unavailable(source))
-                }
+                None => Err(self.remember(&mut cache, CredentialError::Unavailable(source))),
             },
-            Err(other) => Err(other),
+            // A deleted, denied or malformed secret fails closed (a hash key must not serve on
+            // once it vanished), but is not read again at once, whoever asks.
+            Err(err) => Err(self.remember(&mut cache, err)),
         }
+    }
+
+    /// Notes a failed read, so that it is answered again without a read until the retry interval
+    /// has passed; the log says what is wrong (never a value).
+    fn remember(&self, cache: &mut Cache<T>, err: CredentialError) -> CredentialError {
+        tracing::warn!(error = %err, secret = self.what, retry_seconds = FAILED_READ_RETRY_INTERVAL.as_secs(), "a secret could not be used; it is not read again before the retry interval");
+        cache.failed = Some(Failed {
+            at: Instant::now(),
+            error: Remembered::of(&err),
+        });
+        err
     }
 }

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretSlice};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::domain::Pseudonymiser;
+use crate::domain::{MIN_HMAC_KEY_BYTES, Pseudonymiser};
 
 use super::CredentialError;
 use super::cached_secret::{CachedSecret, ReloadPolicy};
@@ -69,12 +69,19 @@ impl KeyReader {
 }
 
 /// The key from a secret's JSON document `{"hash_key": "..."}` (other keys are ignored, so the
-/// credentials secret may hold it). Messages never quote a value.
+/// credentials secret may hold it), at least [`MIN_HMAC_KEY_BYTES`] long. Messages never quote a
+/// value.
 pub fn parse_hash_key(text: &str) -> Result<SecretSlice<u8>, CredentialError> {
     let missing = || CredentialError::Malformed("the hash key secret has no non-empty \"hash_key\" string".into());
     match serde_json::from_str::<Value>(text).map_err(|_| missing())? {
         Value::Object(document) => match document.get("hash_key") {
-            Some(Value::String(key)) if !key.is_empty() => Ok(SecretSlice::from(key.as_bytes().to_vec())),
+            Some(Value::String(key)) if key.len() >= MIN_HMAC_KEY_BYTES => {
+                Ok(SecretSlice::from(key.as_bytes().to_vec()))
+            }
+            Some(Value::String(key)) if !key.is_empty() => Err(CredentialError::Malformed(format!(
+                "the hash key secret (CRM_ID_HASH_KEY_SECRET_ID) has a \"hash_key\" shorter than \
+                 {MIN_HMAC_KEY_BYTES} bytes: use a random key of at least {MIN_HMAC_KEY_BYTES} bytes"
+            ))),
             _ => Err(missing()),
         },
         _ => Err(missing()),
@@ -162,10 +169,10 @@ mod tests {
     #[test]
     fn the_key_is_read_from_the_hash_key_field_and_values_are_never_quoted() {
         assert_eq!(
-            parse_hash_key(r#"{"hash_key":"k","credentials":[]}"#)
+            parse_hash_key(r#"{"hash_key":"k3y-of-32-bytes-0123456789abcdef","credentials":[]}"#)
                 .unwrap()
                 .expose_secret(),
-            b"k"
+            b"k3y-of-32-bytes-0123456789abcdef"
         );
         for text in [
             "sk-123",
@@ -178,6 +185,14 @@ mod tests {
             assert!(!message.contains("sk-123"), "{message}");
             assert!(message.contains("hash_key"), "{message}");
         }
+        let short = parse_hash_key(r#"{"hash_key":"sk-123-of-31-bytes-0123456789ab"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.contains("CRM_ID_HASH_KEY_SECRET_ID") && short.contains("shorter than 32 bytes"),
+            "{short}"
+        );
+        assert!(!short.contains("sk-123"), "{short}");
     }
 
     #[tokio::test]

@@ -25,13 +25,18 @@ impl Credential {
     }
 }
 
+/// The shortest integration client secret accepted, in characters: the secret is all that stands
+/// between a stranger and an id_token, and the token endpoint is public.
+pub const MIN_OIDC_CLIENT_SECRET_CHARS: usize = 32;
+
 #[derive(Deserialize)]
 struct Document {
     client_id: Option<serde_json::Value>,
     client_secret: Option<serde_json::Value>,
 }
 
-/// Reads `{"client_id": "...", "client_secret": "..."}`; the error names the problem, never a value.
+/// Reads `{"client_id": "...", "client_secret": "..."}`, the secret at least
+/// [`MIN_OIDC_CLIENT_SECRET_CHARS`] long; the error names the problem, never a value.
 pub fn parse_oidc_client(text: &str) -> Result<Credential, CredentialError> {
     parse_client_document(text, "the OIDC client secret")
 }
@@ -46,9 +51,17 @@ pub fn parse_client_document(text: &str, what: &str) -> Result<Credential, Crede
         Some(serde_json::Value::String(text)) if !text.trim().is_empty() => Ok(text),
         _ => Err(malformed(&format!("needs a non-empty {name} string"))),
     };
+    let client_id = field(document.client_id, "client_id")?;
+    let client_secret = field(document.client_secret, "client_secret")?;
+    if client_secret.chars().count() < MIN_OIDC_CLIENT_SECRET_CHARS {
+        return Err(malformed(&format!(
+            "(OIDC_CLIENT_SECRET_ID) has a client_secret shorter than {MIN_OIDC_CLIENT_SECRET_CHARS} characters: \
+             set a random one of at least {MIN_OIDC_CLIENT_SECRET_CHARS}, here and in the Genesys integration"
+        )));
+    }
     Ok(Credential {
-        client_id: field(document.client_id, "client_id")?,
-        client_secret: SecretString::from(field(document.client_secret, "client_secret")?),
+        client_id,
+        client_secret: SecretString::from(client_secret),
     })
 }
 
@@ -102,12 +115,13 @@ mod tests {
 
     #[test]
     fn the_client_is_read_and_compared_whole() {
-        let client = parse_oidc_client(r#"{"client_id":"genesys","client_secret":"s3cret"}"#).unwrap();
-        assert!(client.authenticates("genesys", "s3cret"));
-        assert!(!client.authenticates("genesys", "s3cre"));
-        assert!(!client.authenticates("genesys", "s3cret2"));
-        assert!(!client.authenticates("other", "s3cret"));
-        assert!(!format!("{client:?}").contains("s3cret"));
+        let secret = "s3cret-of-at-least-32-characters";
+        let client = parse_oidc_client(&format!(r#"{{"client_id":"genesys","client_secret":"{secret}"}}"#)).unwrap();
+        assert!(client.authenticates("genesys", secret));
+        assert!(!client.authenticates("genesys", &secret[1..]));
+        assert!(!client.authenticates("genesys", &format!("{secret}2")));
+        assert!(!client.authenticates("other", secret));
+        assert!(!format!("{client:?}").contains(secret));
     }
 
     #[test]
@@ -118,6 +132,7 @@ mod tests {
             r#"{"client_id":"a"}"#,
             r#"{"client_id":"a","client_secret":7}"#,
             r#"{"client_id":" ","client_secret":"leak"}"#,
+            r#"{"client_id":"a","client_secret":"leak-of-31-characters-012345678"}"#,
         ] {
             let err = parse_oidc_client(text).unwrap_err().to_string();
             assert!(err.contains("OIDC client secret"), "{err}");

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 
-use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, RefreshToken, SessionRecord};
 
 use super::{CodeStore, GuestStored, SessionStore, StoreError};
 
@@ -179,6 +180,18 @@ impl SessionStore for MemoryStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// Nothing here is at rest: tokens are kept as given, and never sealed.
+    async fn open_refresh_token(
+        &self,
+        _hash: &CrmIdHash,
+        refresh: &RefreshToken,
+    ) -> Result<Option<SecretString>, StoreError> {
+        Ok(match refresh {
+            RefreshToken::Plain(token) => Some(token.clone()),
+            RefreshToken::Sealed(_) => None,
+        })
     }
 }
 

@@ -9,9 +9,11 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use secrecy::SecretString;
 
-pub use dynamodb::DynamoDbStore;
+use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, RefreshToken, SessionRecord};
+
+pub use dynamodb::{DynamoDbStore, RefreshTokenKey};
 pub use memory::MemoryStore;
 
 /// The cause an error keeps for the log (an SDK error, as a boxed error).
@@ -40,6 +42,17 @@ pub enum StoreError {
     /// The store refused a request the broker built (a bug, not an outage or a setting).
     #[error("the session store rejected a request")]
     Rejected(#[source] BoxError),
+    /// KMS, which seals refresh tokens at rest, is throttling or unreachable; worth retrying later.
+    #[error("the refresh-token key (KMS) is unavailable")]
+    KeyUnavailable(#[source] BoxError),
+    /// The refresh-token key is missing, disabled or denied to this function: an operator must act.
+    #[error("the refresh-token key {key:?} cannot be used: {problem}")]
+    KeyMisconfigured {
+        /// The key, as configured (`REFRESH_TOKEN_KMS_KEY_ID`).
+        key: String,
+        /// What KMS said.
+        problem: String,
+    },
 }
 
 /// What storing a new guest came to.
@@ -105,7 +118,8 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Stores `token` for `guest` and ends the lease, only while `guest` is the stored guest and
     /// `owner` holds the lease; `false` when the session was deleted, re-bound or taken over
-    /// meanwhile (nothing is written then).
+    /// meanwhile (nothing is written then). A store that encrypts refresh tokens at rest seals a
+    /// plain one here, and writes a sealed one as it is.
     fn put_token(
         &self,
         hash: &CrmIdHash,
@@ -114,6 +128,16 @@ pub trait SessionStore: Send + Sync + 'static {
         owner: &HoldOwner,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The refresh token of the customer `hash` as Genesys issued it, from the form a stored
+    /// session holds it in: a sealed one is decrypted (it opens for its own customer only), a
+    /// plain one handed back. `None` when a sealed one cannot be opened (moved from another
+    /// item, altered): it is as good as none. Called only when a renewal or a revocation needs it.
+    fn open_refresh_token(
+        &self,
+        hash: &CrmIdHash,
+        refresh: &RefreshToken,
+    ) -> impl Future<Output = Result<Option<SecretString>, StoreError>> + Send;
 
     /// Gives a lease up early (the renewal failed); does nothing unless `owner` still holds it.
     fn release_token_lease(

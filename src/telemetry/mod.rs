@@ -26,6 +26,7 @@ const CAPPED_CRATES: &[&str] = &[
     "aws_config",
     "aws_runtime",
     "aws_sdk_dynamodb",
+    "aws_sdk_kms",
     "aws_sdk_secretsmanager",
     "aws_sdk_sts",
     "aws_sigv4",
@@ -159,5 +160,7 @@ mod tests {
         assert!(filter.contains("lambda_runtime=info"));
         assert!(filter.contains("aws_smithy_runtime=info"));
         assert!(filter.contains("hyper=info"));
+        // The signer's and the refresh-token cipher's client: KMS answers carry plaintexts.
+        assert!(filter.contains("aws_sdk_kms=info"));
     }
 }

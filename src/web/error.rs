@@ -268,6 +268,13 @@ impl From<StoreError> for ApiError {
                 "the function is misconfigured: its session table cannot be used (the function's log says why)",
             ),
             StoreError::Malformed(_) | StoreError::Rejected(_) => ApiError::internal(),
+            StoreError::KeyUnavailable(_) => {
+                unavailable("KMS is unavailable to the refresh-token key; retry shortly", None)
+            }
+            StoreError::KeyMisconfigured { .. } => ApiError::new(
+                ErrorKind::Configuration,
+                "the function is misconfigured: its refresh-token key cannot be used (the function's log says why)",
+            ),
         };
         error.caused_by(err)
     }

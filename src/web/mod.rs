@@ -73,19 +73,25 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> ApiResponse {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = Response::new(Bytes::from(bytes));
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    never_cached(response)
 }
 
 /// An answer without a body (204).
 pub fn empty_response(status: StatusCode) -> ApiResponse {
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    never_cached(response)
+}
+
+/// `Cache-Control: no-store`, and `Pragma: no-cache` beside it for HTTP/1.0 caches, as RFC 6749
+/// §5.1 asks of token answers (and errors, which are answered the same way).
+fn never_cached(mut response: ApiResponse) -> ApiResponse {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
 }
 

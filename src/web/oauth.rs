@@ -17,6 +17,9 @@ pub enum OAuthError {
     InvalidGrant,
     /// `unsupported_grant_type`: anything but `authorization_code`.
     UnsupportedGrantType,
+    /// `server_error` (500): the endpoint cannot authenticate anyone now (its client secret cannot
+    /// be read); the description is fixed and says nothing of the secret.
+    ServerError,
 }
 
 impl OAuthError {
@@ -27,13 +30,15 @@ impl OAuthError {
             Self::InvalidClient => "invalid_client",
             Self::InvalidGrant => "invalid_grant",
             Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::ServerError => "server_error",
         }
     }
 
-    /// The HTTP status: 401 for `invalid_client`, 400 otherwise.
+    /// The HTTP status: 401 for `invalid_client`, 500 for `server_error`, 400 otherwise.
     pub fn status(self) -> StatusCode {
         match self {
             Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -52,10 +57,8 @@ pub(super) fn oauth_response(error: OAuthError, description: &str) -> ApiRespons
         error_description: description,
     };
     let mut response = json_response(error.status(), &body);
-    let headers = response.headers_mut();
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     if error == OAuthError::InvalidClient {
-        headers.insert(
+        response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"oidc\", charset=\"UTF-8\""),
         );

@@ -39,7 +39,7 @@ fn refused_at_the_token_endpoint(fleet: &WebFleet, status: u16) {
 
 #[tokio::test]
 async fn with_pkce_on_the_right_verifier_works_a_wrong_or_missing_one_is_refused_in_both_paths() {
-    let fleet = WebFleet::start_with(1, &[("OIDC_PKCE", "S256")]).await;
+    let fleet = WebFleet::start_with(1, |backends| backends.add_env(&[("OIDC_PKCE", "S256")])).await;
     // No challenge from the caller: the broker makes the verifier and hands it out.
     let made = code_body(&fleet.auth_code(&crm("CRM-PKCE-1")).await, true);
     let verifier = made["codeVerifier"].as_str().unwrap();
@@ -110,7 +110,7 @@ async fn a_verifier_for_a_code_without_a_challenge_is_refused_and_the_nonce_must
 #[tokio::test(flavor = "multi_thread")]
 async fn the_agents_claims_are_in_the_id_token_and_in_no_log_line_at_trace() {
     let trace = [("AWS_LAMBDA_LOG_LEVEL", "TRACE")];
-    let mut fleet = WebFleet::start_with(1, &trace).await;
+    let mut fleet = WebFleet::start_with(1, |backends| backends.add_env(&trace)).await;
     let (given, family, email) = ("Zebedee-Given-4711", "Quuxfamily-4711", "unique-4711@example.com");
     let body = json!({"crmId": "CRM-CLAIMS-4711", "givenName": given, "familyName": family, "email": email});
     let answer = code_body(&fleet.auth_code(&body).await, false);

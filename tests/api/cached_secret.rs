@@ -7,10 +7,14 @@ use std::time::Duration;
 
 use guest_token_broker::secrets::{CachedSecret, CredentialError, OidcClientSource, ReloadPolicy};
 use serde_json::json;
-use test_kit::aws::{create_secret, rotate_secret, sdk_config_for, unique};
+use test_kit::aws::{create_secret, delete_secret, rotate_secret, sdk_config_for, unique};
 use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 
 const LONG: Duration = Duration::from_secs(3600);
+/// Integration client secrets, as long as the provider requires.
+const CLIENT_SECRET: &str = "s3cret-of-at-least-32-characters";
+const OLD_SECRET: &str = "old-secret-of-at-least-32-characters";
+const NEW_SECRET: &str = "new-secret-of-at-least-32-characters";
 const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
 
 /// A secret in moto, and a Secrets Manager client whose calls the proxy counts.
@@ -106,7 +110,7 @@ async fn a_forced_reload_reads_at_once_and_the_next_only_after_the_minimum_inter
 #[tokio::test]
 async fn the_oidc_client_is_read_at_most_once_per_time_to_live_whoever_is_refused() {
     let document = |secret: &str| json!({"client_id": "integration", "client_secret": secret}).to_string();
-    let (name, proxy, client) = secret(&document("old")).await;
+    let (name, proxy, client) = secret(&document(OLD_SECRET)).await;
     let clients = OidcClientSource::secrets_manager(client.clone(), &name, LONG);
     clients.load().await.unwrap();
     let authenticated = |id: &str, secret: &str| {
@@ -114,11 +118,15 @@ async fn the_oidc_client_is_read_at_most_once_per_time_to_live_whoever_is_refuse
         async move { clients.authenticate(&id, &secret).await.unwrap() }
     };
     assert_eq!(
-        authenticated("integration", "old").await.as_deref(),
+        authenticated("integration", OLD_SECRET).await.as_deref(),
         Some("integration")
     );
-    rotate_secret(&name, &document("new")).await;
-    for (id, guess) in [("stranger", "new"), ("integration", "new"), ("integration", "guess")] {
+    rotate_secret(&name, &document(NEW_SECRET)).await;
+    for (id, guess) in [
+        ("stranger", NEW_SECRET),
+        ("integration", NEW_SECRET),
+        ("integration", "guess"),
+    ] {
         assert_eq!(
             authenticated(id, guess).await,
             None,
@@ -132,7 +140,11 @@ async fn the_oidc_client_is_read_at_most_once_per_time_to_live_whoever_is_refuse
     expiring.load().await.unwrap();
     reads(&proxy);
     assert_eq!(
-        expiring.authenticate("integration", "new").await.unwrap().as_deref(),
+        expiring
+            .authenticate("integration", NEW_SECRET)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("integration")
     );
     assert_eq!(reads(&proxy), 1);
@@ -140,7 +152,7 @@ async fn the_oidc_client_is_read_at_most_once_per_time_to_live_whoever_is_refuse
 
 #[tokio::test]
 async fn with_nothing_cached_a_failed_read_is_not_tried_again_at_once_by_anyone() {
-    let document = json!({"client_id": "integration", "client_secret": "s3cret"}).to_string();
+    let document = json!({"client_id": "integration", "client_secret": CLIENT_SECRET}).to_string();
     let (name, proxy, client) = secret(&document).await;
     proxy.fail(FaultRule::new("GetSecretValue", 1000, AwsFault::ServerError));
     let clients = OidcClientSource::secrets_manager(client, &name, LONG);
@@ -152,7 +164,11 @@ async fn with_nothing_cached_a_failed_read_is_not_tried_again_at_once_by_anyone(
         "the read at init was tried (with the SDK's retries)"
     );
 
-    for (id, guess) in [("stranger", "guess"), ("integration", "s3cret"), ("stranger", "other")] {
+    for (id, guess) in [
+        ("stranger", "guess"),
+        ("integration", CLIENT_SECRET),
+        ("stranger", "other"),
+    ] {
         let answer = clients.authenticate(id, guess).await;
         assert!(
             matches!(answer, Err(CredentialError::Unavailable(_))),
@@ -160,4 +176,53 @@ async fn with_nothing_cached_a_failed_read_is_not_tried_again_at_once_by_anyone(
         );
     }
     assert_eq!(reads(&proxy), 0, "no caller made a Secrets Manager call, failed or not");
+}
+
+#[tokio::test]
+async fn a_secret_deleted_or_malformed_under_a_cached_value_fails_closed_and_is_not_read_again_at_once() {
+    for (value, break_it) in [("v1", "deleted"), ("v1", "malformed")] {
+        let (name, proxy, client) = secret(value).await;
+        // The value expires at once, as a hash key checked on every request does.
+        let cached = CachedSecret::new(
+            client,
+            &name,
+            "test",
+            |text: &str| match text {
+                "v1" => Ok(text.to_owned()),
+                _ => Err(CredentialError::Malformed("the test secret is malformed".into())),
+            },
+            ReloadPolicy {
+                ttl: Duration::ZERO,
+                min_reload_interval: Duration::ZERO,
+            },
+        );
+        assert_eq!(cached.current().await.unwrap().as_str(), "v1");
+        match break_it {
+            "deleted" => delete_secret(&name).await,
+            _ => rotate_secret(&name, "v2").await,
+        }
+        reads(&proxy);
+        for attempt in 0..5 {
+            let answer = cached.current().await;
+            let expected = match break_it {
+                "deleted" => matches!(answer, Err(CredentialError::Inaccessible { .. })),
+                _ => matches!(answer, Err(CredentialError::Malformed(_))),
+            };
+            assert!(
+                expected,
+                "{break_it}, attempt {attempt}: never the old value: {answer:?}"
+            );
+        }
+        assert_eq!(
+            reads(&proxy),
+            1,
+            "{break_it}: one read, then the same answer without one"
+        );
+        let _ = cached.reload().await;
+        assert_eq!(
+            reads(&proxy),
+            0,
+            "{break_it}: a forced re-read waits for the interval too"
+        );
+    }
 }

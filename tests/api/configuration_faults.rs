@@ -13,7 +13,7 @@ use test_kit::aws::{create_secret, delete_secret, rotate_secret, unique};
 /// it has hashed CRM-1 with the first key (one guest).
 async fn hmac_deployment_that_served_crm_1() -> (Deployment, String) {
     let key_secret = unique("hash-key");
-    create_secret(&key_secret, r#"{"hash_key": "first-key"}"#).await;
+    create_secret(&key_secret, r#"{"hash_key": "first-key-with-32-bytes-or-more-1"}"#).await;
     let deployment = Deployment::start_with(&[
         ("CRM_ID_HASH_MODE", "hmac-sha256"),
         ("CRM_ID_HASH_KEY_SECRET_ID", key_secret.as_str()),
@@ -28,12 +28,14 @@ async fn hmac_deployment_that_served_crm_1() -> (Deployment, String) {
 async fn a_hash_key_changed_under_a_running_instance_stops_it_rather_than_hash_anyone_anew() {
     let (deployment, key_secret) = hmac_deployment_that_served_crm_1().await;
 
-    rotate_secret(&key_secret, r#"{"hash_key": "second-key"}"#).await;
+    rotate_secret(&key_secret, r#"{"hash_key": "second-key-with-32-bytes-or-more-2"}"#).await;
     let after = post(&deployment, "CRM-1").await;
 
     assert_eq!(status(&after), 500, "{after}");
     assert_eq!(error_code(&after), "configuration_error");
-    assert!(!after.to_string().contains("second-key") && !after.to_string().contains(&key_secret));
+    assert!(
+        !after.to_string().contains("second-key-with-32-bytes-or-more-2") && !after.to_string().contains(&key_secret)
+    );
     assert_eq!(
         deployment.sandbox.guests().len(),
         1,

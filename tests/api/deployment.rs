@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use crate::helpers::hash_of;
 use test_kit::aws::dynamodb;
-use test_kit::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeHarness};
+use test_kit::runtime_harness::{Backends, LambdaFunction, Outcome, RuntimeError, RuntimeHarness};
 
 /// The function under test: the Lambda crate's binary.
 pub const LAMBDA_BINARY: &str = env!("CARGO_BIN_EXE_guest-token-broker");
@@ -101,6 +101,26 @@ impl Deployment {
             .item?;
         Some(item["genesys_guest_id"].as_s().expect("a guest id string").clone())
     }
+}
+
+/// Starts `binary` with `env` (Lambda's own variables come from the harness) and returns the init
+/// error it reported through the Runtime API, with what it printed: the test fails unless it
+/// reported `Runtime.ConfigurationError`, exited unsuccessfully and never asked for an event.
+pub async fn init_error_of(binary: &str, env: &[(&'static str, String)]) -> (RuntimeError, Vec<String>) {
+    let harness = RuntimeHarness::start().await;
+    let mut function = LambdaFunction::start(binary, &harness, env);
+    let error = harness.init_error().await;
+    let status = function.wait_for_exit();
+    let error = error.unwrap_or_else(|| panic!("no init error for {env:?}; it printed {:#?}", function.lines()));
+    assert_eq!(error.error_type, "Runtime.ConfigurationError", "{error:?}");
+    assert_eq!(error.header_error_type.as_deref(), Some("Runtime.ConfigurationError"));
+    assert!(!status.success(), "{env:?}: {status}");
+    assert_eq!(
+        harness.next_polls(),
+        0,
+        "a function that failed its init never asks for events"
+    );
+    (error, function.lines().to_vec())
 }
 
 /// A sample event from `events/`, else from `tests/fixtures/`.

@@ -82,7 +82,7 @@ async fn init_primes_only_the_dynamodb_connection_unless_told_not_to() {
 #[tokio::test(flavor = "multi_thread")]
 async fn hmac_pseudonyms_prime_their_key_at_init() {
     let key_secret = test_kit::aws::unique("hash-key");
-    test_kit::aws::create_secret(&key_secret, r#"{"hash_key": "k3y"}"#).await;
+    test_kit::aws::create_secret(&key_secret, r#"{"hash_key": "k3y-primed-at-init-0123456789abcdef"}"#).await;
     let env = [
         ("CRM_ID_HASH_MODE", "hmac-sha256"),
         ("CRM_ID_HASH_KEY_SECRET_ID", key_secret.as_str()),

@@ -72,6 +72,7 @@ async fn a_minted_code_is_refused_to_a_wrong_secret_or_redirect_uri_works_once_a
     // An unauthenticated caller reaches nothing: the code still works.
     let granted = redeem(&fleet, unspent, REDIRECT_URI, CLIENT, false).await;
     assert_eq!(granted.status, 200, "{granted:?}");
+    granted.assert_never_cached();
     let id_token = claims(granted.body["id_token"].as_str().expect("an id_token"));
     assert_eq!(id_token["iss"], fleet.issuer.as_str());
     assert_eq!(id_token["aud"], DEFAULT_OIDC_CLIENT_ID);

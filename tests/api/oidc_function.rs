@@ -1,13 +1,21 @@
 //! The OpenID Connect provider function through its compiled binary, behind its own HTTP front:
-//! what a stranger can make it do. Discovery and the JWKS come from memory, and a token request
-//! that fails to authenticate is refused before any DynamoDB, KMS or Secrets Manager call (every
-//! AWS call of the function goes through the fleet's counting proxy).
+//! what a stranger can make it do. Discovery and the JWKS come from memory, a token request that
+//! fails to authenticate is refused before any DynamoDB, KMS or Secrets Manager call, and a broken
+//! client secret is read at most once per retry interval while strangers learn nothing of it
+//! (every AWS call of the function goes through the fleet's counting proxy).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use genesys_sandbox::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET};
+use guest_token_broker::oidc::CLIENT_SECRET_UNUSABLE;
+use guest_token_broker::secrets::FAILED_READ_RETRY_INTERVAL;
+use test_kit::aws::{delete_secret, rotate_secret};
+use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 
 use crate::deployment::{body_of, sample_event};
 use crate::fleet::status;
-use crate::web_fleet::{REDIRECT_URI, WebFleet};
+use crate::web_fleet::{REDIRECT_URI, TokenReply, WebFleet};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_token_requests_and_the_public_documents_make_no_aws_call() {
@@ -115,4 +123,88 @@ async fn the_oidc_sample_events_get_discovery_the_jwks_and_a_clean_refusal_of_an
         "{token}"
     );
     fleet.stop();
+}
+
+/// The secret reads (forwarded to moto) since the last look.
+fn secret_reads(proxy: &AwsProxy) -> usize {
+    proxy
+        .take()
+        .iter()
+        .filter(|record| record.operation == "secretsmanager.GetSecretValue" && record.fault.is_none())
+        .count()
+}
+
+/// A stranger's token request: a code and a guessed client.
+async fn stranger(fleet: &WebFleet) -> TokenReply {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", "a-code-nobody-issued"),
+        ("redirect_uri", REDIRECT_URI),
+    ];
+    fleet.oidc_token(&form, Some(("someone", "a-guess"))).await
+}
+
+/// RFC 6749's shape, one fixed description, nothing about the secret.
+#[track_caller]
+fn assert_fixed_server_error(reply: &TokenReply, secret: &str) {
+    assert_eq!((reply.status, reply.error()), (500, "server_error"), "{reply:?}");
+    assert_eq!(reply.body["error_description"], CLIENT_SECRET_UNUSABLE, "{reply:?}");
+    reply.assert_never_cached();
+    let text = reply.body.to_string();
+    for hint in [secret, "JSON", "exist", "Secrets Manager", "client_secret"] {
+        assert!(!text.contains(hint), "the answer hints at the secret ({hint}): {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_or_deleted_client_secret_is_read_once_per_retry_interval_and_strangers_get_a_fixed_server_error() {
+    type Break = fn(&str) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    let cases: [(Break, &str); 2] = [
+        (
+            |name| Box::pin(rotate_secret(name, "{not json")),
+            "is not a JSON object",
+        ),
+        (|name| Box::pin(delete_secret(name)), "does not exist"),
+    ];
+    for (break_secret, logged) in cases {
+        // Secrets Manager fails through the provider's init: it starts with nothing cached.
+        let mut fleet = WebFleet::start_with(1, |backends| {
+            backends
+                .proxy
+                .fail(FaultRule::new("GetSecretValue", 1_000, AwsFault::ServerError));
+        })
+        .await;
+        fleet.proxy.stop_failing();
+        break_secret(&fleet.oidc_secret).await;
+        fleet.proxy.take();
+
+        // Refused at once until the init failure's interval has passed and a request reads the
+        // broken secret (a poll with a deadline).
+        let deadline = Instant::now() + 4 * FAILED_READ_RETRY_INTERVAL;
+        loop {
+            assert_fixed_server_error(&stranger(&fleet).await, &fleet.oidc_secret);
+            if secret_reads(&fleet.proxy) > 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no request read the secret again");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Then a burst: each instance reads it at most once per interval, however many ask.
+        let started = Instant::now();
+        for _ in 0..12 {
+            assert_fixed_server_error(&stranger(&fleet).await, &fleet.oidc_secret);
+        }
+        let intervals = started.elapsed().as_secs() / FAILED_READ_RETRY_INTERVAL.as_secs() + 1;
+        let reads = secret_reads(&fleet.proxy);
+        let bound = fleet.oidc_instances.len() * intervals as usize;
+        assert!(reads <= bound, "{reads} reads for 12 requests; at most {bound}");
+
+        let lines = fleet.stop();
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains(logged) && line.contains(CLIENT_SECRET_UNUSABLE)),
+            "the log says what is wrong ({logged}): {lines:#?}"
+        );
+    }
 }

@@ -149,7 +149,7 @@ async fn a_missing_secret_is_a_configuration_error_named_in_the_log_only() {
 async fn a_hash_key_in_the_credentials_secret_fails_closed_where_pseudonyms_are_sha256() {
     let document = serde_json::json!({
         "credentials": [{"client_id": "sandbox-client", "client_secret": "sandbox-secret"}],
-        "hash_key": "k3y-for-tests",
+        "hash_key": "k3y-for-tests-0123456789abcdefghij",
     });
     let (_, source) = secret_source(&document.to_string()).await;
     let app = spawn_app_on(Options::default(), MemoryStore::new(), source).await;
@@ -163,7 +163,7 @@ async fn a_hash_key_in_the_credentials_secret_fails_closed_where_pseudonyms_are_
         "{}",
         reply.error_message()
     );
-    assert!(!reply.error_message().contains("k3y-for-tests"));
+    assert!(!reply.error_message().contains("k3y-for-tests-0123456789abcdefghij"));
     assert!(
         app.sandbox.guests().is_empty(),
         "no guest under a pseudonym that may be the wrong one"
@@ -173,7 +173,7 @@ async fn a_hash_key_in_the_credentials_secret_fails_closed_where_pseudonyms_are_
 #[tokio::test]
 async fn hmac_pseudonyms_use_the_key_from_their_own_secret() {
     let name = unique("hash-key");
-    create_secret(&name, r#"{"hash_key": "k3y-for-tests"}"#).await;
+    create_secret(&name, r#"{"hash_key": "k3y-for-tests-0123456789abcdefghij"}"#).await;
     let pseudonyms = Pseudonyms::hmac(
         HashKeySource::SecretsManager {
             client: secrets().await,
@@ -186,15 +186,15 @@ async fn hmac_pseudonyms_use_the_key_from_their_own_secret() {
 
     assert_eq!(app.post_token("CRM-1").await.status, 200);
 
-    // python3 -c "import hmac,hashlib;print(hmac.new(b'k3y-for-tests',b'CRM-1',hashlib.sha256).hexdigest())"
-    let expected = "a956bb26065daa7922c233e3b041710bf0208d5ca036b58cad20983a66138953";
+    // python3 -c "import hmac,hashlib;print(hmac.new(b'k3y-for-tests-0123456789abcdefghij',b'CRM-1',hashlib.sha256).hexdigest())"
+    let expected = "4ce7d6c0d3e7fd9b31d0855c3ebdb5e45ecc046e22c3ce765d8846245a073686";
     assert_eq!(app.sandbox.guests()[0].custom_attributes["crm_id_hash"], expected);
 }
 
 #[tokio::test]
 async fn a_hash_key_that_changes_under_a_running_instance_stops_hashing() {
     let name = unique("hash-key");
-    create_secret(&name, r#"{"hash_key": "first-key"}"#).await;
+    create_secret(&name, r#"{"hash_key": "first-key-with-32-bytes-or-more-1"}"#).await;
     let pseudonyms = Pseudonyms::hmac(
         HashKeySource::SecretsManager {
             client: secrets().await,
@@ -206,12 +206,12 @@ async fn a_hash_key_that_changes_under_a_running_instance_stops_hashing() {
     let app = spawn_app_hashing_with(Options::default(), MemoryStore::new(), credentials, pseudonyms).await;
     assert_eq!(app.post_token("CRM-1").await.status, 200);
 
-    rotate_secret(&name, r#"{"hash_key": "second-key"}"#).await;
+    rotate_secret(&name, r#"{"hash_key": "second-key-with-32-bytes-or-more-2"}"#).await;
     let reply = app.post_token("CRM-1").await;
 
     assert_eq!(reply.status, 500);
     assert_eq!(reply.error_code(), "configuration_error");
-    assert!(!reply.error_message().contains("second-key"));
+    assert!(!reply.error_message().contains("second-key-with-32-bytes-or-more-2"));
     assert_eq!(app.sandbox.guests().len(), 1, "never a second guest under another hash");
 }
 

@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::deployment::{LAMBDA_BINARY, crm_body, http_api_post, sample_event};
 use crate::fleet::{delete_event, item_in};
-use test_kit::aws::{create_secret, create_signing_key, unique};
+use test_kit::aws::{create_encryption_key, create_secret, create_signing_key, unique};
 use test_kit::aws_proxy::AwsProxy;
 use test_kit::http_front::HttpFront;
 use test_kit::runtime_harness::{Backends, LambdaFunction, RuntimeHarness};
@@ -62,34 +62,46 @@ pub struct WebFleet {
     pub oidc_harness: Arc<RuntimeHarness>,
     pub proxy: AwsProxy,
     pub table: String,
+    /// The secret holding the integration's client, which the provider reads.
+    pub oidc_secret: String,
+    /// The provider's environment, as its instances run now.
+    pub oidc_env: Vec<(&'static str, String)>,
     /// The broker's issuer: the HTTP front's URL.
     pub issuer: String,
+    /// What the provider's instances replaced by [`WebFleet::redeploy_oidc`] printed.
+    pub retired_lines: Vec<String>,
     _front: HttpFront,
 }
 
 impl WebFleet {
     /// `instances` processes of the function in web messaging mode, all polling for work.
     pub async fn start(instances: usize) -> Self {
-        Self::start_with(instances, &[]).await
+        Self::start_with(instances, |_| ()).await
     }
 
-    /// Like [`WebFleet::start`], with `extra` on top of both functions' environments.
-    pub async fn start_with(instances: usize, extra: &[(&'static str, &str)]) -> Self {
+    /// Like [`WebFleet::start`], with `before_init` run on the backends before any instance
+    /// starts (e.g. to make AWS fail during the instances' init, or to change their environment).
+    pub async fn start_with(instances: usize, before_init: impl FnOnce(&mut WebBackends)) -> Self {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+        Self::start_on(sandbox, instances, before_init).await
+    }
+
+    /// Like [`WebFleet::start_with`], on a sandbox the test started.
+    pub async fn start_on(sandbox: Sandbox, instances: usize, before_init: impl FnOnce(&mut WebBackends)) -> Self {
         let harness = Arc::new(RuntimeHarness::start().await);
         // The OIDC provider is a function of its own, behind its own HTTP API (the issuer).
         let oidc_harness = Arc::new(RuntimeHarness::start().await);
         let front = HttpFront::start(Arc::clone(&oidc_harness)).await;
         let issuer = front.base_url();
+        let mut backends = WebBackends::create(&sandbox, &issuer).await;
+        before_init(&mut backends);
         let WebBackends {
-            mut guest_env,
-            mut oidc_env,
+            guest_env,
+            oidc_env,
             proxy,
             table,
-        } = WebBackends::create(&sandbox, &issuer).await;
-        for env in [&mut guest_env, &mut oidc_env] {
-            env.extend(extra.iter().map(|(name, value)| (*name, (*value).to_owned())));
-        }
+            oidc_secret,
+        } = backends;
         let instances = start_polling(&harness, LAMBDA_BINARY, &guest_env, instances).await;
         let oidc_instances = start_polling(&oidc_harness, OIDC_BINARY, &oidc_env, OIDC_INSTANCES).await;
         Self {
@@ -100,9 +112,22 @@ impl WebFleet {
             oidc_harness,
             proxy,
             table,
+            oidc_secret,
+            oidc_env,
             issuer,
+            retired_lines: Vec::new(),
             _front: front,
         }
+    }
+
+    /// The provider deployed anew with `change` made to its environment, as a deployment switches
+    /// a setting: its instances stop (their lines go to `retired_lines`), new ones start polling.
+    pub async fn redeploy_oidc(&mut self, change: impl FnOnce(&mut Vec<(&'static str, String)>)) {
+        change(&mut self.oidc_env);
+        for mut instance in self.oidc_instances.drain(..) {
+            self.retired_lines.extend(instance.stop());
+        }
+        self.oidc_instances = start_polling(&self.oidc_harness, OIDC_BINARY, &self.oidc_env, OIDC_INSTANCES).await;
     }
 
     /// POST /guest-tokens for `crm_id`, as the HTTP API shapes it.
@@ -166,15 +191,21 @@ impl WebFleet {
         }
         let response = request.send().await.expect("the HTTP front answers");
         let status = response.status().as_u16();
-        let www_authenticate = response
-            .headers()
-            .get("www-authenticate")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (www_authenticate, cache_control, pragma) =
+            (header("www-authenticate"), header("cache-control"), header("pragma"));
         let body = response.json().await.expect("a JSON body");
         TokenReply {
             status,
             www_authenticate,
+            cache_control,
+            pragma,
             body,
         }
     }
@@ -199,9 +230,18 @@ pub struct WebBackends {
     pub oidc_env: Vec<(&'static str, String)>,
     pub proxy: AwsProxy,
     pub table: String,
+    /// The secret holding the integration's client (`OIDC_CLIENT_SECRET_ID`).
+    pub oidc_secret: String,
 }
 
 impl WebBackends {
+    /// `extra` on top of both functions' environments.
+    pub fn add_env(&mut self, extra: &[(&'static str, &str)]) {
+        for env in [&mut self.guest_env, &mut self.oidc_env] {
+            env.extend(extra.iter().map(|(name, value)| (*name, (*value).to_owned())));
+        }
+    }
+
     pub async fn create(sandbox: &Sandbox, issuer: &str) -> Self {
         sandbox.set_oidc_issuer(issuer);
         let clients = SandboxConfig::default().clients;
@@ -225,12 +265,15 @@ impl WebBackends {
             ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.into()),
             ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.into()),
             ("OIDC_REDIRECT_URI", REDIRECT_URI.into()),
+            // Refresh tokens sealed at rest, KMS through the proxy too.
+            ("AWS_ENDPOINT_URL_KMS", proxy.url()),
+            ("REFRESH_TOKEN_KMS_KEY_ID", create_encryption_key().await),
         ]);
         oidc_env.extend([
             // KMS through the proxy too, so every AWS call the provider makes is counted.
             ("AWS_ENDPOINT_URL_KMS", proxy.url()),
             ("OIDC_ISSUER", issuer.to_owned()),
-            ("OIDC_CLIENT_SECRET_ID", oidc_secret),
+            ("OIDC_CLIENT_SECRET_ID", oidc_secret.clone()),
             ("OIDC_SIGNING_KEY_ID", create_signing_key().await),
         ]);
         Self {
@@ -238,6 +281,7 @@ impl WebBackends {
             oidc_env,
             proxy,
             table: backends.table,
+            oidc_secret,
         }
     }
 }
@@ -246,12 +290,24 @@ impl WebBackends {
 pub struct TokenReply {
     pub status: u16,
     pub www_authenticate: Option<String>,
+    pub cache_control: Option<String>,
+    pub pragma: Option<String>,
     pub body: Value,
 }
 
 impl TokenReply {
     pub fn error(&self) -> &str {
         self.body["error"].as_str().unwrap_or_default()
+    }
+
+    /// `Cache-Control: no-store` and `Pragma: no-cache`, as RFC 6749 §5.1 asks of token answers.
+    #[track_caller]
+    pub fn assert_never_cached(&self) {
+        assert_eq!(
+            (self.cache_control.as_deref(), self.pragma.as_deref()),
+            (Some("no-store"), Some("no-cache")),
+            "{self:?}"
+        );
     }
 }
 

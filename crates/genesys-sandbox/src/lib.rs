@@ -217,6 +217,12 @@ impl Sandbox {
         lock(&self.shared).sessions.records()
     }
 
+    /// Every refresh token the sandbox has issued, so a test can look for them where they must
+    /// never be (a log line, a stored item in plain text).
+    pub fn refresh_tokens_issued(&self) -> Vec<String> {
+        lock(&self.shared).sessions.refresh_tokens()
+    }
+
     /// Why each refused exchange was refused, in order.
     pub fn exchange_failures(&self) -> Vec<ExchangeFailure> {
         lock(&self.shared).exchange_failures.clone()

@@ -78,7 +78,7 @@ async fn in_web_messaging_mode_the_oidc_routes_conform_to_their_openapi_descript
         &[("GENESYS_UPSTREAM_MODE", "genesys-web-messaging")],
         &[
             "--auth",
-            "sandbox-oidc-client:sandbox-oidc-secret",
+            "sandbox-oidc-client:sandbox-oidc-client-secret-of-38-chars",
             "--exclude-checks",
             "positive_data_acceptance",
             "--warnings",

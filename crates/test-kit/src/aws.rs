@@ -1,6 +1,6 @@
 //! AWS for the tests: real SDK clients pointed at the emulators (dynalite for DynamoDB, moto for
-//! Secrets Manager), the environment that points a process at them, and the tables and secrets
-//! the tests create.
+//! Secrets Manager and KMS), the environment that points a process at them, and the tables,
+//! secrets and keys the tests create.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
@@ -74,16 +74,29 @@ pub async fn create_sessions_table(name: &str) {
 /// An RSA 2048 SIGN_VERIFY key in moto, as the OIDC provider's `OIDC_SIGNING_KEY_ID`: its id.
 pub async fn create_signing_key() -> String {
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-    aws_sdk_kms::Client::new(&sdk_config_for(&moto().endpoint).await)
-        .create_key()
-        .key_spec(KeySpec::Rsa2048)
-        .key_usage(KeyUsageType::SignVerify)
+    let request = kms().await.create_key();
+    key_id(request.key_spec(KeySpec::Rsa2048).key_usage(KeyUsageType::SignVerify)).await
+}
+
+/// A symmetric ENCRYPT_DECRYPT key in moto, as the guest function's `REFRESH_TOKEN_KMS_KEY_ID`: its id.
+pub async fn create_encryption_key() -> String {
+    key_id(kms().await.create_key()).await
+}
+
+/// The id of the key `request` makes.
+async fn key_id(request: aws_sdk_kms::operation::create_key::builders::CreateKeyFluentBuilder) -> String {
+    request
         .send()
         .await
         .expect("moto creates the key")
         .key_metadata
         .expect("key metadata")
         .key_id
+}
+
+/// A KMS client on moto.
+pub async fn kms() -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::new(&sdk_config_for(&moto().endpoint).await)
 }
 
 pub async fn create_secret(name: &str, value: &str) {

@@ -2,10 +2,11 @@
 //! new one (one Genesys token call per expiry, however many instances ask), or wait for the
 //! request that holds the lease.
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, SessionRecord, TokenFreshness, later_by};
 use crate::genesys::GenesysError;
-use crate::store::{CodeStore, SessionStore};
+use crate::store::{CodeStore, SessionStore, StoreError};
 
+use super::super::upstream::Renewal;
 use super::super::{BrokerError, Call, IssuedToken, Outcome};
 use super::{HANDOUT_MARGIN, Round, Sessions};
 
@@ -40,7 +41,7 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         // Another request renews it. A token with a little life left still (the lease attempt took
         // time, and the token may be about to expire) is handed out in the meantime; one that would
         // expire on its way to the caller is not: the renewal is waited for instead.
-        let usable_until_it_arrives = self.clock.now() + chrono::Duration::from_std(HANDOUT_MARGIN).unwrap_or_default();
+        let usable_until_it_arrives = later_by(self.clock.now(), HANDOUT_MARGIN);
         let still_valid = |token: &&GuestToken| token.valid_at(usable_until_it_arrives);
         if let Some(token) = session.token.as_ref().filter(still_valid) {
             return Ok(Round::Done(self.hit(&guest, token, metrics)));
@@ -66,11 +67,15 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         outcome: Outcome,
     ) -> Result<IssuedToken, BrokerError> {
         let (hash, metrics) = (call.hash, call.metrics);
-        let issued = self
-            .upstream
-            .issue_token(&self.store, self.clock.as_ref(), &guest, previous, call)
-            .await
-            .and_then(|token| Ok(self.usable_on_arrival(token)?));
+        let issued = async {
+            let renewal = self.renewal(hash, previous).await?;
+            let token = self
+                .upstream
+                .issue_token(&self.store, self.clock.as_ref(), &guest, renewal, call)
+                .await?;
+            Ok(self.usable_on_arrival(token)?)
+        }
+        .await;
         let token = match issued {
             Ok(token) => token,
             Err(err) => {
@@ -98,6 +103,21 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
             }
         }
         Ok(IssuedToken::new(token, guest, outcome))
+    }
+
+    /// The stored token's refresh token, opened for its renewal (a decryption when it is sealed:
+    /// only here and in a revocation, never for a hit); `None` when there is none or it does not
+    /// open, and a new code is exchanged instead.
+    async fn renewal<'a>(
+        &self,
+        hash: &CrmIdHash,
+        previous: Option<&'a GuestToken>,
+    ) -> Result<Option<Renewal<'a>>, StoreError> {
+        let Some(stored) = previous.and_then(GuestToken::refresh) else {
+            return Ok(None);
+        };
+        let opened = self.store.open_refresh_token(hash, stored).await?;
+        Ok(opened.map(|opened| Renewal { stored, opened }))
     }
 
     /// A token that has expired by the time it arrives (a clock or upstream fault) is never

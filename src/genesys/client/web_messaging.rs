@@ -58,7 +58,8 @@ impl GenesysClient {
         }
     }
 
-    /// A new jwt for a refresh token (which is not rotated).
+    /// A new jwt for a refresh token (which is not rotated: the token comes without it, for the
+    /// caller to keep the one it holds).
     pub async fn refresh_token(
         &self,
         deployment_id: &str,
@@ -75,7 +76,7 @@ impl GenesysClient {
                 metrics,
             )
             .await?;
-        refreshed.into_guest_token(refresh).map_err(malformed)
+        refreshed.into_guest_token().map_err(malformed)
     }
 
     /// Revokes a jwt (and its refresh token) upstream.

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, RefreshToken, SessionRecord};
 use crate::store::StoreError;
 
 pub(super) const HASH: &str = "crm_id_hash";
@@ -19,8 +19,11 @@ pub(super) const GUEST_CLAIM_UNTIL: &str = "guest_claim_until";
 pub(super) const GUEST_CLAIM_OWNER: &str = "guest_claim_owner";
 pub(super) const REFRESH_LEASE_UNTIL: &str = "refresh_lease_until";
 pub(super) const REFRESH_LEASE_OWNER: &str = "refresh_lease_owner";
-/// Authenticated web messaging only: the refresh token that renews `token` upstream.
+/// Authenticated web messaging only: the refresh token that renews `token` upstream, in plain
+/// text (items written without a refresh-token key, or before encryption at rest).
 pub(super) const REFRESH_TOKEN: &str = "genesys_refresh_token";
+/// The same, sealed with the refresh-token key: base64 of its KMS ciphertext.
+pub(super) const REFRESH_TOKEN_ENCRYPTED: &str = "genesys_refresh_token_encrypted";
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -63,12 +66,24 @@ fn hold(item: &Item, until: &str, owner: &str) -> Option<Hold> {
     })
 }
 
+/// The sealed refresh token if the item has one, else the plain one an older write left; opened
+/// only when needed, never here (a hit reads the item and nothing else).
+fn refresh_token(item: &Item) -> Option<RefreshToken> {
+    string(item, REFRESH_TOKEN_ENCRYPTED)
+        .and_then(RefreshToken::sealed)
+        .or_else(|| {
+            string(item, REFRESH_TOKEN)
+                .map(SecretString::from)
+                .and_then(RefreshToken::plain)
+        })
+}
+
 pub(super) fn to_record(item: &Item) -> Result<SessionRecord, StoreError> {
     let hash = string(item, HASH).ok_or_else(|| StoreError::Malformed(format!("item has no string {HASH}")))?;
     let token_stamp = string(item, EXPIRES_AT);
     let token = match (string(item, TOKEN), &token_stamp) {
         (Some(token), Some(expires_at)) => GuestToken::new(SecretString::from(token), expires_at.clone())
-            .map(|token| token.with_refresh(string(item, REFRESH_TOKEN).map(SecretString::from))),
+            .map(|token| token.with_refresh(refresh_token(item))),
         _ => None,
     };
     Ok(SessionRecord {
@@ -114,6 +129,31 @@ mod tests {
         let record = to_record(&item).unwrap();
         assert!(record.guest_id.is_some());
         assert!(record.token.is_none());
+    }
+
+    #[test]
+    fn a_sealed_refresh_token_is_read_sealed_and_a_plain_one_from_an_older_item_plain() {
+        let item = |refresh: &[(&str, &str)]| {
+            let mut item = HashMap::from([
+                (HASH.to_owned(), s("abc")),
+                (TOKEN.to_owned(), s("eyJ")),
+                (EXPIRES_AT.to_owned(), s("2024-12-15T14:30:00.000Z")),
+            ]);
+            item.extend(refresh.iter().map(|(name, value)| ((*name).to_owned(), s(value))));
+            to_record(&item).unwrap().token.unwrap()
+        };
+        let sealed = item(&[(REFRESH_TOKEN_ENCRYPTED, "c2VhbGVk"), (REFRESH_TOKEN, "rt-plain")]);
+        assert!(
+            matches!(sealed.refresh(), Some(RefreshToken::Sealed(c)) if c == "c2VhbGVk"),
+            "the sealed one wins"
+        );
+        let plain = item(&[(REFRESH_TOKEN, "rt-plain")]);
+        assert!(matches!(plain.refresh(), Some(RefreshToken::Plain(_))));
+        assert!(
+            item(&[(REFRESH_TOKEN_ENCRYPTED, ""), (REFRESH_TOKEN, "")])
+                .refresh()
+                .is_none()
+        );
     }
 
     #[test]

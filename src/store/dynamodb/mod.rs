@@ -10,27 +10,31 @@
 
 mod codes;
 mod errors;
+mod forgetting;
 mod item;
+mod sealing;
+mod tokens;
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, SessionRecord};
+use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, RefreshToken, SessionRecord};
 
 use super::{GuestStored, SessionStore, StoreError};
 use errors::classify;
 use item::millis;
+pub use sealing::RefreshTokenKey;
 
 /// Placeholders for attribute names in expressions (several are DynamoDB reserved words).
-const NAMES: [(&str, &str); 10] = [
+const NAMES: [(&str, &str); 11] = [
     ("#refresh", item::REFRESH_TOKEN),
+    ("#sealed", item::REFRESH_TOKEN_ENCRYPTED),
     ("#guest", item::GUEST_ID),
     ("#token", item::TOKEN),
     ("#expires", item::EXPIRES_AT),
@@ -62,6 +66,8 @@ pub struct DynamoDbStore {
     client: Client,
     table: String,
     retention: Duration,
+    /// Seals refresh tokens at rest; without it (local runs) they are stored in plain text.
+    refresh_key: Option<RefreshTokenKey>,
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -75,7 +81,14 @@ impl DynamoDbStore {
             client,
             table: table.into(),
             retention,
+            refresh_key: None,
         }
+    }
+
+    /// The store with refresh tokens sealed at rest under `key` (see [`RefreshTokenKey`]).
+    pub fn with_refresh_token_key(mut self, key: RefreshTokenKey) -> Self {
+        self.refresh_key = Some(key);
+        self
     }
 
     /// The table (tests read and write its items directly).
@@ -118,7 +131,8 @@ impl DynamoDbStore {
             }
         }
         if uses(":ttl") {
-            let expires = now.timestamp() + i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX / 2);
+            let retention = i64::try_from(self.retention.as_secs()).unwrap_or(i64::MAX);
+            let expires = now.timestamp().saturating_add(retention);
             builder = builder.expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()));
         }
         builder
@@ -132,32 +146,6 @@ impl DynamoDbStore {
                 if err
                     .as_service_error()
                     .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(classify(err, &self.table)),
-        }
-    }
-
-    /// DeleteItem, unless a live claim is on the item: `Ok(false)` then.
-    async fn delete_unless_claimed(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(item::HASH, s(hash.as_str()))
-            .condition_expression(CLAIM_FREE)
-            .expression_attribute_names("#claim", item::GUEST_CLAIM_UNTIL)
-            .expression_attribute_values(":type_n", s("N"))
-            .expression_attribute_values(":now", millis(now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(DeleteItemError::is_conditional_check_failed_exception) =>
             {
                 Ok(false)
             }
@@ -277,25 +265,27 @@ impl SessionStore for DynamoDbStore {
         owner: &HoldOwner,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // A refresh token (authenticated web messaging) is stored beside its token; the owner's
-        // contract has none and writes exactly what it always wrote.
-        let expression = if token.refresh().is_some() {
-            "SET #token = :token, #expires = :expires, #refresh = :refresh, #updated = :updated, #ttl = :ttl \
-             REMOVE #lease, #lease_owner"
-        } else {
-            "SET #token = :token, #expires = :expires, #updated = :updated, #ttl = :ttl \
-             REMOVE #lease, #lease_owner"
-        };
-        let mut update = self
-            .update(hash, now, expression, "#guest = :guest AND #lease_owner = :owner")
+        let refresh = self.refresh_to_write(hash, token).await?;
+        let update = self
+            .update(
+                hash,
+                now,
+                tokens::token_update(refresh.as_ref()),
+                "#guest = :guest AND #lease_owner = :owner",
+            )
             .expression_attribute_values(":guest", s(guest.as_str()))
             .expression_attribute_values(":owner", s(owner.as_str()))
             .expression_attribute_values(":token", s(token.secret().expose_secret()))
             .expression_attribute_values(":expires", s(token.expires_at_raw()));
-        if let Some(refresh) = token.refresh() {
-            update = update.expression_attribute_values(":refresh", s(refresh.expose_secret()));
-        }
-        self.conditional(update).await
+        self.conditional(tokens::with_refresh(update, refresh.as_ref())).await
+    }
+
+    async fn open_refresh_token(
+        &self,
+        hash: &CrmIdHash,
+        refresh: &RefreshToken,
+    ) -> Result<Option<SecretString>, StoreError> {
+        self.open_refresh(hash, refresh).await
     }
 
     async fn release_token_lease(&self, hash: &CrmIdHash, owner: &HoldOwner) -> Result<(), StoreError> {
@@ -306,24 +296,7 @@ impl SessionStore for DynamoDbStore {
     }
 
     async fn delete(&self, hash: &CrmIdHash, now: DateTime<Utc>) -> Result<(), StoreError> {
-        for _ in 0..CONDITIONAL_ATTEMPTS {
-            if self.delete_unless_claimed(hash, now).await? {
-                return Ok(());
-            }
-            // A creation is under way: forget everything but its claim.
-            let update = self.update(
-                hash,
-                now,
-                "REMOVE #guest, #token, #expires, #refresh, #lease, #lease_owner SET #updated = :updated",
-                "attribute_type(#claim, :type_n) AND #claim > :now",
-            );
-            if self.conditional(update).await? {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Malformed(
-            "the session could neither be deleted nor emptied around its claim".into(),
-        ))
+        self.forget(hash, now).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ fn body(response: &ApiResponse) -> serde_json::Value {
 }
 
 #[test]
-fn every_error_has_the_envelope_and_no_store_header() {
+fn every_error_has_the_envelope_and_the_no_store_and_no_cache_headers() {
     let errors = [
         ApiError::invalid_request("crmId is required"),
         ApiError::not_found(),
@@ -34,6 +34,7 @@ fn every_error_has_the_envelope_and_no_store_header() {
         assert_eq!(body(&response)["error"]["code"], code);
         assert!(body(&response)["error"]["message"].is_string());
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::PRAGMA], "no-cache");
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
     }
 }

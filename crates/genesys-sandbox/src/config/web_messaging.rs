@@ -12,7 +12,7 @@ pub const DEFAULT_CONFIGURATION_ID: &str = "00000000-0000-4000-8000-00000000c001
 pub const DEFAULT_EXTERNAL_SOURCE_ID: &str = "00000000-0000-4000-8000-00000000e001";
 pub const DEFAULT_INTEGRATION_ID: &str = "00000000-0000-4000-8000-00000000a001";
 pub const DEFAULT_OIDC_CLIENT_ID: &str = "sandbox-oidc-client";
-pub const DEFAULT_OIDC_CLIENT_SECRET: &str = "sandbox-oidc-secret";
+pub const DEFAULT_OIDC_CLIENT_SECRET: &str = "sandbox-oidc-client-secret-of-38-chars";
 
 /// How the sandbox authenticates to the provider's token endpoint (OIDC Core §9).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

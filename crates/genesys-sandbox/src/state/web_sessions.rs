@@ -102,6 +102,11 @@ impl Sessions {
         }
     }
 
+    /// Every refresh token issued so far, in no particular order.
+    pub(crate) fn refresh_tokens(&self) -> Vec<String> {
+        self.by_refresh_token.keys().cloned().collect()
+    }
+
     pub(crate) fn records(&self) -> Vec<WebSessionRecord> {
         self.sessions.iter().map(|session| session.record.clone()).collect()
     }

@@ -116,11 +116,11 @@ def check_code(name, body, event_body):
 
 
 def oidc(name, event, answer):
-    """The OIDC provider function's HTTP API (payload 2.0) events."""
+    """The OIDC provider function's REST API (payload 1.0) events."""
     status = answer.get("statusCode")
     headers = lower_headers(answer.get("headers"))
     body = answer.get("body") or ""
-    method, path = event["requestContext"]["http"]["method"], event["rawPath"]
+    method, path = event["httpMethod"], event["path"]
     if method == "GET" and path.endswith("/.well-known/openid-configuration"):
         doc = parse_json(name, body)
         if status != 200 or headers.get("cache-control") != "public, max-age=300":
@@ -140,8 +140,8 @@ def oidc(name, event, answer):
         doc = parse_json(name, body)
         if status != 400 or not isinstance(doc, dict) or doc.get("error") != "invalid_grant":
             fail(f"{name}: expected 400 invalid_grant for a code nobody issued, got {status}: {body[:300]}")
-        if headers.get("cache-control") != "no-store":
-            fail(f"{name}: cache-control is {headers.get('cache-control')!r}, not 'no-store'")
+        if headers.get("cache-control") != "no-store" or headers.get("pragma") != "no-cache":
+            fail(f"{name}: cache-control {headers.get('cache-control')!r}, pragma {headers.get('pragma')!r}")
         return f"{status}, invalid_grant (the client authenticated; no such code)"
     fail(f"{name}: {method} {path} is not an OIDC route this check knows: add its expectation")
 

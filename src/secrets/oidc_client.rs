@@ -38,7 +38,15 @@ struct Document {
 /// Reads `{"client_id": "...", "client_secret": "..."}`, the secret at least
 /// [`MIN_OIDC_CLIENT_SECRET_CHARS`] long; the error names the problem, never a value.
 pub fn parse_oidc_client(text: &str) -> Result<Credential, CredentialError> {
-    parse_client_document(text, "the OIDC client secret")
+    let client = parse_client_document(text, "the OIDC client secret")?;
+    if client.client_secret.expose_secret().chars().count() < MIN_OIDC_CLIENT_SECRET_CHARS {
+        return Err(CredentialError::Malformed(format!(
+            "the OIDC client secret (OIDC_CLIENT_SECRET_ID) has a client_secret shorter than \
+             {MIN_OIDC_CLIENT_SECRET_CHARS} characters: set a random one of at least \
+             {MIN_OIDC_CLIENT_SECRET_CHARS}, here and in the Genesys integration"
+        )));
+    }
+    Ok(client)
 }
 
 /// Reads a secret holding one OAuth client, `{"client_id": "...", "client_secret": "..."}` (the
@@ -51,17 +59,9 @@ pub fn parse_client_document(text: &str, what: &str) -> Result<Credential, Crede
         Some(serde_json::Value::String(text)) if !text.trim().is_empty() => Ok(text),
         _ => Err(malformed(&format!("needs a non-empty {name} string"))),
     };
-    let client_id = field(document.client_id, "client_id")?;
-    let client_secret = field(document.client_secret, "client_secret")?;
-    if client_secret.chars().count() < MIN_OIDC_CLIENT_SECRET_CHARS {
-        return Err(malformed(&format!(
-            "(OIDC_CLIENT_SECRET_ID) has a client_secret shorter than {MIN_OIDC_CLIENT_SECRET_CHARS} characters: \
-             set a random one of at least {MIN_OIDC_CLIENT_SECRET_CHARS}, here and in the Genesys integration"
-        )));
-    }
     Ok(Credential {
-        client_id,
-        client_secret: SecretString::from(client_secret),
+        client_id: field(document.client_id, "client_id")?,
+        client_secret: SecretString::from(field(document.client_secret, "client_secret")?),
     })
 }
 

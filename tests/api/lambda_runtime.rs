@@ -61,9 +61,9 @@ async fn every_sample_event_gets_its_expected_result() {
     ];
     // The OpenID Connect provider function's events: tests/api/oidc_function.rs runs them.
     let oidc_events = [
-        "http-api-get-oidc-discovery.json",
-        "http-api-get-oidc-jwks.json",
-        "http-api-post-oidc-token.json",
+        "rest-api-get-oidc-discovery.json",
+        "rest-api-get-oidc-jwks.json",
+        "rest-api-post-oidc-token.json",
     ];
     let files: BTreeSet<String> = std::fs::read_dir(EVENTS_DIR)
         .expect("events/ exists")

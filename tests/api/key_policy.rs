@@ -1,23 +1,60 @@
-//! Template check (issue 25.3): the OIDC signing key's policy lets nobody but the OIDC function's
-//! role sign, nobody but the named key administrators change the policy, and nobody create a grant,
-//! whatever wildcard a statement uses (`kms:Create*` includes `CreateGrant`, `kms:Put*`
-//! `PutKeyPolicy`, `kms:*` both and `Sign`). KMS key policies cannot be evaluated here, so the
-//! check reads every statement of `template.yaml`'s `OidcSigningKey`, both branches of a
-//! conditional one, and matches its actions as IAM does (case-insensitive, `*` and `?`).
+//! Template check (issue 25.3): the stack's two KMS keys let only their one user use them, only
+//! the named key administrators change their policies, and nobody create a grant, whatever
+//! wildcard a statement uses (`kms:Create*` includes `CreateGrant`, `kms:Put*` `PutKeyPolicy`,
+//! `kms:*` all of them). Whoever can sign with `OidcSigningKey` can mint an id_token for any
+//! customer, whoever can decrypt with `RefreshTokenKey` reads every customer's Genesys refresh
+//! token. KMS key policies cannot be evaluated here, so the check reads every statement of each
+//! key's policy in `template.yaml`, both branches of a conditional one, and matches its actions as
+//! IAM does (case-insensitive, `*` and `?`).
 
 use serde_json::{Value, json};
 use test_kit::template::Template;
 
-/// The actions that let a principal sign, or give itself (or anyone) the right to.
-const GUARDED: [&str; 3] = ["kms:Sign", "kms:PutKeyPolicy", "kms:CreateGrant"];
+/// A key, the role that alone may use it, and the actions that use it (or reveal what it guards).
+struct Key {
+    resource: &'static str,
+    user: &'static str,
+    use_actions: &'static [&'static str],
+}
 
-/// Who may be allowed each guarded action: the OIDC function's role signs, the administrators
-/// named by the parameter change the policy, nobody creates a grant.
-fn intended_principals(action: &str) -> Vec<Value> {
-    match action {
-        "kms:Sign" => vec![json!({"Fn::GetAtt": ["OidcFunctionRole", "Arn"]})],
-        "kms:PutKeyPolicy" => vec![json!({"Fn::Split": [",", {"Ref": "OidcSigningKeyAdministratorArns"}]})],
-        _ => vec![],
+const SIGNING_KEY: Key = Key {
+    resource: "OidcSigningKey",
+    user: "OidcFunctionRole",
+    use_actions: &["kms:Sign"],
+};
+
+const REFRESH_TOKEN_KEY: Key = Key {
+    resource: "RefreshTokenKey",
+    user: "FunctionRole",
+    use_actions: &["kms:Decrypt", "kms:ReEncryptFrom"],
+};
+
+const KEYS: [Key; 2] = [SIGNING_KEY, REFRESH_TOKEN_KEY];
+
+impl Key {
+    fn properties(&self) -> Value {
+        Template::load().resource(self.resource)["Properties"].clone()
+    }
+
+    fn user_arn(&self) -> Value {
+        json!({"Fn::GetAtt": [self.user, "Arn"]})
+    }
+
+    /// The actions that use the key, or give a principal (anyone) the right to.
+    fn guarded(&self) -> Vec<&'static str> {
+        let mut guarded = self.use_actions.to_vec();
+        guarded.extend(["kms:PutKeyPolicy", "kms:CreateGrant"]);
+        guarded
+    }
+
+    /// Who may be allowed each guarded action: its user uses the key, the administrators named by
+    /// the parameter change the policy, nobody creates a grant.
+    fn intended_principals(&self, action: &str) -> Vec<Value> {
+        match action {
+            "kms:PutKeyPolicy" => vec![json!({"Fn::Split": [",", {"Ref": "KmsKeyAdministratorArns"}]})],
+            "kms:CreateGrant" => vec![],
+            _ => vec![self.user_arn()],
+        }
     }
 }
 
@@ -72,15 +109,15 @@ fn statements(policy: &Value) -> Vec<Value> {
 }
 
 /// Each statement that allows a guarded action to someone it should not: (sid, action, principal).
-fn overreaching_grants(policy: &Value) -> Vec<(String, &'static str, Value)> {
+fn overreaching_grants(key: &Key, policy: &Value) -> Vec<(String, &'static str, Value)> {
     let mut found = Vec::new();
     for statement in statements(policy) {
-        for action in GUARDED {
+        for action in key.guarded() {
             let principal = statement["Principal"]
                 .get("AWS")
                 .unwrap_or(&statement["Principal"])
                 .clone();
-            if allows(&statement, action) && !intended_principals(action).contains(&principal) {
+            if allows(&statement, action) && !key.intended_principals(action).contains(&principal) {
                 let sid = statement["Sid"].as_str().unwrap_or("(no Sid)").to_owned();
                 found.push((sid, action, principal));
             }
@@ -89,55 +126,77 @@ fn overreaching_grants(policy: &Value) -> Vec<(String, &'static str, Value)> {
     found
 }
 
-fn signing_key() -> Value {
-    Template::load().resource("OidcSigningKey")["Properties"].clone()
+#[test]
+fn no_statement_of_either_key_policy_lets_another_principal_use_the_key_change_the_policy_or_grant() {
+    for key in KEYS {
+        let policy = &key.properties()["KeyPolicy"];
+        assert_eq!(overreaching_grants(&key, policy), [], "{}: {policy:#}", key.resource);
+        assert!(
+            statements(policy)
+                .iter()
+                .any(|statement| allows(statement, key.use_actions[0])
+                    && statement["Principal"]["AWS"] == key.user_arn()),
+            "{}: its user may {}",
+            key.resource,
+            key.use_actions[0]
+        );
+        for action in key.use_actions {
+            let users: Vec<Value> = statements(policy)
+                .into_iter()
+                .filter(|statement| allows(statement, action))
+                .map(|statement| statement["Principal"]["AWS"].clone())
+                .collect();
+            // kms:ReEncryptFrom guards the key too, but its user needs it no more than anyone else.
+            assert!(
+                users.iter().all(|user| *user == key.user_arn()),
+                "{}: who may {action}: {users:?}",
+                key.resource
+            );
+        }
+    }
 }
 
 #[test]
-fn no_statement_of_the_signing_key_policy_lets_another_principal_sign_change_the_policy_or_grant() {
-    let policy = &signing_key()["KeyPolicy"];
-    assert_eq!(overreaching_grants(policy), [], "{policy:#}");
-    let signers: Vec<Value> = statements(policy)
-        .into_iter()
-        .filter(|statement| allows(statement, "kms:Sign"))
-        .map(|statement| statement["Principal"]["AWS"].clone())
-        .collect();
-    assert_eq!(
-        signers,
-        intended_principals("kms:Sign"),
-        "the OIDC function's role signs"
-    );
+fn both_key_policies_deny_every_grant_and_every_other_user_explicitly() {
+    for key in KEYS {
+        let policy = &key.properties()["KeyPolicy"];
+        let denies: Vec<Value> = statements(policy)
+            .into_iter()
+            .filter(|statement| statement["Effect"] == "Deny" && statement["Principal"]["AWS"] == "*")
+            .collect();
+        let denying = |action: &str| denies.iter().find(|deny| strings(&deny["Action"]).contains(&action));
+        let grants =
+            denying("kms:CreateGrant").unwrap_or_else(|| panic!("{}: no Deny of kms:CreateGrant", key.resource));
+        assert!(
+            grants.get("Condition").is_none(),
+            "{}: no exception: {grants}",
+            key.resource
+        );
+        for action in key.use_actions {
+            let deny = denying(action).unwrap_or_else(|| panic!("{}: no Deny of {action} for others", key.resource));
+            assert_eq!(
+                deny["Condition"],
+                json!({"ArnNotEquals": {"aws:PrincipalArn": key.user_arn()}}),
+                "{}",
+                key.resource
+            );
+        }
+    }
 }
 
 #[test]
-fn the_signing_key_policy_denies_every_grant_and_every_other_signer_explicitly() {
-    let policy = &signing_key()["KeyPolicy"];
-    let denies: Vec<Value> = statements(policy)
-        .into_iter()
-        .filter(|statement| statement["Effect"] == "Deny" && statement["Principal"]["AWS"] == "*")
-        .collect();
-    let denying = |action: &str| denies.iter().find(|deny| strings(&deny["Action"]).contains(&action));
-    let grants = denying("kms:CreateGrant").expect("a Deny of kms:CreateGrant for everyone");
-    assert!(grants.get("Condition").is_none(), "no exception: {grants}");
-    let sign = denying("kms:Sign").expect("a Deny of kms:Sign for everyone else");
+fn a_key_policy_nobody_may_change_is_created_only_by_saying_so() {
+    for key in KEYS {
+        assert_eq!(
+            key.properties()["BypassPolicyLockoutSafetyCheck"],
+            json!({"Fn::If": ["HasKmsKeyAdministrators", false, true]}),
+            "{}: KMS's lock-out check stays on while administrators are named",
+            key.resource
+        );
+    }
     assert_eq!(
-        sign["Condition"],
-        json!({"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["OidcFunctionRole", "Arn"]}}})
-    );
-}
-
-#[test]
-fn a_signing_key_policy_nobody_may_change_is_created_only_by_saying_so() {
-    let key = signing_key();
-    assert_eq!(
-        key["BypassPolicyLockoutSafetyCheck"],
-        json!({"Fn::If": ["HasSigningKeyAdministrators", false, true]}),
-        "KMS's lock-out check stays on while administrators are named"
-    );
-    let template = Template::load();
-    assert_eq!(
-        template.json()["Conditions"]["HasSigningKeyAdministrators"],
-        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "OidcSigningKeyAdministratorArns"}, ""]}]})
+        Template::load().json()["Conditions"]["HasKmsKeyAdministrators"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "KmsKeyAdministratorArns"}, ""]}]})
     );
 }
 
@@ -149,7 +208,7 @@ fn wildcards_that_reach_a_guarded_action_are_caught() {
         "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
         "Action": ["kms:Create*", "kms:Describe*", "kms:Put*", "kms:Revoke*"], "Resource": "*",
     }]});
-    let found: Vec<(String, &str)> = overreaching_grants(&before)
+    let found: Vec<(String, &str)> = overreaching_grants(&SIGNING_KEY, &before)
         .into_iter()
         .map(|(sid, action, _)| (sid, action))
         .collect();

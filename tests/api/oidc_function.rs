@@ -54,12 +54,12 @@ async fn refused_token_requests_and_the_public_documents_make_no_aws_call() {
     }
     assert_eq!(fleet.proxy.take().len(), 0, "a refused request reached AWS");
 
-    // The proxy sees what an authenticated request costs: the code's one DeleteItem.
+    // The proxy sees what an authenticated request costs: the code's one UpdateItem.
     let reply = fleet
         .oidc_token(&code, Some((DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET)))
         .await;
     assert_eq!((reply.status, reply.error()), (400, "invalid_grant"), "{reply:?}");
-    assert_eq!(fleet.proxy.operations(), ["DynamoDB_20120810.DeleteItem"]);
+    assert_eq!(fleet.proxy.operations(), ["DynamoDB_20120810.UpdateItem"]);
     fleet.stop();
 }
 

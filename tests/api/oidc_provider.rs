@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use guest_token_broker::domain::{CodeChallenge, CodeGrant, CodeKey, CustomerProfile};
 use guest_token_broker::oidc::{Jwk, Signer, kms_public_key};
-use guest_token_broker::store::{CodeStore, DynamoDbStore};
+use guest_token_broker::store::{CodeStore, DynamoDbStore, Redemption};
 
 use test_kit::aws::{create_sessions_table, dynamodb, sdk_config_for, unique};
 use test_kit::emulators::moto;
@@ -59,9 +59,20 @@ async fn a_code_is_stored_as_its_hash_with_a_ttl_and_redeemed_once() {
         .expect("the code is stored under its hash");
     assert!(item.contains_key("ttl"));
     assert!(!format!("{item:?}").contains("the-code"), "only the hash is stored");
-    assert_eq!(store.redeem_code(&key).await.unwrap(), Some(grant_with_expiry(&item)));
-    assert_eq!(store.redeem_code(&key).await.unwrap(), None, "a code works once");
-    assert_eq!(store.redeem_code(&CodeKey::of("unknown")).await.unwrap(), None);
+    let now = Utc::now();
+    assert_eq!(
+        store.redeem_code(&key, now).await.unwrap(),
+        Redemption::Redeemed(grant_with_expiry(&item))
+    );
+    assert_eq!(
+        store.redeem_code(&key, now).await.unwrap(),
+        Redemption::AlreadyRedeemed,
+        "a code works once"
+    );
+    assert_eq!(
+        store.redeem_code(&CodeKey::of("unknown"), now).await.unwrap(),
+        Redemption::Unknown
+    );
 }
 
 /// The stored grant, with the expiry at the millisecond precision the store keeps.
@@ -81,14 +92,23 @@ async fn of_concurrent_redemptions_of_one_code_exactly_one_succeeds() {
         store.put_code(&key, &grant()).await.unwrap();
         let redemptions = (0..8).map(|_| {
             let (store, key) = (Arc::clone(&store), key.clone());
-            tokio::spawn(async move { store.redeem_code(&key).await.unwrap() })
+            tokio::spawn(async move { store.redeem_code(&key, Utc::now()).await.unwrap() })
         });
-        let winners = futures::future::join_all(redemptions)
+        let mut outcomes: Vec<&str> = futures::future::join_all(redemptions)
             .await
             .into_iter()
-            .filter(|redeemed| redeemed.as_ref().unwrap().is_some())
-            .count();
-        assert_eq!(winners, 1, "round {round}");
+            .map(|redemption| match redemption.unwrap() {
+                Redemption::Redeemed(_) => "redeemed",
+                Redemption::AlreadyRedeemed => "already redeemed",
+                Redemption::Unknown => "unknown",
+            })
+            .collect();
+        outcomes.sort_unstable();
+        assert_eq!(
+            outcomes,
+            [["already redeemed"; 7].as_slice(), &["redeemed"]].concat(),
+            "round {round}: one winner, and every other told it came second"
+        );
     }
 }
 

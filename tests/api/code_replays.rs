@@ -3,8 +3,9 @@
 //! is refused exactly as an unknown code is, but the OIDC function logs it at WARN by its key's
 //! prefix and counts it (`OidcCodeReplays`); the redeemed code's item in dynalite keeps only its
 //! mark and its TTL, none of the customer's data; the function never deletes. A DynamoDB answer
-//! lost after the redemption was written is no replay. And the template check: the OIDC role may
-//! only update code items, and a replay alarms.
+//! lost after the redemption was written is no replay. A replay of the jwt path's code revokes
+//! nothing (the decision in docs/security.md, "Replayed codes"). And the template check: the OIDC
+//! role may only update code items, and a replay alarms.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,9 +18,11 @@ use test_kit::runtime_harness::LambdaFunction;
 use test_kit::template::Template;
 
 use crate::auth_codes::{code_body, crm};
+use crate::deployment::body_of;
+use crate::fleet::status;
 use crate::key_policy::{allows, statements};
 use crate::oidc_codes::{CLIENT, redeem};
-use crate::web_fleet::{REDIRECT_URI, WebFleet};
+use crate::web_fleet::{REDIRECT_URI, WebFleet, web_calls};
 
 /// RFC 7636 Appendix B: a verifier a page made, and its S256 challenge.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -176,6 +179,38 @@ async fn a_redemption_whose_dynamodb_answer_was_lost_is_a_503_not_a_replay_and_s
         counted,
         [0, 1],
         "the lost answer is no replay; presenting the spent code again is: {lines:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_of_the_jwt_paths_code_revokes_nothing_and_the_customer_keeps_the_session() {
+    let mut fleet = WebFleet::start(1).await;
+    let first = fleet.post("CRM-REPLAY-3").await;
+    assert_eq!(status(&first), 200, "{first}");
+    let jwt = fleet.stored_token("CRM-REPLAY-3").await.expect("the jwt is stored");
+    let sent = fleet.sandbox.exchange_requests().pop().unwrap();
+    // Genesys redeemed the broker's code first; the same code presented again is a replay.
+    let code = sent.code.expect("the broker's code");
+    let replayed = redeem(&fleet, &code, REDIRECT_URI, CLIENT, false).await;
+    assert_eq!((replayed.status, replayed.error()), (400, "invalid_grant"));
+
+    assert_eq!(web_calls(&fleet.sandbox).3, 0, "no revocation");
+    let sessions = fleet.sandbox.web_sessions();
+    assert!(
+        sessions.len() == 1 && !sessions[0].revoked,
+        "the customer's session stays open: {sessions:?}"
+    );
+    let again = fleet.post("CRM-REPLAY-3").await;
+    assert_eq!(
+        body_of(&again)["token"],
+        jwt.as_str(),
+        "the stored jwt is served as before"
+    );
+    let (lines, counted) = stop_oidc(&mut fleet);
+    assert_eq!(
+        (counted.iter().sum::<u64>(), counted.last()),
+        (1, Some(&1)),
+        "one record counts the replay, Genesys's own calls none: {lines:#?}"
     );
 }
 

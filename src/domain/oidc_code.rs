@@ -56,6 +56,12 @@ impl CodeKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The first `n` hex characters, for a log line that must say which code without giving
+    /// anyone the means to look it up (as a request line carries the pseudonym's first 8).
+    pub fn prefix(&self, n: usize) -> &str {
+        self.0.get(..n).unwrap_or(&self.0)
+    }
 }
 
 /// What a code grants, bound at issue: the redirect URI it must be redeemed with, the subject (the
@@ -95,6 +101,7 @@ mod tests {
         assert_eq!(code.secret().expose_secret().len(), 43);
         assert_eq!(code.key(), CodeKey::of(code.secret().expose_secret()));
         assert_eq!(code.key().as_str().len(), 64);
+        assert_eq!(code.key().prefix(8), &code.key().as_str()[..8]);
         assert!(!format!("{code:?}").contains(code.secret().expose_secret()));
     }
 }

@@ -13,10 +13,11 @@ use crate::web::{
 use super::OidcProvider;
 use super::routes::OidcRoute;
 use super::signer::SignerError;
-use super::token_endpoint::{TokenError, TokenRequest};
+use super::token_endpoint::{INVALID_CODE, TokenError, TokenRequest};
 
-/// Answers one request within `deadline`, counting its outcome in `metrics`, and a refused client
-/// authentication (`OidcInvalidClient`, alarmed: Genesys with another secret, or someone guessing).
+/// Answers one request within `deadline`, counting its outcome in `metrics`, a refused client
+/// authentication (`OidcInvalidClient`, alarmed: Genesys with another secret, or someone guessing)
+/// and a replayed code (`OidcCodeReplays`, alarmed: a code stolen after its use, or presented twice).
 pub async fn handle<C: CodeStore>(
     provider: &OidcProvider<C>,
     request: ApiRequest<'_>,
@@ -27,7 +28,7 @@ pub async fn handle<C: CodeStore>(
     let route = OidcRoute::resolve(request.method, request.path);
     let route_name = route.as_ref().map_or("unmatched", |route| route.name());
     let result = match route {
-        Ok(route) => serve(provider, route, &request, deadline).await,
+        Ok(route) => serve(provider, route, &request, deadline, metrics).await,
         Err(err) => Err(err),
     };
     if result
@@ -46,6 +47,7 @@ async fn serve<C: CodeStore>(
     route: OidcRoute,
     request: &ApiRequest<'_>,
     deadline: Deadline,
+    metrics: &Metrics,
 ) -> Answered {
     match route {
         OidcRoute::Discovery => Ok((provider.discovery(), "discovery")),
@@ -64,8 +66,11 @@ async fn serve<C: CodeStore>(
                     Err(TokenError::Store(StoreError::Unavailable(
                         "the request deadline passed before the token was ready".into(),
                     )))
-                })?;
-            Ok((answer, "code-redeemed"))
+                });
+            if matches!(answer, Err(TokenError::Replayed)) {
+                metrics.oidc_code_replay();
+            }
+            Ok((answer?, "code-redeemed"))
         }
     }
 }
@@ -80,6 +85,7 @@ impl From<TokenError> for ApiError {
     fn from(err: TokenError) -> Self {
         match err {
             TokenError::Refused { error, description } => ApiError::new(ErrorKind::OAuth(error), description),
+            TokenError::Replayed => ApiError::new(ErrorKind::OAuth(OAuthError::InvalidGrant), INVALID_CODE),
             TokenError::Store(err) => err.into(),
             TokenError::Client(err) => {
                 ApiError::new(ErrorKind::OAuth(OAuthError::ServerError), CLIENT_SECRET_UNUSABLE).caused_by(err)

@@ -5,7 +5,9 @@
 //! both (a form `client_id` beside Basic credentials is accepted when it names the same client, as
 //! RFC 6749 §2.3.1 permits; a form `client_secret` beside them is not); the secret is compared in
 //! constant time. A client that does not authenticate reaches nothing. The code is then redeemed
-//! (removed and read in one atomic store call, so it works once whichever instance redeems it) and
+//! (marked and read in one atomic store call, so it works once whichever instance redeems it; a
+//! code presented again after that is a replay, refused like any invalid code and logged as a
+//! replay by its hash's prefix) and
 //! must be unexpired and bound to this client and redirect URI; a code bound to a PKCE challenge
 //! needs the `code_verifier` that answers it, and a code without one takes no verifier (RFC 9700
 //! §2.1.1). The answer is an id_token for the code's subject, with the nonce and the claims the
@@ -21,7 +23,7 @@ use serde::Serialize;
 
 use crate::domain::CodeKey;
 use crate::secrets::CredentialError;
-use crate::store::{CodeStore, StoreError};
+use crate::store::{CodeStore, Redemption, StoreError};
 use crate::web::{ApiResponse, OAuthError, json_response};
 
 use super::id_token::{self, Claims};
@@ -29,6 +31,13 @@ use super::{OidcProvider, SignerError};
 
 /// The largest form read: a code, a redirect URI and client credentials fit many times over.
 const MAX_FORM_BYTES: usize = 8 * 1024;
+
+/// Why a code grants nothing, whatever the reason: the caller learns no more than RFC 6749 says.
+pub(super) const INVALID_CODE: &str = "the code is invalid, expired, used or not issued for this redirect URI";
+
+/// Hex characters of a code's key in the replay's log line: enough to match two lines, too few
+/// to find the code by.
+const LOGGED_KEY_CHARS: usize = 8;
 
 /// What can stop the endpoint: a refusal of the request, or trouble on our side.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +51,10 @@ pub enum TokenError {
         /// Why, for the `error_description`; never a value from the request.
         description: &'static str,
     },
+    /// A code redeemed before was presented again (a replay): answered `invalid_grant` with
+    /// [`INVALID_CODE`], like any code that grants nothing, and counted apart.
+    #[error("{INVALID_CODE}")]
+    Replayed,
     /// The code store failed (throttled, unreachable).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -189,20 +202,23 @@ impl<C: CodeStore> OidcProvider<C> {
                 "code and redirect_uri are required",
             ));
         };
-        let invalid_grant = || {
-            refused(
-                OAuthError::InvalidGrant,
-                "the code is invalid, expired, used or not issued for this redirect URI",
-            )
-        };
-        // Removed whatever follows: a code presented wrongly is spent (single use, RFC 6749 §4.1.2;
+        let invalid_grant = || refused(OAuthError::InvalidGrant, INVALID_CODE);
+        // Spent whatever follows: a code presented wrongly is spent (single use, RFC 6749 §4.1.2;
         // a code shown with another redirect URI may have been intercepted, §10.6).
-        let grant = self
-            .codes
-            .redeem_code(&CodeKey::of(code))
-            .await?
-            .ok_or_else(invalid_grant)?;
         let now = self.clock.now();
+        let key = CodeKey::of(code);
+        let grant = match self.codes.redeem_code(&key, now).await? {
+            Redemption::Redeemed(grant) => grant,
+            Redemption::AlreadyRedeemed => {
+                // §4.1.2, §10.5: a code stolen after its use, or a client presenting it twice.
+                tracing::warn!(
+                    code_key = key.prefix(LOGGED_KEY_CHARS),
+                    "a code redeemed before was presented again (a replay); refused"
+                );
+                return Err(TokenError::Replayed);
+            }
+            Redemption::Unknown => return Err(invalid_grant()),
+        };
         if !grant.valid_at(now) || &grant.redirect_uri != redirect_uri {
             return Err(invalid_grant());
         }

@@ -10,13 +10,14 @@ use secrecy::SecretString;
 
 use crate::domain::{CodeGrant, CodeKey, CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, RefreshToken, SessionRecord};
 
-use super::{CodeStore, GuestStored, SessionStore, StoreError};
+use super::{CodeStore, GuestStored, Redemption, SessionStore, StoreError};
 
 /// Sessions and codes in process memory, shared by clones; lost when the process ends.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
     sessions: Arc<Mutex<HashMap<CrmIdHash, SessionRecord>>>,
-    codes: Arc<Mutex<HashMap<CodeKey, CodeGrant>>>,
+    /// Each code's grant until it is redeemed, then `None`: the mark a replay is told by.
+    codes: Arc<Mutex<HashMap<CodeKey, Option<CodeGrant>>>>,
     operations: Arc<AtomicUsize>,
 }
 
@@ -199,13 +200,17 @@ impl CodeStore for MemoryStore {
     async fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> Result<(), StoreError> {
         self.operations.fetch_add(1, Ordering::SeqCst);
         let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
-        codes.insert(key.clone(), grant.clone());
+        codes.insert(key.clone(), Some(grant.clone()));
         Ok(())
     }
 
-    async fn redeem_code(&self, key: &CodeKey) -> Result<Option<CodeGrant>, StoreError> {
+    /// Nothing here expires: a redeemed code stays marked for the process's life.
+    async fn redeem_code(&self, key: &CodeKey, _now: DateTime<Utc>) -> Result<Redemption, StoreError> {
         self.operations.fetch_add(1, Ordering::SeqCst);
         let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(codes.remove(key))
+        Ok(match codes.get_mut(key) {
+            Some(slot) => slot.take().map_or(Redemption::AlreadyRedeemed, Redemption::Redeemed),
+            None => Redemption::Unknown,
+        })
     }
 }

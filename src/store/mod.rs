@@ -64,6 +64,17 @@ pub enum GuestStored {
     Theirs(GuestId),
 }
 
+/// What presenting a code to [`CodeStore::redeem_code`] came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// This call redeemed the code: what it grants, as stored (expired or not: the caller checks).
+    Redeemed(CodeGrant),
+    /// The code was redeemed before: a replay (RFC 6749 §4.1.2), or a second presentation.
+    AlreadyRedeemed,
+    /// No such code: never issued, or gone with its item's TTL; or its item grants nothing readable.
+    Unknown,
+}
+
 /// Sessions keyed by `crm_id_hash`.
 ///
 /// Claims and leases coordinate requests across instances: a claim gives one request the right to
@@ -163,8 +174,15 @@ pub trait CodeStore: Send + Sync + 'static {
     /// beside the sessions), expiring with the grant.
     fn put_code(&self, key: &CodeKey, grant: &CodeGrant) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Removes the code and returns what it granted, atomically: of any number of concurrent
-    /// redemptions of one code, exactly one gets `Some`. An unknown code is `None`; an expired one
-    /// is returned as stored (the caller checks its time) and is gone afterwards all the same.
-    fn redeem_code(&self, key: &CodeKey) -> impl Future<Output = Result<Option<CodeGrant>, StoreError>> + Send;
+    /// Marks the code redeemed at `now` and returns what it granted, atomically: of any number of
+    /// concurrent redemptions of one code, exactly one gets [`Redemption::Redeemed`], and every
+    /// later one [`Redemption::AlreadyRedeemed`] for as long as the code's item lives (its TTL is
+    /// left as it was). The grant is forgotten in the same step (the claims, the subject, the
+    /// challenge, the nonce): a redeemed code keeps only its mark. An expired code is redeemed like
+    /// any other (the caller checks its time), so it is spent all the same.
+    fn redeem_code(
+        &self,
+        key: &CodeKey,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
 }

@@ -48,6 +48,7 @@ impl EmfEmitter {
             count("UpstreamRejections"),
             count("StoreThrottles"),
             count("OidcInvalidClient"),
+            count("OidcCodeReplays"),
             count("SecretRotationSteps"),
             count("SecretRotationFailures"),
             json!({"Name": "UpstreamLatency", "Unit": "Milliseconds"}),
@@ -76,6 +77,7 @@ impl EmfEmitter {
             "UpstreamRejections": delta.upstream_rejections,
             "StoreThrottles": delta.store_throttles,
             "OidcInvalidClient": delta.oidc_invalid_clients,
+            "OidcCodeReplays": delta.oidc_code_replays,
             "SecretRotationSteps": delta.rotation_steps,
             "SecretRotationFailures": delta.rotation_failures,
             "UpstreamLatency": delta.upstream_latencies_ms,
@@ -113,6 +115,7 @@ mod tests {
         cold.outcome("created");
         warm.hit();
         warm.oidc_invalid_client();
+        warm.oidc_code_replay();
         let first = emitter.record(&cold, 1);
         let second = emitter.record(&warm, 2);
 
@@ -149,6 +152,10 @@ mod tests {
                 first["OidcInvalidClient"].as_u64(),
                 second["OidcInvalidClient"].as_u64()
             ),
+            (Some(0), Some(1))
+        );
+        assert_eq!(
+            (first["OidcCodeReplays"].as_u64(), second["OidcCodeReplays"].as_u64()),
             (Some(0), Some(1))
         );
     }

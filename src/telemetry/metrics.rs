@@ -20,6 +20,7 @@ pub struct Metrics {
     upstream_rejections: AtomicU64,
     store_throttles: AtomicU64,
     oidc_invalid_clients: AtomicU64,
+    oidc_code_replays: AtomicU64,
     rotation_steps: AtomicU64,
     rotation_failures: AtomicU64,
     upstream_latencies_ms: Mutex<Vec<f64>>,
@@ -48,6 +49,8 @@ pub struct MetricsSnapshot {
     pub store_throttles: u64,
     /// OIDC token requests refused `invalid_client` (the caller did not authenticate).
     pub oidc_invalid_clients: u64,
+    /// OIDC token requests that presented a code redeemed before (refused `invalid_grant`).
+    pub oidc_code_replays: u64,
     /// Secret rotation steps done (the rotation function).
     pub rotation_steps: u64,
     /// Secret rotation steps failed (the rotation function).
@@ -114,6 +117,12 @@ impl Metrics {
         add(&self.oidc_invalid_clients);
     }
 
+    /// The OIDC token endpoint was presented a code redeemed before (a replay, refused): a code
+    /// stolen after its use, or a client presenting one twice.
+    pub fn oidc_code_replay(&self) {
+        add(&self.oidc_code_replays);
+    }
+
     /// The rotation function completed a rotation step.
     pub fn rotation_step_done(&self) {
         add(&self.rotation_steps);
@@ -154,6 +163,7 @@ impl Metrics {
             upstream_rejections: load(&self.upstream_rejections),
             store_throttles: load(&self.store_throttles),
             oidc_invalid_clients: load(&self.oidc_invalid_clients),
+            oidc_code_replays: load(&self.oidc_code_replays),
             rotation_steps: load(&self.rotation_steps),
             rotation_failures: load(&self.rotation_failures),
             upstream_latencies_ms: self

@@ -133,3 +133,20 @@ pub fn metrics_records(lines: &[String]) -> Vec<Value> {
         .filter(|line| line.get("_aws").is_some())
         .collect()
 }
+
+/// The count `metric` in each record, sorted (instances print their records in no set order);
+/// every record must carry it, and declare it as a count the way CloudWatch reads it.
+#[track_caller]
+pub fn counts_of(records: &[Value], metric: &str) -> Vec<u64> {
+    let declaration = format!(r#"{{"Name":"{metric}","Unit":"Count"}}"#);
+    let mut counts: Vec<u64> = records
+        .iter()
+        .map(|record| {
+            let declared = record["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
+            assert!(declared.contains(&declaration), "{metric} is not declared: {declared}");
+            record[metric].as_u64().expect("every record carries it")
+        })
+        .collect();
+    counts.sort_unstable();
+    counts
+}

@@ -80,7 +80,8 @@ fn strings(value: &Value) -> Vec<&str> {
 }
 
 /// Whether an `Allow` statement allows `action` (`Action` matching it, or `NotAction` not).
-fn allows(statement: &Value, action: &str) -> bool {
+/// (Also read by the OIDC role's check in `code_replays.rs`.)
+pub(crate) fn allows(statement: &Value, action: &str) -> bool {
     if statement["Effect"] != "Allow" {
         return false;
     }
@@ -92,7 +93,7 @@ fn allows(statement: &Value, action: &str) -> bool {
 }
 
 /// The policy's statements, each branch of an `Fn::If` on its own (`AWS::NoValue` left out).
-fn statements(policy: &Value) -> Vec<Value> {
+pub(crate) fn statements(policy: &Value) -> Vec<Value> {
     let mut out = Vec::new();
     for statement in policy["Statement"].as_array().expect("a Statement list") {
         match statement.get("Fn::If") {

@@ -17,6 +17,7 @@ mod auth_code_bindings;
 mod auth_codes;
 mod broker_flow;
 mod cached_secret;
+mod code_replays;
 mod configuration_faults;
 mod crm_ids;
 mod delete_race;

@@ -2,17 +2,19 @@
 //! one-time under a race of redemptions; the id_token signer on a KMS key (moto), whose published
 //! JWK verifies what it signed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lc_rs::rsa::PublicKeyComponents;
 use aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use guest_token_broker::domain::{CodeChallenge, CodeGrant, CodeKey, CustomerProfile};
 use guest_token_broker::oidc::{Jwk, Signer, kms_public_key};
-use guest_token_broker::store::{CodeStore, DynamoDbStore};
+use guest_token_broker::store::{CodeStore, DynamoDbStore, Redemption};
 
 use test_kit::aws::{create_sessions_table, dynamodb, sdk_config_for, unique};
 use test_kit::emulators::moto;
@@ -44,28 +46,27 @@ async fn a_code_is_stored_as_its_hash_with_a_ttl_and_redeemed_once() {
     let store = store().await;
     let key = CodeKey::of("the-code");
     store.put_code(&key, &grant()).await.unwrap();
-    let item = dynamodb()
-        .await
-        .get_item()
-        .table_name(store.table())
-        .key(
-            "crm_id_hash",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("oidc-code#{}", key.as_str())),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the code is stored under its hash");
+    let item = code_item(&store, &key).await;
     assert!(item.contains_key("ttl"));
     assert!(!format!("{item:?}").contains("the-code"), "only the hash is stored");
-    assert_eq!(store.redeem_code(&key).await.unwrap(), Some(grant_with_expiry(&item)));
-    assert_eq!(store.redeem_code(&key).await.unwrap(), None, "a code works once");
-    assert_eq!(store.redeem_code(&CodeKey::of("unknown")).await.unwrap(), None);
+    let now = Utc::now();
+    assert_eq!(
+        store.redeem_code(&key, now).await.unwrap(),
+        Redemption::Redeemed(grant_with_expiry(&item))
+    );
+    assert_eq!(
+        store.redeem_code(&key, now).await.unwrap(),
+        Redemption::AlreadyRedeemed,
+        "a code works once"
+    );
+    assert_eq!(
+        store.redeem_code(&CodeKey::of("unknown"), now).await.unwrap(),
+        Redemption::Unknown
+    );
 }
 
 /// The stored grant, with the expiry at the millisecond precision the store keeps.
-fn grant_with_expiry(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> CodeGrant {
+fn grant_with_expiry(item: &HashMap<String, AttributeValue>) -> CodeGrant {
     let millis: i64 = item["code_expires_at"].as_n().unwrap().parse().unwrap();
     CodeGrant {
         expires_at: chrono::DateTime::from_timestamp_millis(millis).unwrap(),
@@ -81,14 +82,80 @@ async fn of_concurrent_redemptions_of_one_code_exactly_one_succeeds() {
         store.put_code(&key, &grant()).await.unwrap();
         let redemptions = (0..8).map(|_| {
             let (store, key) = (Arc::clone(&store), key.clone());
-            tokio::spawn(async move { store.redeem_code(&key).await.unwrap() })
+            tokio::spawn(async move { store.redeem_code(&key, Utc::now()).await.unwrap() })
         });
-        let winners = futures::future::join_all(redemptions)
+        let mut outcomes: Vec<&str> = futures::future::join_all(redemptions)
             .await
             .into_iter()
-            .filter(|redeemed| redeemed.as_ref().unwrap().is_some())
-            .count();
-        assert_eq!(winners, 1, "round {round}");
+            .map(|redemption| match redemption.unwrap() {
+                Redemption::Redeemed(_) => "redeemed",
+                Redemption::AlreadyRedeemed => "already redeemed",
+                Redemption::Unknown => "unknown",
+            })
+            .collect();
+        outcomes.sort_unstable();
+        assert_eq!(
+            outcomes,
+            [["already redeemed"; 7].as_slice(), &["redeemed"]].concat(),
+            "round {round}: one winner, and every other told it came second"
+        );
+    }
+}
+
+/// The code's item, read straight from dynalite.
+async fn code_item(store: &DynamoDbStore, key: &CodeKey) -> HashMap<String, AttributeValue> {
+    dynamodb()
+        .await
+        .get_item()
+        .table_name(store.table())
+        .key("crm_id_hash", AttributeValue::S(format!("oidc-code#{}", key.as_str())))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the code's item")
+}
+
+#[tokio::test]
+async fn a_mark_of_any_type_keeps_a_code_spent_and_the_redemption_still_removes_the_grant() {
+    let store = store().await;
+    let marks = [
+        ("redeemed_at", AttributeValue::S("yesterday".into())),
+        ("redeemed_at", AttributeValue::Null(true)),
+        ("redeemed_at", AttributeValue::Bool(false)),
+        ("redeemed_at", AttributeValue::N("0".into())),
+        ("redeemed_by", AttributeValue::S("another-call".into())),
+        ("redeemed_by", AttributeValue::N("1".into())),
+    ];
+    for (round, (name, mark)) in marks.into_iter().enumerate() {
+        let key = CodeKey::of(&format!("marked-{round}"));
+        store.put_code(&key, &grant()).await.unwrap();
+        dynamodb()
+            .await
+            .update_item()
+            .table_name(store.table())
+            .key("crm_id_hash", AttributeValue::S(format!("oidc-code#{}", key.as_str())))
+            .update_expression("SET #mark = :mark")
+            .expression_attribute_names("#mark", name)
+            .expression_attribute_values(":mark", mark.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            store.redeem_code(&key, Utc::now()).await.unwrap(),
+            Redemption::AlreadyRedeemed,
+            "{name} = {mark:?}"
+        );
+        let item = code_item(&store, &key).await;
+        let mut left: Vec<&str> = item.keys().map(String::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(
+            left,
+            ["crm_id_hash", "redeemed_at", "redeemed_by", "ttl"],
+            "{name} = {mark:?}: the mark as it was, and no grant"
+        );
+        assert_eq!(item[name], mark, "an existing mark is never overwritten");
     }
 }
 

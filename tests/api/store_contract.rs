@@ -451,3 +451,6 @@ contract!(
     a_claim_kept_through_a_delete_still_ends_with_its_guest_and_token,
     a_new_guests_first_token_lease_given_back_frees_it_for_the_next_request,
 );
+
+/// The same contract for the one-time codes.
+mod codes;

@@ -4,7 +4,8 @@
 //! one endpoint here serves a whole function (see [`AwsProxy::env`]). Each request is recorded with its
 //! operation and the time the emulator took; [`FaultRule`]s fail chosen operations (optionally
 //! only requests whose body contains a string) a number of times, with a throttling error, an
-//! HTTP 500, a connection closed without an answer, a slow answer or any AWS error.
+//! HTTP 500, a connection closed without an answer (before or after the emulator acted on the
+//! request), a slow answer or any AWS error.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -44,6 +45,9 @@ pub enum AwsFault {
     ServerError,
     /// The connection is closed without an answer.
     Reset,
+    /// The request is forwarded (the emulator acts on it) and the connection then closed without
+    /// the answer: a write that happened while its caller saw a failure, which the SDK retries.
+    AnswerLost,
     /// The request is forwarded after this delay (it still reaches the emulator).
     Slow(Duration),
     /// HTTP 400 with this error code and message.
@@ -160,12 +164,14 @@ impl AwsProxy {
     }
 
     /// The operations forwarded to an emulator so far, in order (faulted ones excluded, but slow
-    /// ones included: they got through).
+    /// ones and those whose answer was lost included: they got through).
     pub fn operations(&self) -> Vec<String> {
         lock(&self.state)
             .records
             .iter()
-            .filter(|record| record.fault.is_none() || matches!(record.fault, Some(AwsFault::Slow(_))))
+            .filter(|record| {
+                record.fault.is_none() || matches!(record.fault, Some(AwsFault::Slow(_) | AwsFault::AnswerLost))
+            })
             .map(|record| record.operation.clone())
             .collect()
     }
@@ -203,7 +209,7 @@ struct ClosedOnPurpose;
 
 impl std::fmt::Display for ClosedOnPurpose {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection closed by a Reset fault")
+        f.write_str("connection closed by a Reset or AnswerLost fault")
     }
 }
 
@@ -236,6 +242,8 @@ async fn serve(
             return Err(ClosedOnPurpose);
         }
         Some(AwsFault::Slow(delay)) => tokio::time::sleep(delay).await,
+        // Forwarded like any request; the answer is dropped below.
+        Some(AwsFault::AnswerLost) => {}
         Some(other) => {
             let response = fault_response(&other);
             record(Duration::ZERO, Some(other));
@@ -250,7 +258,11 @@ async fn serve(
     };
     let started = Instant::now();
     let response = forward(&upstream.client, target, parts, body).await;
+    let lost = fault == Some(AwsFault::AnswerLost);
     record(started.elapsed(), fault);
+    if lost {
+        return Err(ClosedOnPurpose);
+    }
     Ok(response)
 }
 
@@ -275,7 +287,7 @@ fn fault_response(fault: &AwsFault) -> Response<Full<Bytes>> {
             "Internal server error",
         ),
         AwsFault::Error { code, message } => (StatusCode::BAD_REQUEST, code.as_str(), message.as_str()),
-        AwsFault::Reset | AwsFault::Slow(_) => unreachable!("played by serve"),
+        AwsFault::Reset | AwsFault::AnswerLost | AwsFault::Slow(_) => unreachable!("played by serve"),
     };
     let body = serde_json::json!({
         "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),

@@ -19,6 +19,7 @@ use crate::secrets::{Credential, OidcClientSource};
 use crate::store::MemoryStore;
 
 mod bindings;
+mod replays;
 
 pub(super) const ISSUER: &str = "https://broker.example.com/prod";
 pub(super) const REDIRECT: &str = "https://broker.example.com/callback";
@@ -53,6 +54,12 @@ pub(super) fn issuer() -> CodeIssuer {
     }
 }
 
+/// A code minted into `store` for [`hash`] with `binding`, as the guest function mints it.
+pub(super) async fn mint(store: &MemoryStore, binding: CodeBinding) -> String {
+    let code = issuer().mint(store, &hash(), binding, Utc::now()).await.unwrap();
+    code.expose_secret().to_owned()
+}
+
 pub(super) fn hash() -> CrmIdHash {
     CrmIdHash::from_stored("54e48adaffd9027bce4eef4ba19ca3b0e30dd91cdc082d25de52df256082c8e4".into())
 }
@@ -82,6 +89,7 @@ pub(super) async fn redeem(
 pub(super) fn refusal(result: Result<ApiResponse, TokenError>) -> OAuthError {
     match result {
         Err(TokenError::Refused { error, .. }) => error,
+        Err(TokenError::Replayed) => OAuthError::InvalidGrant,
         Err(other) => panic!("expected a refusal, got {other}"),
         Ok(_) => panic!("expected a refusal, got a token"),
     }

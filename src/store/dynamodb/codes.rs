@@ -5,15 +5,22 @@
 //! expiry (epoch milliseconds) and `ttl` (epoch seconds) so DynamoDB removes unredeemed codes:
 //! the claims, personal data, live no longer than the code.
 //!
-//! Redeeming is one conditional `DeleteItem` returning the old item: of concurrent redemptions of
-//! one code exactly one gets it back, whichever instance each runs in.
+//! Redeeming is one `UpdateItem` on an existing item, returning the old one: it sets the mark
+//! (`redeemed_at`, and `redeemed_by`, the redeeming call's id) unless the item has one, and
+//! removes everything the code granted, personal data first, leaving the key, the mark and `ttl`
+//! (unchanged: the marked item goes when the code's would have). The old item says which
+//! redemption this was: one without a mark is this call's (of concurrent redemptions of one code
+//! exactly one, whichever instance each runs in), one with a mark a replay, no item an unknown
+//! code. A mark of any type counts: nothing stored can make a code redeemable twice. One call on
+//! every path, and no read: the OIDC function's role needs `UpdateItem` on code keys, nothing else.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
 
 use crate::domain::{CodeChallenge, CodeGrant, CodeKey, CustomerProfile};
-use crate::store::{CodeStore, StoreError};
+use crate::store::{CodeStore, Redemption, StoreError};
 
 use super::DynamoDbStore;
 
@@ -30,6 +37,22 @@ const GIVEN_NAME: &str = "given_name";
 const FAMILY_NAME: &str = "family_name";
 const EMAIL: &str = "email";
 const EXPIRES: &str = "code_expires_at";
+/// When the code was redeemed (epoch milliseconds): the mark a replay is told by.
+const REDEEMED_AT: &str = "redeemed_at";
+/// The redeeming call's random id: the SDK's retry of that very call (its first answer lost)
+/// finds its own mark, which is no replay.
+const REDEEMED_BY: &str = "redeemed_by";
+/// What a redemption removes: all the code granted. Replay detection needs none of it.
+const GRANT: [&str; 8] = [
+    REDIRECT_URI,
+    SUBJECT,
+    NONCE,
+    CHALLENGE,
+    GIVEN_NAME,
+    FAMILY_NAME,
+    EMAIL,
+    EXPIRES,
+];
 
 fn key(code: &CodeKey) -> AttributeValue {
     AttributeValue::S(format!("{KEY_PREFIX}{}", code.as_str()))
@@ -86,27 +109,61 @@ pub(super) async fn put(client: &Client, table: &str, code: &CodeKey, grant: &Co
     Ok(())
 }
 
-pub(super) async fn redeem(client: &Client, table: &str, code: &CodeKey) -> Result<Option<CodeGrant>, StoreError> {
-    let result = client
-        .delete_item()
+pub(super) async fn redeem(
+    client: &Client,
+    table: &str,
+    code: &CodeKey,
+    now: DateTime<Utc>,
+) -> Result<Redemption, StoreError> {
+    let attempt = format!("{:032x}", fastrand::u128(..));
+    let removed: Vec<String> = GRANT.iter().map(|name| format!("#{name}")).collect();
+    let mut request = client
+        .update_item()
         .table_name(table)
         .key(item::HASH, key(code))
+        .update_expression(format!(
+            "SET #redeemed_at = if_not_exists(#redeemed_at, :now), \
+             #redeemed_by = if_not_exists(#redeemed_by, :attempt) REMOVE {}",
+            removed.join(", ")
+        ))
+        // An unknown code creates nothing.
         .condition_expression("attribute_exists(#k)")
         .expression_attribute_names("#k", item::HASH)
-        .return_values(ReturnValue::AllOld)
-        .send()
-        .await;
-    match result {
-        Ok(output) => Ok(output.attributes().and_then(to_grant)),
+        .expression_attribute_names("#redeemed_at", REDEEMED_AT)
+        .expression_attribute_names("#redeemed_by", REDEEMED_BY)
+        .expression_attribute_values(":now", millis(now))
+        .expression_attribute_values(":attempt", s(&attempt))
+        .return_values(ReturnValue::AllOld);
+    for (placeholder, name) in removed.iter().zip(GRANT) {
+        request = request.expression_attribute_names(placeholder, name);
+    }
+    match request.send().await {
+        Ok(output) => output
+            .attributes()
+            .map_or(Ok(Redemption::Unknown), |old| redemption(old, &attempt)),
         Err(err)
             if err
                 .as_service_error()
-                .is_some_and(DeleteItemError::is_conditional_check_failed_exception) =>
+                .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
         {
-            Ok(None)
+            Ok(Redemption::Unknown)
         }
         Err(err) => Err(classify(err, table)),
     }
+}
+
+/// What the item before this redemption says it was.
+fn redemption(old: &Item, attempt: &str) -> Result<Redemption, StoreError> {
+    if !old.contains_key(REDEEMED_AT) && !old.contains_key(REDEEMED_BY) {
+        return Ok(to_grant(old).map_or(Redemption::Unknown, Redemption::Redeemed));
+    }
+    if string(old, REDEEMED_BY).as_deref() == Some(attempt) {
+        // This call redeemed it, and the grant went with the answer DynamoDB gave the first try.
+        return Err(StoreError::Unavailable(
+            "DynamoDB's answer to a code's redemption was lost; the code is spent".into(),
+        ));
+    }
+    Ok(Redemption::AlreadyRedeemed)
 }
 
 /// A stored grant; an item missing a field (or of the wrong types) grants nothing.
@@ -134,7 +191,7 @@ impl CodeStore for DynamoDbStore {
         put(&self.client, &self.table, key, grant).await
     }
 
-    async fn redeem_code(&self, key: &CodeKey) -> Result<Option<CodeGrant>, StoreError> {
-        redeem(&self.client, &self.table, key).await
+    async fn redeem_code(&self, key: &CodeKey, now: DateTime<Utc>) -> Result<Redemption, StoreError> {
+        redeem(&self.client, &self.table, key, now).await
     }
 }

@@ -2,9 +2,6 @@
 //! §2.1.1 for a verifier sent with a code that has none), the nonce and the agent's claims in
 //! the id_token; and a form `client_id` beside Basic credentials (RFC 6749 §2.3.1).
 
-use chrono::Utc;
-use secrecy::ExposeSecret;
-
 use super::*;
 use crate::broker::CodeBinding;
 use crate::domain::{CodeChallenge, CustomerProfile};
@@ -12,11 +9,6 @@ use crate::domain::{CodeChallenge, CustomerProfile};
 /// RFC 7636 Appendix B.
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-async fn mint(store: &MemoryStore, binding: CodeBinding) -> String {
-    let code = issuer().mint(store, &hash(), binding, Utc::now()).await.unwrap();
-    code.expose_secret().to_owned()
-}
 
 fn challenged() -> CodeBinding {
     CodeBinding {

@@ -23,8 +23,9 @@ import sys
 
 TOKEN_FIELDS = {"token", "expiresAt", "guestId"}
 CODE_FIELDS = {"authCode", "redirectUri", "nonce", "expiresIn"}
-# What scripts/sam-local sets for the functions in genesys-web-messaging mode.
-OIDC_ISSUER = "https://broker.example.com"
+# What scripts/sam-local sets for the functions in genesys-web-messaging mode (the issuer can be
+# overridden for tests that run this check on the compiled binary's answers elsewhere).
+OIDC_ISSUER = os.environ.get("SAM_LOCAL_CHECK_OIDC_ISSUER", "https://broker.example.com")
 REDIRECT_URI = "https://broker.example.com/oidc/callback"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -115,10 +116,18 @@ def check_code(name, body, event_body):
     return "code issued (the caller's nonce and challenge bound, no verifier handed out)"
 
 
+def answer_headers(answer):
+    """A REST API answer's headers, lower-cased: `headers` and `multiValueHeaders` together."""
+    headers = lower_headers(answer.get("headers"))
+    for key, values in (answer.get("multiValueHeaders") or {}).items():
+        headers.setdefault(key.lower(), ",".join(values))
+    return headers
+
+
 def oidc(name, event, answer):
     """The OIDC provider function's REST API (payload 1.0) events."""
     status = answer.get("statusCode")
-    headers = lower_headers(answer.get("headers"))
+    headers = answer_headers(answer)
     body = answer.get("body") or ""
     method, path = event["httpMethod"], event["path"]
     if method == "GET" and path.endswith("/.well-known/openid-configuration"):
@@ -174,16 +183,14 @@ def invoke(event_file, answer_file, state_file, mode="owner"):
         return print(f"warmed: true, {'/'.join(steps)} ok")
 
     if mode == "oidc":
-        if event.get("version") != "2.0":
-            fail(f"{name}: OidcFunction takes HTTP API (payload 2.0) events")
+        if "httpMethod" not in event or "requestContext" not in event:
+            fail(f"{name}: OidcFunction's events are its REST API's (payload 1.0), as the template routes them")
         return print(oidc(name, event, answer))
 
     if "httpMethod" not in event or "requestContext" not in event:
         fail(f"{name}: not an event this check knows (REST API or scheduled warm-up): add its expectation")
     status = answer.get("statusCode")
-    headers = lower_headers(answer.get("headers"))
-    for key, values in (answer.get("multiValueHeaders") or {}).items():
-        headers.setdefault(key.lower(), ",".join(values))
+    headers = answer_headers(answer)
     body = answer.get("body") or ""
     if answer.get("isBase64Encoded"):
         fail(f"{name}: a JSON answer should not be base64-encoded")

@@ -39,6 +39,7 @@ mod oidc_protection;
 mod oidc_provider;
 mod recording_proxy;
 mod refresh_tokens;
+mod sam_local_checks;
 mod rotation_soak;
 mod secret_rotation;
 mod secrets_manager;

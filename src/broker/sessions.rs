@@ -36,6 +36,9 @@ use contact::NewGuest;
 const MAX_ROUNDS: usize = 8;
 /// The least life a token must have left to be handed out while another request renews it.
 const HANDOUT_MARGIN: Duration = Duration::from_secs(1);
+/// Time kept before the deadline for a last word: to log a new guest whose mapping could not be
+/// stored, or to answer a delete that is done while Genesys is still being told.
+const LAST_WORD: Duration = Duration::from_millis(50);
 
 /// What one round decided.
 enum Round {
@@ -82,7 +85,19 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         };
         self.store.delete(hash, self.clock.now()).await?;
         if let Some(token) = stored {
-            self.end_upstream(hash, &token, deadline, metrics).await;
+            // The session is forgotten now, so the caller's answer is a 204 whatever Genesys does:
+            // ending it upstream stops a little before the request's deadline, which would
+            // otherwise answer 503 for a delete that was done.
+            let upstream_deadline = deadline.earlier_by(LAST_WORD);
+            let ended = self.end_upstream(hash, &token, upstream_deadline, metrics);
+            if tokio::time::timeout_at(upstream_deadline.instant(), ended)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "ran out of time ending the forgotten session upstream; its refresh token stays valid at Genesys until it expires"
+                );
+            }
         }
         Ok(())
     }

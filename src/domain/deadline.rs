@@ -30,6 +30,12 @@ impl Deadline {
         self.0
     }
 
+    /// A deadline `margin` before this one (this one's instant when `margin` reaches back past
+    /// the clock's start).
+    pub fn earlier_by(self, margin: Duration) -> Self {
+        Self(self.0.checked_sub(margin).unwrap_or(self.0))
+    }
+
     /// Time left, zero once passed.
     pub fn remaining(self) -> Duration {
         self.0.saturating_duration_since(Instant::now())

@@ -14,7 +14,7 @@ use test_kit::aws::{dynamodb, kms};
 use test_kit::aws_proxy::{AwsFault, FaultRule};
 
 use crate::deployment::body_of;
-use crate::fleet::{error_code, status};
+use crate::fleet::{delete_event, error_code, status};
 use crate::helpers::hash_of;
 use crate::web_fleet::{WebFleet, web_calls};
 
@@ -260,4 +260,25 @@ async fn delete_after_the_jwt_expired_forgets_the_session_even_when_kms_or_genes
         (2, 2, 1, 0),
         "one refresh refused (the lapsed token), no revocation attempted"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delete_is_answered_in_time_while_kms_is_too_slow_to_open_the_refresh_token_for_revocation() {
+    let fleet = WebFleet::start(2).await;
+    fleet.sandbox.set_web_jwt_ttl(Duration::from_secs(2));
+    assert_eq!(status(&fleet.post("CRM-GONE-SLOW").await), 200);
+    until_the_stored_jwt_expired(&fleet, "CRM-GONE-SLOW").await;
+    // KMS answers after the invocation's deadline: the delete is done before it asks, so the
+    // caller hears 204, not a 503 for a session already forgotten.
+    fleet
+        .proxy
+        .fail(FaultRule::new("Decrypt", 10, AwsFault::Slow(Duration::from_secs(5))));
+    let answer = fleet
+        .harness
+        .invoke_with_timeout(delete_event("CRM-GONE-SLOW"), Duration::from_secs(2))
+        .await
+        .response();
+    assert_eq!(status(&answer), 204, "{answer}");
+    assert!(fleet.stored("CRM-GONE-SLOW").await.is_none(), "forgotten");
+    fleet.proxy.stop_failing();
 }

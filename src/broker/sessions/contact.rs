@@ -3,18 +3,13 @@
 //! instances ask at once. The token path goes on to fetch the first token under the lease that
 //! comes with a new guest; the code path only needs the contact, and gives the lease back.
 
-use std::time::Duration;
-
 use crate::domain::{CrmIdHash, Deadline, GuestId, Hold, SessionRecord};
 use crate::genesys::GenesysError;
 use crate::store::{CodeStore, GuestStored, SessionStore, StoreError};
 
 use super::super::backoff::{Backoff, FIRST_STORE_RETRY, MAX_POLL};
 use super::super::{BrokerError, Call};
-use super::{MAX_ROUNDS, Sessions};
-
-/// Time kept before the deadline to log a new guest whose mapping could not be stored.
-const LAST_WORD: Duration = Duration::from_millis(50);
+use super::{LAST_WORD, MAX_ROUNDS, Sessions};
 
 /// What one round without a stored guest came to.
 pub(super) enum NewGuest {
@@ -106,7 +101,7 @@ impl<S: SessionStore + CodeStore> Sessions<S> {
         // Stop retrying a little before the deadline, so a mapping that could not be stored is
         // still logged (the overall deadline would cancel this request without a word).
         let stored = tokio::time::timeout_at(
-            deadline.instant().checked_sub(LAST_WORD).unwrap_or(deadline.instant()),
+            deadline.earlier_by(LAST_WORD).instant(),
             self.store_guest(hash, &guest, &lease, deadline),
         )
         .await

@@ -72,6 +72,11 @@ pub enum RotationError {
         /// Why the store failed.
         problem: String,
     },
+    /// Too little of the invocation was left to regenerate a secret and still store it.
+    #[error(
+        "too little time was left to regenerate a client secret and store it (nothing was changed): raise the rotation function's timeout; Secrets Manager retries the rotation"
+    )]
+    TooLittleTime,
     /// The step was asked for a version that is not the pending one.
     #[error("version {token} of the credentials secret is not AWSPENDING: this rotation was taken over or ended")]
     NotPending {
@@ -97,6 +102,7 @@ impl RotationError {
             Self::PendingRefused { .. } => "PendingSecretRefused",
             Self::SecretsManager { .. } => "SecretsManagerFailed",
             Self::Unstored { .. } => "NewSecretNotStored",
+            Self::TooLittleTime => "TooLittleTime",
             Self::NotPending { .. } => "NotPending",
         }
     }

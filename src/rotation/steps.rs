@@ -1,6 +1,8 @@
 //! The four steps. Each first looks at the labels of the event's version, so a step run again
 //! (Secrets Manager retries, a step invoked twice) finds its work done and changes nothing.
 
+use std::time::Duration;
+
 use chrono::Utc;
 use secrecy::ExposeSecret;
 
@@ -10,6 +12,13 @@ use crate::telemetry::Metrics;
 use super::document::CredentialDocument;
 use super::versions::{CURRENT, PENDING};
 use super::{RotationError, SecretRotation};
+
+/// Kept for storing the regenerated secret: Genesys's answer holds its only copy, so the call
+/// that makes it must leave the store (retried, `versions::put_pending`) this much of the
+/// invocation, whatever Genesys's retries take.
+const STORE_RESERVE: Duration = Duration::from_secs(12);
+/// The least time the regenerate call itself is given; with less, nothing is regenerated.
+const REGENERATE_AT_LEAST: Duration = Duration::from_secs(3);
 
 impl SecretRotation {
     /// `createSecret`: a new secret for the credential rotated longest ago, stored with the rest
@@ -30,9 +39,12 @@ impl SecretRotation {
         let index = current.candidate()?;
         let client_id = current.credentials()[index].client_id.as_str();
         self.another_works(&current, index, deadline, metrics).await?;
+        if !deadline.allows(STORE_RESERVE + REGENERATE_AT_LEAST) {
+            return Err(RotationError::TooLittleTime);
+        }
         let secret = self
             .admin
-            .regenerate_client_secret(client_id, deadline, metrics)
+            .regenerate_client_secret(client_id, deadline.earlier_by(STORE_RESERVE), metrics)
             .await
             .map_err(RotationError::genesys(
                 "regenerating the client secret at Genesys with the admin client (nothing was changed)",

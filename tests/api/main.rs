@@ -39,6 +39,7 @@ mod oidc_protection;
 mod oidc_provider;
 mod recording_proxy;
 mod refresh_tokens;
+mod rotation_budget;
 mod rotation_soak;
 mod sam_local_checks;
 mod secret_rotation;

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use genesys_sandbox::{OAUTH_CLIENT_EDIT, Sandbox};
+use genesys_sandbox::{OAUTH_CLIENT_EDIT, Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 
+use crate::helpers::pair;
 use test_kit::aws::{aws_env, create_secret, secrets, unique};
 use test_kit::runtime_harness::{LambdaFunction, Outcome, RuntimeHarness};
 
@@ -17,7 +18,7 @@ pub const ROTATION_BINARY: &str = env!("CARGO_BIN_EXE_secret-rotation");
 /// The admin client: it may regenerate other clients' secrets.
 pub const ADMIN: (&str, &str) = ("rotation-admin", "admin-secret");
 /// The template's timeout of the rotation function.
-pub const ROTATION_TIMEOUT: Duration = Duration::from_secs(30);
+pub const ROTATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The rotation function of one credentials secret.
 pub struct Rotation {
@@ -56,13 +57,18 @@ impl Rotation {
 
     /// One step as Secrets Manager invokes it (with a `RotationToken`, as newer invocations have).
     pub async fn step(&self, step: &str, token: &str) -> Outcome {
+        self.step_within(step, token, ROTATION_TIMEOUT).await
+    }
+
+    /// One step, the function given `timeout` for it.
+    pub async fn step_within(&self, step: &str, token: &str, timeout: Duration) -> Outcome {
         let event = json!({
             "Step": step,
             "SecretId": self.secret,
             "ClientRequestToken": token,
             "RotationToken": uuid::Uuid::new_v4().to_string(),
         });
-        self.harness.invoke_with_timeout(event, ROTATION_TIMEOUT).await
+        self.harness.invoke_with_timeout(event, timeout).await
     }
 
     /// The four steps in order, each expected to succeed; what each came to.
@@ -146,4 +152,41 @@ pub fn rotation_metrics(lines: &[String]) -> Vec<(String, u64, u64)> {
             )
         })
         .collect()
+}
+
+pub const A: (&str, &str) = ("client-a", "secret-a");
+pub const B: (&str, &str) = ("client-b", "secret-b");
+
+/// `[A, B]` with an operator's note; neither rotated yet.
+pub fn set_of_two() -> Value {
+    json!({
+        "credentials": [
+            {"client_id": A.0, "client_secret": A.1, "label": "primary"},
+            {"client_id": B.0, "client_secret": B.1},
+        ],
+        "note": "kept by every rotation",
+    })
+}
+
+pub async fn sandbox_with(clients: &[(&str, &str)]) -> Sandbox {
+    let sandbox = Sandbox::start(SandboxConfig {
+        clients: clients.iter().map(|(id, secret)| pair(id, secret)).collect(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .unwrap();
+    add_admin(&sandbox);
+    sandbox
+}
+
+pub async fn rotation_of(document: &Value, sandbox: &Sandbox) -> Rotation {
+    Rotation::start(&credentials_secret(document).await, &sandbox.base_url(), &[]).await
+}
+
+#[track_caller]
+pub fn error_of(outcome: Outcome) -> (String, String) {
+    match outcome {
+        Outcome::Error(error) => (error.error_type, error.error_message),
+        Outcome::Response(answer) => panic!("expected the step to fail, it answered {answer}"),
+    }
 }

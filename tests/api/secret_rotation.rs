@@ -8,39 +8,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::pair;
 use crate::rotation_function::{
-    ADMIN, Rotation, STEPS, add_admin, credentials_secret, new_token, rotation_metrics, secret_of,
+    A, ADMIN, B, Rotation, STEPS, add_admin, credentials_secret, error_of, new_token, rotation_metrics, rotation_of,
+    sandbox_with, secret_of, set_of_two,
 };
 use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 use test_kit::runtime_harness::Outcome;
-
-const A: (&str, &str) = ("client-a", "secret-a");
-const B: (&str, &str) = ("client-b", "secret-b");
-
-/// `[A, B]` with an operator's note; neither rotated yet.
-fn set_of_two() -> Value {
-    json!({
-        "credentials": [
-            {"client_id": A.0, "client_secret": A.1, "label": "primary"},
-            {"client_id": B.0, "client_secret": B.1},
-        ],
-        "note": "kept by every rotation",
-    })
-}
-
-async fn sandbox_with(clients: &[(&str, &str)]) -> Sandbox {
-    let sandbox = Sandbox::start(SandboxConfig {
-        clients: clients.iter().map(|(id, secret)| pair(id, secret)).collect(),
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
-    add_admin(&sandbox);
-    sandbox
-}
-
-async fn rotation_of(document: &Value, sandbox: &Sandbox) -> Rotation {
-    Rotation::start(&credentials_secret(document).await, &sandbox.base_url(), &[]).await
-}
 
 /// Whether the sandbox grants `(id, secret)` a token now.
 async fn works(sandbox: &Sandbox, (id, secret): (&str, &str)) -> bool {
@@ -53,14 +25,6 @@ async fn works(sandbox: &Sandbox, (id, secret): (&str, &str)) -> bool {
         .unwrap()
         .status()
         == 200
-}
-
-#[track_caller]
-fn error_of(outcome: Outcome) -> (String, String) {
-    match outcome {
-        Outcome::Error(error) => (error.error_type, error.error_message),
-        Outcome::Response(answer) => panic!("expected the step to fail, it answered {answer}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

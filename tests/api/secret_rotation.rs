@@ -3,16 +3,14 @@
 //! step again changes nothing, and that a rotation which cannot be done safely fails cleanly with
 //! `AWSCURRENT` as it was.
 
-use genesys_sandbox::{Endpoint, Sandbox, SandboxConfig};
-use serde_json::{Value, json};
+use genesys_sandbox::{Endpoint, Sandbox};
+use serde_json::json;
 
-use crate::helpers::pair;
 use crate::rotation_function::{
-    A, ADMIN, B, Rotation, STEPS, add_admin, credentials_secret, error_of, new_token, rotation_metrics, rotation_of,
-    sandbox_with, secret_of, set_of_two,
+    A, ADMIN, B, Rotation, STEPS, credentials_secret, error_of, new_token, rotation_metrics, rotation_of, sandbox_with,
+    secret_of, set_of_two,
 };
 use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
-use test_kit::runtime_harness::Outcome;
 
 /// Whether the sandbox grants `(id, secret)` a token now.
 async fn works(sandbox: &Sandbox, (id, secret): (&str, &str)) -> bool {

@@ -5,7 +5,7 @@
 //! (Genesys's) from 127.0.0.1.
 //!
 //! The same flood runs twice: first as many refused requests as the rule allows one source in a
-//! window (`OidcRateLimitPerSource`, read from template.yaml: 1200), one per slot at a time so
+//! window (`OidcRateLimitPerSource`, read from template.yaml: 300), one per slot at a time so
 //! that all are served; then, while the first tokens are asked for, as many flood requests at once
 //! as the pool has slots eight times over, until the first tokens are answered. Without the rule
 //! the flood takes the slots and Genesys's callbacks are throttled; behind the rule (the front's

@@ -3,10 +3,10 @@
 
 use std::fmt;
 
+use super::characters::is_format;
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretSlice};
 use sha2::{Digest, Sha256};
-use unicode_general_category::{GeneralCategory, get_general_category};
 
 /// Longest CRM id accepted, in characters.
 pub const MAX_CRM_ID_CHARS: usize = 256;
@@ -58,7 +58,7 @@ impl CrmId {
         if raw.chars().any(char::is_control) {
             return Err(CrmIdError::ControlCharacter);
         }
-        if raw.chars().any(|c| get_general_category(c) == GeneralCategory::Format) {
+        if raw.chars().any(is_format) {
             return Err(CrmIdError::FormatCharacter);
         }
         if raw.trim().is_empty() {

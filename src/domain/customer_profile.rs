@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use super::characters::is_control_or_format;
+
 /// Longest given or family name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 /// Longest e-mail address accepted (RFC 5321's path limit less its angle brackets).
@@ -52,7 +54,7 @@ impl CustomerProfile {
         if raw.chars().count() > MAX_NAME_CHARS {
             return Err(refuse("must be at most 128 characters"));
         }
-        if raw.chars().any(invisible) {
+        if raw.chars().any(is_control_or_format) {
             return Err(refuse("must not contain control or format characters"));
         }
         Ok(raw.to_owned())
@@ -96,36 +98,6 @@ impl CustomerProfile {
     pub fn is_empty(&self) -> bool {
         self.given_name.is_none() && self.family_name.is_none() && self.email.is_none()
     }
-}
-
-/// Unicode's Cc (control) and Cf (format) characters: line breaks, bidirectional overrides,
-/// zero-width characters and tags, none of which belongs in a name shown to an agent.
-fn invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c as u32,
-            0x00AD
-                | 0x0600..=0x0605
-                | 0x061C
-                | 0x06DD
-                | 0x070F
-                | 0x0890..=0x0891
-                | 0x08E2
-                | 0x180E
-                | 0x200B..=0x200F
-                | 0x202A..=0x202E
-                | 0x2060..=0x2064
-                | 0x2066..=0x206F
-                | 0xFEFF
-                | 0xFFF9..=0xFFFB
-                | 0x110BD
-                | 0x110CD
-                | 0x13430..=0x1343F
-                | 0x1BCA0..=0x1BCA3
-                | 0x1D173..=0x1D17A
-                | 0xE0001
-                | 0xE0020..=0xE007F
-        )
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! challenges, the claims an agent sees). It imports nothing of the rest of the crate (the
 //! use case in `broker` ties it to the store and Genesys) and knows nothing of AWS, Lambda or HTTP.
 
+mod characters;
 mod clock;
 mod crm_id;
 mod customer_profile;

@@ -1,4 +1,4 @@
-//! The OpenID Connect provider function through its compiled binary, behind its own HTTP front:
+//! The OpenID Connect provider function through its compiled binary, behind its own REST API stage:
 //! what a stranger can make it do. Discovery and the JWKS come from memory, a token request that
 //! fails to authenticate is refused before any DynamoDB, KMS or Secrets Manager call, and a broken
 //! client secret is read at most once per retry interval while strangers learn nothing of it

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::deployment::{LAMBDA_BINARY, crm_body, http_api_post, sample_event};
+use crate::deployment::{LAMBDA_BINARY, crm_body, rest_api_post, sample_event};
 use crate::fleet::{delete_event, item_in};
 use test_kit::aws::{create_encryption_key, create_secret, create_signing_key, unique};
 use test_kit::aws_proxy::AwsProxy;
@@ -134,9 +134,9 @@ impl WebFleet {
         self.oidc_instances = start_polling(&self.oidc_harness, OIDC_BINARY, &self.oidc_env, OIDC_INSTANCES).await;
     }
 
-    /// POST /guest-tokens for `crm_id`, as the HTTP API shapes it.
+    /// POST /guest-tokens for `crm_id`, as the REST API (the template's `Api`) shapes it.
     pub async fn post(&self, crm_id: &str) -> Value {
-        self.harness.invoke(http_api_post(&crm_body(crm_id))).await.response()
+        self.harness.invoke(rest_api_post(&crm_body(crm_id))).await.response()
     }
 
     /// POST /auth-codes with `body`, as the REST API shapes it (the sample event's).

@@ -112,6 +112,32 @@ async fn the_oidc_sample_events_get_discovery_the_jwks_and_a_clean_refusal_of_an
     fleet.stop();
 }
 
+/// The one HTTP API (payload 2.0) case of the OIDC function: the template routes its REST API
+/// only (issue 25), but the binary serves every event kind the guest function does, so an HTTP
+/// API in front of it would work. The event's `authorization` header is read (the sample's client
+/// authenticates, so the unknown code is what is refused) and the answer comes back in the HTTP
+/// API's shape, in single-value `headers` (the REST API's `multiValueHeaders` left empty).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_api_token_request_is_authenticated_and_answered_in_the_http_api_shape() {
+    let mut fleet = WebFleet::start(1).await;
+    let token = fleet
+        .oidc_harness
+        .invoke(sample_event("http-api-post-oidc-token.json"))
+        .await
+        .response();
+    assert_eq!(status(&token), 400, "{token}");
+    assert_eq!(body_of(&token)["error"], "invalid_grant", "{token}");
+    assert_eq!(token["headers"]["cache-control"], "no-store", "{token}");
+    assert_eq!(token["headers"]["pragma"], "no-cache", "{token}");
+    assert!(
+        token["multiValueHeaders"]
+            .as_object()
+            .is_none_or(|multi| multi.is_empty()),
+        "{token}"
+    );
+    fleet.stop();
+}
+
 /// The secret reads (forwarded to moto) since the last look.
 fn secret_reads(proxy: &AwsProxy) -> usize {
     proxy

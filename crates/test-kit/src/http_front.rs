@@ -89,8 +89,8 @@ impl HttpFront {
                     return waf::blocked_answer();
                 }
                 match stage_event(&request, &name) {
-                    Ok(event) => through_pool(&pool, &record, &request, event, GatewayApi::Rest).await,
-                    Err(unknown_resource) => unknown_resource,
+                    Some(event) => through_pool(&pool, &record, &request, event, GatewayApi::Rest).await,
+                    None => missing_authentication_token(),
                 }
             }
         });
@@ -111,8 +111,8 @@ impl HttpFront {
             let (harness, name) = (Arc::clone(&harness), name.clone());
             async move {
                 match stage_event(&request, &name) {
-                    Ok(event) => answer(harness.invoke(event).await),
-                    Err(unknown_resource) => unknown_resource,
+                    Some(event) => answer(harness.invoke(event).await),
+                    None => missing_authentication_token(),
                 }
             }
         });
@@ -169,25 +169,22 @@ fn source_of(request: &Request<Bytes>) -> IpAddr {
 }
 
 /// API Gateway's answer for a path no resource of the API matches.
-fn missing_authentication_token() -> Response<Bytes> {
+pub fn missing_authentication_token() -> Response<Bytes> {
     let mut response = Response::new(Bytes::from_static(br#"{"message":"Missing Authentication Token"}"#));
     *response.status_mut() = StatusCode::FORBIDDEN;
     response
 }
 
-/// The REST API event API Gateway sends for `request` to the stage `stage` (`prod`), or its 403 for
-/// a path outside the stage.
-pub fn stage_event(request: &Request<Bytes>, stage: &str) -> Result<Value, Response<Bytes>> {
+/// The REST API event API Gateway sends for `request` to the stage `stage` (`prod`); `None` for a
+/// path outside the stage (API Gateway answers it with [`missing_authentication_token`]).
+pub fn stage_event(request: &Request<Bytes>, stage: &str) -> Option<Value> {
     let path = request
         .uri()
         .path()
-        .strip_prefix('/')
-        .and_then(|path| path.strip_prefix(stage))
-        .filter(|path| path.starts_with('/'));
-    match path {
-        Some(path) => Ok(rest_event_for(request, stage, path, source_of(request))),
-        None => Err(missing_authentication_token()),
-    }
+        .strip_prefix('/')?
+        .strip_prefix(stage)
+        .filter(|path| path.starts_with('/'))?;
+    Some(rest_event_for(request, stage, path, source_of(request)))
 }
 
 /// The request's headers as a REST API event has them: each name with its values.

@@ -1,7 +1,9 @@
-//! The OIDC provider's HTTP front for the web-messaging bench: what `test_kit::http_front::HttpFront`
-//! does (each request becomes an HTTP API event on the provider's Runtime API harness), and it
-//! notes, per request, which route the Genesys sandbox called back and how long the provider's
-//! invocation took as the harness sees it (handed out → answer).
+//! The OIDC provider's API for the web-messaging bench: what
+//! `test_kit::http_front::HttpFront::rest_stage_over_harness` does (the template's `OidcApi`: each
+//! request to the stage `prod`, the issuer `<front>/prod`, becomes a REST API event on the
+//! provider's Runtime API harness), and it notes, per request, which route the Genesys sandbox
+//! called back and how long the provider's invocation took as the harness sees it (handed out →
+//! answer).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -9,9 +11,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use genesys_sandbox::server::{self as http_server, ServerHandle};
 use http::Request;
-use test_kit::http_front::{answer, event_for};
+use test_kit::http_front::{answer, missing_authentication_token, stage_event};
 use test_kit::runtime_harness::{Outcome, RuntimeHarness};
 use tokio::net::TcpListener;
+
+/// The OIDC API's stage (the template's `StageName` default), in its URL and so in the issuer.
+const STAGE: &str = "prod";
 
 /// The provider's routes the sandbox calls back during an exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +62,11 @@ impl CallbackFront {
             let (harness, record) = (Arc::clone(&harness), Arc::clone(&record));
             async move {
                 let route = CallbackRoute::of(request.uri().path());
-                let outcome = harness.invoke(event_for(&request)).await;
+                // Outside the stage: API Gateway's 403, and no callback (the exchange then fails).
+                let Some(event) = stage_event(&request, STAGE) else {
+                    return missing_authentication_token();
+                };
+                let outcome = harness.invoke(event).await;
                 let answered_at = Instant::now();
                 // The sandbox calls back one route at a time, so the latest hand-out is this one's.
                 let handed_out = harness.last_handed_out().expect("the callback was handed out");
@@ -73,9 +82,9 @@ impl CallbackFront {
         Self { server, callbacks }
     }
 
-    /// `http://127.0.0.1:port`: the provider's issuer.
+    /// `http://127.0.0.1:port/prod`: the provider's issuer.
     pub fn base_url(&self) -> String {
-        self.server.base_url()
+        format!("{}/{STAGE}", self.server.base_url())
     }
 
     /// The callbacks since the last call.

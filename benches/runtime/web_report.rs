@@ -200,7 +200,7 @@ const METHOD: &str = "\
   handing the event out to the answer; in web messaging it includes the enrich, the exchange and,
   inside the exchange, the sandbox's three calls back to the provider function.
 - The callback's figures are the provider function's invocations at its own harness (behind the
-  HTTP front that is its issuer), from handing the event out to the answer; the sandbox calls
+  REST API stage that is its issuer), from handing the event out to the answer; the sandbox calls
   discovery, `POST /oidc/token` (which signs with KMS) and JWKS in turn on every exchange.
 - `POST /auth-codes` runs the guest function alone (no exchange, so no callback), on fresh
   instances of their own: per run one whose first invocation is a new customer's code and one whose

@@ -1,4 +1,4 @@
-//! The OpenID Connect provider function through its compiled binary, behind its own HTTP front:
+//! The OpenID Connect provider function through its compiled binary, behind its own REST API stage:
 //! what a stranger can make it do. Discovery and the JWKS come from memory, a token request that
 //! fails to authenticate is refused before any DynamoDB, KMS or Secrets Manager call, and a broken
 //! client secret is read at most once per retry interval while strangers learn nothing of it
@@ -109,6 +109,32 @@ async fn the_oidc_sample_events_get_discovery_the_jwks_and_a_clean_refusal_of_an
     assert_eq!(body_of(&token)["error"], "invalid_grant");
     assert_eq!(token["multiValueHeaders"]["cache-control"][0], "no-store", "{token}");
     assert_eq!(token["multiValueHeaders"]["pragma"][0], "no-cache", "{token}");
+    fleet.stop();
+}
+
+/// The one HTTP API (payload 2.0) case of the OIDC function: the template routes its REST API
+/// only (issue 25), but the binary serves every event kind the guest function does, so an HTTP
+/// API in front of it would work. The event's `authorization` header is read (the sample's client
+/// authenticates, so the unknown code is what is refused) and the answer comes back in the HTTP
+/// API's shape, in single-value `headers` (the REST API's `multiValueHeaders` left empty).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_api_token_request_is_authenticated_and_answered_in_the_http_api_shape() {
+    let mut fleet = WebFleet::start(1).await;
+    let token = fleet
+        .oidc_harness
+        .invoke(sample_event("http-api-post-oidc-token.json"))
+        .await
+        .response();
+    assert_eq!(status(&token), 400, "{token}");
+    assert_eq!(body_of(&token)["error"], "invalid_grant", "{token}");
+    assert_eq!(token["headers"]["cache-control"], "no-store", "{token}");
+    assert_eq!(token["headers"]["pragma"], "no-cache", "{token}");
+    assert!(
+        token["multiValueHeaders"]
+            .as_object()
+            .is_none_or(|multi| multi.is_empty()),
+        "{token}"
+    );
     fleet.stop();
 }
 

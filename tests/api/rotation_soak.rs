@@ -7,7 +7,9 @@
 //! The rotated client is the one every instance uses (the set's first, due because the second was
 //! rotated before): `createSecret` makes Genesys refuse its old secret and revoke its tokens at
 //! once, while `AWSCURRENT` still holds the old secret until `finishSecret` and each instance holds
-//! its cached set until `CREDENTIALS_CACHE_SECONDS` has passed.
+//! its cached set until `CREDENTIALS_CACHE_SECONDS` has passed. The test waits for the re-read by
+//! what each instance logs: its first request on the rotated set says that the set changed, which
+//! nothing else it reads during the run can make it say.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -22,6 +24,7 @@ use crate::fleet::{logs_a_token_request, scale_out, status, stop_all};
 use crate::helpers::{hash_of, pair};
 use crate::rotation_function::{Rotation, add_admin, new_token, secret_of};
 use test_kit::aws::rotate_secret;
+use test_kit::runtime_harness::{LambdaFunction, RuntimeHarness};
 
 const A: (&str, &str) = ("client-a", "secret-a");
 const B: (&str, &str) = ("client-b", "secret-b");
@@ -29,12 +32,14 @@ const B: (&str, &str) = ("client-b", "secret-b");
 const CACHE_SECONDS: u64 = 2;
 const REFUSED: &str = "Genesys refused OAuth client (invalid_client)";
 const OBTAINED: &str = "obtained a Genesys access token";
+/// What an instance logs on its first request with a set whose clients differ from the last one's.
+const SET_CHANGED: &str = "the credential set changed; trying its credentials in its own order again";
 
 /// Before the rotation, while it runs, while the instances still hold the old set, after.
 const PHASES: [&str; 4] = ["before", "rotating", "until the re-read", "after the re-read"];
 
 struct Traffic<'a> {
-    deployment: &'a Deployment,
+    harness: &'a RuntimeHarness,
     phase: AtomicUsize,
     stop: AtomicBool,
     sent: AtomicUsize,
@@ -48,7 +53,7 @@ impl Traffic<'_> {
         while !self.stop.load(Ordering::SeqCst) {
             let phase = self.phase.load(Ordering::SeqCst);
             let crm = format!("CRM-ROT-{phase}-{:06}", self.sent.fetch_add(1, Ordering::SeqCst));
-            let response = self.deployment.invoke(http_api_post(&crm_body(&crm))).await.response();
+            let response = self.harness.invoke(http_api_post(&crm_body(&crm))).await.response();
             self.answers.lock().unwrap().push((phase, crm, status(&response)));
         }
     }
@@ -63,7 +68,7 @@ impl Traffic<'_> {
     }
 
     /// Waits (a poll with a deadline) until `wanted` holds.
-    async fn until(&self, what: &str, wanted: impl Fn() -> bool) {
+    async fn until(&self, what: &str, mut wanted: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !wanted() {
             assert!(Instant::now() < deadline, "never: {what}");
@@ -115,14 +120,21 @@ async fn a_rotation_under_steady_traffic_fails_no_request_refuses_each_instance_
     rotate_secret(&deployment.secret, &set.to_string()).await;
     let mut others = scale_out(&mut deployment, instances - 1).await;
     let rotation = Rotation::start(&deployment.secret, &url, &[]).await;
+    // The instances' logs are read while the traffic runs on the harness.
+    let Deployment {
+        harness,
+        function,
+        sandbox,
+        ..
+    } = &mut deployment;
+    let mut running: Vec<&mut LambdaFunction> = std::iter::once(function).chain(others.iter_mut()).collect();
     let traffic = Traffic {
-        deployment: &deployment,
+        harness,
         phase: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         sent: AtomicUsize::new(0),
         answers: Mutex::new(Vec::new()),
     };
-    let sandbox = &deployment.sandbox;
     let started = Instant::now();
 
     let callers = futures::future::join_all((0..instances).map(|_| traffic.caller()));
@@ -138,7 +150,13 @@ async fn a_rotation_under_steady_traffic_fails_no_request_refuses_each_instance_
         let results = rotation.rotate(&new_token()).await;
         traffic.phase.store(2, Ordering::SeqCst);
         // The instances re-read the set once their copy is older than the cache's time to live.
-        tokio::time::sleep(Duration::from_secs(CACHE_SECONDS + 1)).await;
+        traffic
+            .until("every instance served a request on the rotated set", || {
+                running
+                    .iter_mut()
+                    .all(|instance| instance.printed_so_far().iter().any(|line| line.contains(SET_CHANGED)))
+            })
+            .await;
         traffic.phase.store(3, Ordering::SeqCst);
         traffic
             .until("traffic after the re-read", || traffic.answered_in(3) >= 10 * instances)

@@ -27,7 +27,7 @@ use test_kit::waf::RateBasedRule;
 
 use crate::deployment::{LAMBDA_BINARY, body_of, crm_body, rest_api_post};
 use crate::fleet::error_code;
-use crate::web_fleet::{OIDC_BINARY, WebBackends};
+use crate::web_fleet::{OIDC_BINARY, OIDC_STAGE, WebBackends};
 
 /// The guest function's reserved concurrency in these tests (the template's default is 10).
 pub const K: usize = 4;
@@ -36,9 +36,6 @@ pub const K: usize = 4;
 /// most one callback per first token in flight: K slots are never all busy with K guest slots.
 /// Fewer would make throttles of the OIDC function a race, which is not what these tests are about.
 pub const OIDC_SLOTS: usize = K;
-
-/// The OIDC API's stage, in its URL (the issuer) and in its events' `requestContext`.
-const STAGE: &str = "prod";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Routing {
@@ -81,7 +78,7 @@ impl Stack {
         };
         let oidc_api = match routing {
             Routing::Shared => HttpFront::over_pool(Arc::clone(&oidc), GatewayApi::Http).await,
-            Routing::OwnOidcFunction => HttpFront::rest_stage(Arc::clone(&oidc), STAGE, waf).await,
+            Routing::OwnOidcFunction => HttpFront::rest_stage(Arc::clone(&oidc), OIDC_STAGE, waf).await,
         };
         let backends = WebBackends::create(&sandbox, &oidc_api.base_url()).await;
         guest.launch(LAMBDA_BINARY, &backends.guest_env).await;

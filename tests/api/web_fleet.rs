@@ -1,8 +1,10 @@
 //! The genesys-web-messaging mode as Lambda runs it, for tests through the compiled binaries: the
 //! guest function's instances poll one Runtime API harness, the OIDC provider function's another,
-//! and an HTTP front turns the sandbox's calls to the provider's routes into HTTP API events for
-//! whichever provider instance is free (as API Gateway and Lambda's scaling would), the signing key is a KMS key in moto and the integration's client a secret in
-//! moto. DynamoDB and Secrets Manager calls go through an [`AwsProxy`] that counts them.
+//! and a REST API stage front (the template's `OidcApi`, stage `prod`: the issuer is
+//! `<front>/prod`) turns the sandbox's calls to the provider's routes into REST API (payload 1.0)
+//! events for whichever provider instance is free (as API Gateway and Lambda's scaling would). The
+//! signing key is a KMS key in moto and the integration's client a secret in moto. DynamoDB and
+//! Secrets Manager calls go through an [`AwsProxy`] that counts them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +20,7 @@ use serde_json::{Value, json};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use crate::deployment::{LAMBDA_BINARY, crm_body, http_api_post, sample_event};
+use crate::deployment::{LAMBDA_BINARY, crm_body, rest_api_post, sample_event};
 use crate::fleet::{delete_event, item_in};
 use test_kit::aws::{create_encryption_key, create_secret, create_signing_key, unique};
 use test_kit::aws_proxy::AwsProxy;
@@ -29,6 +31,8 @@ use test_kit::runtime_harness::{Backends, LambdaFunction, RuntimeHarness};
 pub const OIDC_BINARY: &str = env!("CARGO_BIN_EXE_oidc-provider");
 /// The provider's pool: a callback takes an instance for a few milliseconds.
 const OIDC_INSTANCES: usize = 2;
+/// The OIDC API's stage (the template's `StageName` default), in its URL and so in the issuer.
+pub const OIDC_STAGE: &str = "prod";
 
 /// `count` processes of `binary` with `env`, returned once all of them poll `harness` for work.
 pub async fn start_polling(
@@ -56,7 +60,7 @@ pub struct WebFleet {
     pub harness: Arc<RuntimeHarness>,
     pub sandbox: Sandbox,
     pub instances: Vec<LambdaFunction>,
-    /// The OIDC provider function's instances (behind the HTTP front, the issuer).
+    /// The OIDC provider function's instances (behind the REST API stage front, the issuer).
     pub oidc_instances: Vec<LambdaFunction>,
     /// The harness the OIDC provider function's instances poll (its events go straight to it).
     pub oidc_harness: Arc<RuntimeHarness>,
@@ -66,7 +70,7 @@ pub struct WebFleet {
     pub oidc_secret: String,
     /// The provider's environment, as its instances run now.
     pub oidc_env: Vec<(&'static str, String)>,
-    /// The broker's issuer: the HTTP front's URL.
+    /// The broker's issuer: the REST API stage front's URL, `http://127.0.0.1:port/prod`.
     pub issuer: String,
     /// What the provider's instances replaced by [`WebFleet::redeploy_oidc`] printed.
     pub retired_lines: Vec<String>,
@@ -89,9 +93,9 @@ impl WebFleet {
     /// Like [`WebFleet::start_with`], on a sandbox the test started.
     pub async fn start_on(sandbox: Sandbox, instances: usize, before_init: impl FnOnce(&mut WebBackends)) -> Self {
         let harness = Arc::new(RuntimeHarness::start().await);
-        // The OIDC provider is a function of its own, behind its own HTTP API (the issuer).
+        // The OIDC provider is a function of its own, behind its own REST API stage (the issuer).
         let oidc_harness = Arc::new(RuntimeHarness::start().await);
-        let front = HttpFront::start(Arc::clone(&oidc_harness)).await;
+        let front = HttpFront::rest_stage_over_harness(Arc::clone(&oidc_harness), OIDC_STAGE).await;
         let issuer = front.base_url();
         let mut backends = WebBackends::create(&sandbox, &issuer).await;
         before_init(&mut backends);
@@ -130,9 +134,9 @@ impl WebFleet {
         self.oidc_instances = start_polling(&self.oidc_harness, OIDC_BINARY, &self.oidc_env, OIDC_INSTANCES).await;
     }
 
-    /// POST /guest-tokens for `crm_id`, as the HTTP API shapes it.
+    /// POST /guest-tokens for `crm_id`, as the REST API (the template's `Api`) shapes it.
     pub async fn post(&self, crm_id: &str) -> Value {
-        self.harness.invoke(http_api_post(&crm_body(crm_id))).await.response()
+        self.harness.invoke(rest_api_post(&crm_body(crm_id))).await.response()
     }
 
     /// POST /auth-codes with `body`, as the REST API shapes it (the sample event's).
@@ -176,7 +180,7 @@ impl WebFleet {
         (!token.is_empty()).then(|| token.clone())
     }
 
-    /// `POST /oidc/token` through the HTTP front, as Genesys sends it: the form, with the client
+    /// `POST /oidc/token` through the OIDC API's stage, as Genesys sends it: the form, with the client
     /// in a Basic header when `basic` is given. Status, `WWW-Authenticate` and the JSON body.
     pub async fn oidc_token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> TokenReply {
         let form = url::form_urlencoded::Serializer::new(String::new())
@@ -189,7 +193,7 @@ impl WebFleet {
         if let Some((id, secret)) = basic {
             request = request.basic_auth(id, Some(secret));
         }
-        let response = request.send().await.expect("the HTTP front answers");
+        let response = request.send().await.expect("the OIDC API answers");
         let status = response.status().as_u16();
         let header = |name: &str| {
             response

@@ -1,6 +1,7 @@
-//! An HTTP front for the functions polling a [`RuntimeHarness`]: what API Gateway's HTTP API does,
-//! on loopback. Each HTTP request becomes an HTTP API (payload 2.0) event queued on the harness;
-//! whichever function instance polls first answers it, and its response becomes the HTTP answer.
+//! An HTTP front for the functions polling a [`RuntimeHarness`]: what API Gateway does, on
+//! loopback. Each HTTP request becomes an event queued on the harness, an HTTP API (payload 2.0)
+//! one from [`HttpFront::start`], a REST API (payload 1.0) one from a REST API stage; whichever
+//! function instance polls first answers it, and its response becomes the HTTP answer.
 //!
 //! It lets a server reach the compiled function over HTTP (the Genesys sandbox calling the
 //! broker's OpenID Connect routes during a code exchange). A front over a harness adds no
@@ -13,7 +14,9 @@
 //! events are REST API (payload 1.0) proxy events (the stage in the URL and in
 //! `requestContext.path`, not in `path`), behind AWS WAF's rate-based rule on the client IP
 //! ([`RateBasedRule`]), keyed on the real peer address of each connection: a client bound to
-//! another loopback address (127.0.0.2) is another source.
+//! another loopback address (127.0.0.2) is another source. [`HttpFront::rest_stage_over_harness`]
+//! is the same stage over a harness (no throttle, no rule): the OIDC API as the web-messaging
+//! tests reach it.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -78,29 +81,44 @@ impl HttpFront {
     pub async fn rest_stage(pool: Arc<FunctionPool>, stage: &str, waf: Option<Arc<RateBasedRule>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
         let throttled = Throttled::default();
-        let (record, prefix) = (Arc::clone(&throttled), format!("/{stage}"));
+        let (record, name) = (Arc::clone(&throttled), stage.to_owned());
         let server = http_server::spawn(listener, move |request: Request<Bytes>| {
-            let (pool, record, waf, prefix) = (Arc::clone(&pool), Arc::clone(&record), waf.clone(), prefix.clone());
+            let (pool, record, waf, name) = (Arc::clone(&pool), Arc::clone(&record), waf.clone(), name.clone());
             async move {
-                let source = source_of(&request);
-                if waf.as_ref().is_some_and(|rule| !rule.admits(source)) {
+                if waf.as_ref().is_some_and(|rule| !rule.admits(source_of(&request))) {
                     return waf::blocked_answer();
                 }
-                let Some(path) = request
-                    .uri()
-                    .path()
-                    .strip_prefix(&prefix)
-                    .filter(|path| path.starts_with('/'))
-                else {
-                    return missing_authentication_token();
-                };
-                let event = rest_event_for(&request, &prefix[1..], path, source);
-                through_pool(&pool, &record, &request, event, GatewayApi::Rest).await
+                match stage_event(&request, &name) {
+                    Some(event) => through_pool(&pool, &record, &request, event, GatewayApi::Rest).await,
+                    None => missing_authentication_token(),
+                }
             }
         });
         Self {
             server,
             throttled,
+            stage: Some(stage.to_owned()),
+        }
+    }
+
+    /// Serves the functions polling `harness` as the REST API stage `stage` does, until dropped: a
+    /// path outside the stage gets API Gateway's 403 for an unknown resource; any other request
+    /// waits for an instance that is free, as [`HttpFront::start`]'s do.
+    pub async fn rest_stage_over_harness(harness: Arc<RuntimeHarness>, stage: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let name = stage.to_owned();
+        let server = http_server::spawn(listener, move |request: Request<Bytes>| {
+            let (harness, name) = (Arc::clone(&harness), name.clone());
+            async move {
+                match stage_event(&request, &name) {
+                    Some(event) => answer(harness.invoke(event).await),
+                    None => missing_authentication_token(),
+                }
+            }
+        });
+        Self {
+            server,
+            throttled: Arc::default(),
             stage: Some(stage.to_owned()),
         }
     }
@@ -151,10 +169,22 @@ fn source_of(request: &Request<Bytes>) -> IpAddr {
 }
 
 /// API Gateway's answer for a path no resource of the API matches.
-fn missing_authentication_token() -> Response<Bytes> {
+pub fn missing_authentication_token() -> Response<Bytes> {
     let mut response = Response::new(Bytes::from_static(br#"{"message":"Missing Authentication Token"}"#));
     *response.status_mut() = StatusCode::FORBIDDEN;
     response
+}
+
+/// The REST API event API Gateway sends for `request` to the stage `stage` (`prod`); `None` for a
+/// path outside the stage (API Gateway answers it with [`missing_authentication_token`]).
+pub fn stage_event(request: &Request<Bytes>, stage: &str) -> Option<Value> {
+    let path = request
+        .uri()
+        .path()
+        .strip_prefix('/')?
+        .strip_prefix(stage)
+        .filter(|path| path.starts_with('/'))?;
+    Some(rest_event_for(request, stage, path, source_of(request)))
 }
 
 /// The request's headers as a REST API event has them: each name with its values.

@@ -82,6 +82,15 @@ impl ChildProcess {
         &self.seen
     }
 
+    /// Reads whatever the process has printed by now, without waiting, and returns every line
+    /// read so far: for a poll with a deadline on what a running process logs.
+    pub fn printed_so_far(&mut self) -> &[String] {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        &self.seen
+    }
+
     /// Reads the rest of the output until the process closes it, then reaps it; fails the test
     /// if the output is still open after the deadline.
     pub fn wait_for_exit(&mut self) -> ExitStatus {

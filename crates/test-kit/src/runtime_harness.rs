@@ -359,6 +359,12 @@ impl LambdaFunction {
     pub fn lines(&self) -> &[String] {
         self.process.lines()
     }
+
+    /// Every line the running process has printed by now, read without waiting (a test polls it,
+    /// with a deadline, for what an instance logs while it serves).
+    pub fn printed_so_far(&mut self) -> &[String] {
+        self.process.printed_so_far()
+    }
 }
 
 /// A fresh sessions table and credentials secret on the AWS emulators, and the environment pointing a function

@@ -5,7 +5,7 @@
 //! in flight for exactly as long as the test says: no sleeps, no timing. Two pools sharing one
 //! function's slots count them once. A REST API stage front applies AWS WAF's rate-based rule per
 //! client IP (its peer address: clients bound to other loopback addresses are other sources) before
-//! the pool, and sends REST API events with the stage in the URL only.
+//! the pool, and sends REST API events with the stage in the URL only; so does one over a harness.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use test_kit::function_pool::{FunctionPool, GatewayApi, Invocation};
 use test_kit::http_front::HttpFront;
-use test_kit::runtime_harness::Outcome;
+use test_kit::runtime_harness::{Outcome, RuntimeHarness};
 use test_kit::waf::RateBasedRule;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -264,6 +264,25 @@ async fn the_allow_list_exempts_its_ranges_from_the_rate_rule_and_nobody_else() 
 #[tokio::test]
 async fn a_rest_stage_front_sends_rest_api_events_with_the_stage_in_the_url_only() {
     let (pool, front) = stage_front(None).await;
+    assert_stage_events(&front).await;
+    assert_eq!(pool.served(), 1);
+}
+
+#[tokio::test]
+async fn a_rest_stage_front_over_a_harness_sends_the_same_events_with_the_stage_in_the_url_only() {
+    let harness = Arc::new(RuntimeHarness::start().await);
+    let (picked, _picked_up) = mpsc::unbounded_channel();
+    let (_release, released) = watch::channel(true);
+    tokio::spawn(instance(harness.runtime_api(), picked, released));
+    let front = HttpFront::rest_stage_over_harness(Arc::clone(&harness), "prod").await;
+    // The stand-in answers every event with a 200: the 403 outside the stage is the front's.
+    assert_stage_events(&front).await;
+}
+
+/// One request from 127.0.0.2 into `front`'s stage `prod` comes to the stand-in as a REST API
+/// event with the stage in the URL only (the stand-in answers with the event); one outside the
+/// stage gets API Gateway's 403.
+async fn assert_stage_events(front: &HttpFront) {
     assert!(front.base_url().ends_with("/prod"), "{}", front.base_url());
     let answer = client_from(2)
         .post(front.base_url() + "/oidc/token")
@@ -290,5 +309,4 @@ async fn a_rest_stage_front_sends_rest_api_events_with_the_stage_in_the_url_only
         .await
         .unwrap();
     assert_eq!(outside.status(), 403, "no resource outside the stage");
-    assert_eq!(pool.served(), 1);
 }

@@ -1,7 +1,8 @@
 //! An HTTP front for the functions polling a [`RuntimeHarness`]: what API Gateway does, on
-//! loopback. Each HTTP request becomes an event queued on the harness, an HTTP API (payload 2.0)
-//! one from [`HttpFront::start`], a REST API (payload 1.0) one from a REST API stage; whichever
-//! function instance polls first answers it, and its response becomes the HTTP answer.
+//! loopback. Each HTTP request becomes an event for the functions, an HTTP API (payload 2.0) one
+//! from [`HttpFront::over_pool`] with [`GatewayApi::Http`], a REST API (payload 1.0) one from a
+//! REST API stage; whichever function instance polls first answers it, and its response becomes
+//! the HTTP answer.
 //!
 //! It lets a server reach the compiled function over HTTP (the Genesys sandbox calling the
 //! broker's OpenID Connect routes during a code exchange). A front over a harness adds no
@@ -43,20 +44,6 @@ pub struct HttpFront {
 }
 
 impl HttpFront {
-    /// Serves on a free loopback port until dropped.
-    pub async fn start(harness: Arc<RuntimeHarness>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-        let server = http_server::spawn(listener, move |request: Request<Bytes>| {
-            let harness = Arc::clone(&harness);
-            async move { answer(harness.invoke(event_for(&request)).await) }
-        });
-        Self {
-            server,
-            throttled: Arc::default(),
-            stage: None,
-        }
-    }
-
     /// Serves the functions of `pool` as `api` does, until dropped: a request the pool throttles
     /// gets API Gateway's answer to a Lambda throttle.
     pub async fn over_pool(pool: Arc<FunctionPool>, api: GatewayApi) -> Self {
@@ -103,7 +90,7 @@ impl HttpFront {
 
     /// Serves the functions polling `harness` as the REST API stage `stage` does, until dropped: a
     /// path outside the stage gets API Gateway's 403 for an unknown resource; any other request
-    /// waits for an instance that is free, as [`HttpFront::start`]'s do.
+    /// waits for an instance that is free, as on Lambda with concurrency to spare.
     pub async fn rest_stage_over_harness(harness: Arc<RuntimeHarness>, stage: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
         let name = stage.to_owned();

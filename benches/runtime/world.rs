@@ -1,109 +1,32 @@
 //! The world every measurement shares (dynalite, moto and the timing proxy, the Genesys sandbox,
-//! the environment a function gets), what runs as the function (the broker or the Python
-//! reference) and the helpers that start and check one.
+//! the environment a function gets), the function processes it starts and the measurements it
+//! makes with them (init, cold start, warm hits). What runs as the function and under what
+//! conditions is in `world/function.rs`; the sample event and what its answer must be in
+//! `world/events.rs`.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use genesys_sandbox::{Endpoint, Sandbox, SandboxConfig};
-use serde_json::{Value, json};
+use serde_json::Value;
 use test_kit::aws_proxy::AwsProxy;
 use test_kit::processes::{self, ChildProcess};
 use test_kit::runtime_harness::lambda_env;
 use test_kit::runtime_harness::{Backends, Outcome, RuntimeHarness};
 use test_kit::tls_terminator::{RunCertificates, TlsTerminator};
 
-use crate::cgroup::{Cgroup, SizeGroups};
-use crate::stats::Samples;
 use crate::*;
 
-/// What a function process runs under.
-#[derive(Clone, Default)]
-pub(crate) struct Conditions {
-    /// AWS through the TLS terminator (as in Lambda), or in plain HTTP to the proxy.
-    pub(crate) tls: bool,
-    /// The memory size whose CPU share and memory limit each instance gets from its first poll
-    /// on, in cgroups of its own; full CPU and no limit when `None`.
-    pub(crate) size: Option<Arc<SizeGroups>>,
-    /// A script that starts the function under a profiler (see [`crate::profile`]).
-    pub(crate) wrapper: Option<std::path::PathBuf>,
-}
+mod events;
+mod function;
 
-impl Conditions {
-    pub(crate) fn plain() -> Self {
-        Self::default()
-    }
-
-    pub(crate) fn tls(size: Option<Arc<SizeGroups>>) -> Self {
-        Self {
-            tls: true,
-            size,
-            wrapper: None,
-        }
-    }
-
-    /// A harness for one instance, and its cgroups if the conditions have a memory size: the
-    /// harness moves the process whose id `pid` will hold into them when it first polls, the end
-    /// of init.
-    /// The process's CPU time at its first poll is noted in `cpu_at_first_poll`.
-    pub(crate) async fn harness(
-        &self,
-        pid: &Arc<OnceLock<u32>>,
-        cpu_at_first_poll: &Arc<OnceLock<Duration>>,
-    ) -> (RuntimeHarness, Option<Arc<Cgroup>>) {
-        let cgroup = self.size.as_ref().map(|size| Arc::new(size.fresh()));
-        let (entered, pid, cpu) = (cgroup.clone(), Arc::clone(pid), Arc::clone(cpu_at_first_poll));
-        let harness = RuntimeHarness::start_with_first_poll_hook(move || {
-            // Set right after the spawn, before the bench's runtime gets to serve the poll.
-            let pid = *pid.get().expect("the process id is known before it polls");
-            let _ = cpu.set(proc_fs::cpu_time(pid));
-            if let Some(cgroup) = entered {
-                cgroup.enter(pid);
-            }
-        })
-        .await;
-        (harness, cgroup)
-    }
-
-    /// Adds an instance's throttling to its size's, once the instance has stopped; the periods
-    /// it was throttled in.
-    pub(crate) fn account(&self, cgroup: Option<Arc<Cgroup>>) -> u64 {
-        match (&self.size, cgroup) {
-            (Some(size), Some(cgroup)) => size.account(&cgroup),
-            _ => 0,
-        }
-    }
-}
+pub(crate) use events::{comparable, expect_hit, sample_event, time_trivial_invocations, with_crm_id};
+pub(crate) use function::{Conditions, InitRun, Subject, python_dir, python_task_root};
 
 /// AWS over TLS: the run's certificate authority and the terminator in front of the proxy.
 struct Tls {
     terminator: TlsTerminator,
     _certificates: RunCertificates,
-}
-
-/// One init: how long it took, and the emulators' share of it (AWS requests made during init).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct InitRun {
-    pub(crate) elapsed: Duration,
-    pub(crate) aws: Duration,
-}
-
-/// What runs as the Lambda function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Subject {
-    /// The release binary; `primed` is its `PRIME_AT_INIT`.
-    Broker { primed: bool },
-    /// `bench/python_reference/bootstrap` with `guest_token.handler`.
-    Python,
-}
-
-impl Subject {
-    pub(crate) fn program(self) -> &'static str {
-        match self {
-            Self::Broker { .. } => env!("CARGO_BIN_EXE_guest-token-broker"),
-            Self::Python => PYTHON_BOOTSTRAP,
-        }
-    }
 }
 
 /// A function process; killed when dropped.
@@ -354,79 +277,4 @@ impl World {
         }
         timed
     }
-}
-
-/// The round trip of an invocation answered without I/O: an empty JSON object, which both
-/// functions answer with an invocation error.
-pub(crate) async fn time_trivial_invocations(harness: &RuntimeHarness, subject: Subject) -> Samples {
-    let mut timed = Vec::with_capacity(TRIVIAL_INVOCATIONS);
-    for _ in 0..TRIVIAL_INVOCATIONS {
-        let started = Instant::now();
-        let outcome = harness.invoke(json!({})).await;
-        timed.push(started.elapsed());
-        assert!(
-            matches!(outcome, Outcome::Error(_)),
-            "{subject:?} rejects an empty object"
-        );
-    }
-    Samples::new(timed)
-}
-
-#[track_caller]
-pub(crate) fn expect_hit(subject: Subject, outcome: &Outcome, lines: &[String]) {
-    let ok = matches!(outcome, Outcome::Response(response) if response["statusCode"] == 200);
-    assert!(
-        ok,
-        "{subject:?} answered {outcome:?}; it printed:\n{}",
-        lines.join("\n")
-    );
-}
-
-pub(crate) fn sample_event() -> Value {
-    let text = std::fs::read_to_string(SAMPLE_EVENT).unwrap_or_else(|err| panic!("cannot read {SAMPLE_EVENT}: {err}"));
-    let event: Value = serde_json::from_str(&text).expect("the sample event is JSON");
-    with_crm_id(&event, CUSTOMER)
-}
-
-pub(crate) fn with_crm_id(event: &Value, crm_id: &str) -> Value {
-    let mut event = event.clone();
-    event["body"] = json!({ "crmId": crm_id }).to_string().into();
-    event
-}
-
-/// What both functions must agree on: status, headers and the parsed body.
-pub(crate) fn comparable(response: &Value) -> Value {
-    let body: Value = response["body"]
-        .as_str()
-        .and_then(|body| serde_json::from_str(body).ok())
-        .unwrap_or(Value::Null);
-    // The correlation id is the broker's own addition (for operators), not part of the job.
-    let mut headers = response["headers"].clone();
-    if let Some(headers) = headers.as_object_mut() {
-        headers.remove("x-correlation-id");
-    }
-    json!({
-        "statusCode": response["statusCode"],
-        "headers": headers,
-        "body": body,
-    })
-}
-
-pub(crate) fn python_task_root() -> String {
-    std::path::Path::new(PYTHON_BOOTSTRAP)
-        .parent()
-        .expect("the bootstrap's folder")
-        .display()
-        .to_string()
-}
-
-/// The folder of the interpreter `python3` runs (through a pyenv shim, say), so the reference
-/// starts the interpreter itself, as Lambda does.
-pub(crate) fn python_dir() -> String {
-    let executable = processes::run_shell("python3 -c 'import sys; print(sys.executable)'");
-    std::path::Path::new(executable.trim())
-        .parent()
-        .expect("the interpreter's folder")
-        .display()
-        .to_string()
 }

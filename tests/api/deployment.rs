@@ -21,6 +21,18 @@ pub const EVENTS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
 pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 /// The customer of the sample events.
 pub const SAMPLE_CRM_ID: &str = "CRM-987654";
+/// The guest function's sample events, in the order that makes them a story: the REST API call
+/// repeats the HTTP API call's customer, the warm-up comes between two requests, the delete
+/// removes that customer's session. All but the HTTP API event (`tests/fixtures/`: the template
+/// routes no HTTP API to it) are files in `events/`.
+pub const GUEST_EVENTS_IN_ORDER: [&str; 6] = [
+    "http-api-post-guest-tokens.json",
+    "rest-api-post-guest-tokens.json",
+    "scheduled-warm-up.json",
+    "delete-guest-sessions.json",
+    "malformed-request.json",
+    "rest-api-post-auth-codes.json",
+];
 
 /// One function instance on a harness, with the sandbox as Genesys and dynalite and moto as AWS.
 pub struct Deployment {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use test_kit::processes::ChildProcess;
 use test_kit::runtime_harness::{Backends, LambdaFunction, RuntimeHarness};
 
-use crate::deployment::{LAMBDA_BINARY, body_of, sample_event};
+use crate::deployment::{GUEST_EVENTS_IN_ORDER, LAMBDA_BINARY, body_of, sample_event};
 
 /// `genesys-sandbox`, built beside the Lambda binary (`cargo build --workspace --bins`, which
 /// `scripts/test` runs first).
@@ -64,14 +64,7 @@ async fn the_readme_recipe_with_the_standalone_sandbox_answers_every_sample_even
     let _function = LambdaFunction::start(LAMBDA_BINARY, &harness, &env);
 
     let mut answers = Vec::new();
-    for name in [
-        "http-api-post-guest-tokens.json",
-        "rest-api-post-guest-tokens.json",
-        "scheduled-warm-up.json",
-        "delete-guest-sessions.json",
-        "malformed-request.json",
-        "rest-api-post-auth-codes.json",
-    ] {
+    for name in GUEST_EVENTS_IN_ORDER {
         let response = harness.invoke(sample_event(name)).await.response();
         answers.push((name, response));
     }

@@ -8,9 +8,29 @@ use std::time::Duration;
 use guest_token_broker::store::{DynamoDbStore, SessionStore, StoreError};
 
 use super::RETENTION;
-use crate::helpers::{Options, credential_source, hash_of, pair, spawn_app_on, upstream_calls};
+use crate::helpers::{Options, TestApp, credential_source, hash_of, pair, spawn_app_on, upstream_calls};
 use test_kit::aws::dynamodb;
 use test_kit::emulators::dynalite;
+
+/// The broker on `store`, with the sandbox's client, and `options`.
+async fn app_on(store: DynamoDbStore, options: Options) -> TestApp<DynamoDbStore> {
+    spawn_app_on(
+        options,
+        store,
+        Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")])),
+    )
+    .await
+}
+
+/// A store whose DynamoDB is at `endpoint` (credentials and region as the emulators').
+async fn store_at(endpoint: String) -> DynamoDbStore {
+    let config = test_kit::aws::sdk_config_for(&dynalite().endpoint)
+        .await
+        .into_builder()
+        .endpoint_url(endpoint)
+        .build();
+    DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), "Sessions", RETENTION)
+}
 
 #[tokio::test]
 async fn a_missing_table_is_a_configuration_error_named_in_the_log_only() {
@@ -21,12 +41,7 @@ async fn a_missing_table_is_a_configuration_error_named_in_the_log_only() {
         "{err:?}"
     );
 
-    let app = spawn_app_on(
-        Options::default(),
-        store,
-        Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")])),
-    )
-    .await;
+    let app = app_on(store, Options::default()).await;
     let reply = app.post_token("CRM-1").await;
 
     assert_eq!(reply.status, 500);
@@ -44,18 +59,8 @@ async fn an_unreachable_dynamodb_is_503_and_nothing_is_created_upstream() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let config = test_kit::aws::sdk_config_for(&dynalite().endpoint)
-        .await
-        .into_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), "Sessions", RETENTION);
-    let app = spawn_app_on(
-        Options::default(),
-        store,
-        Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")])),
-    )
-    .await;
+    let store = store_at(endpoint).await;
+    let app = app_on(store, Options::default()).await;
 
     let reply = app.post_token("CRM-1").await;
 
@@ -76,22 +81,12 @@ async fn a_hanging_dynamodb_is_503_within_the_deadline() {
             open.push(socket);
         }
     });
-    let config = test_kit::aws::sdk_config_for(&dynalite().endpoint)
-        .await
-        .into_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), "Sessions", RETENTION);
+    let store = store_at(endpoint).await;
     let options = Options {
         budget: Duration::from_millis(300),
         ..Options::default()
     };
-    let app = spawn_app_on(
-        options,
-        store,
-        Arc::new(credential_source(&[pair("sandbox-client", "sandbox-secret")])),
-    )
-    .await;
+    let app = app_on(store, options).await;
 
     let reply = app.post_token("CRM-1").await;
 

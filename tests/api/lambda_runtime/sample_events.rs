@@ -7,22 +7,14 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::{assert_http_api_response, assert_rest_api_response};
-use crate::deployment::{Deployment, EVENTS_DIR, SAMPLE_CRM_ID, assert_token_body, body_of, sample_event};
+use crate::deployment::{
+    Deployment, EVENTS_DIR, GUEST_EVENTS_IN_ORDER, SAMPLE_CRM_ID, assert_token_body, body_of, sample_event,
+};
 use crate::helpers::upstream_calls;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_sample_event_gets_its_expected_result() {
-    // In this order: the REST API call repeats the HTTP API call's customer, the warm-up comes
-    // between two requests, the delete removes that customer's session. All but the HTTP API
-    // event (tests/fixtures/: the template routes no HTTP API) are the files in events/.
-    let order = [
-        "http-api-post-guest-tokens.json",
-        "rest-api-post-guest-tokens.json",
-        "scheduled-warm-up.json",
-        "delete-guest-sessions.json",
-        "malformed-request.json",
-        "rest-api-post-auth-codes.json",
-    ];
+    let order = GUEST_EVENTS_IN_ORDER;
     // The OpenID Connect provider function's events: tests/api/oidc_function.rs runs them.
     let oidc_events = [
         "rest-api-get-oidc-discovery.json",

@@ -1,6 +1,7 @@
-//! One classification of AWS service errors, shared by the DynamoDB and Secrets Manager adapters:
-//! what an operator must fix, what a retry later may cure, and what is a bug of ours. Each adapter
-//! turns the class into its own error with its own wording.
+//! One classification of AWS service errors, shared by the DynamoDB, Secrets Manager and KMS
+//! adapters: what an operator must fix, what a retry later may cure, and what is a bug of ours.
+//! Each adapter turns the class into its own error with its own wording. KMS's own codes for an
+//! unusable key are read once here too, for the two adapters of KMS keys.
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
@@ -25,6 +26,28 @@ pub(crate) enum AwsFailure {
     InvalidRequest,
     /// Any other refusal of a request we built: a bug, reported as an internal error.
     Rejected,
+}
+
+/// What KMS's own error codes say is wrong with a key (it answers `NotFoundException` where other
+/// services say `ResourceNotFoundException`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KmsKeyProblem {
+    /// No such key in this account and region.
+    Missing,
+    /// Disabled, or pending deletion.
+    Disabled,
+    /// A key of another usage (signing where encryption is asked, or the reverse).
+    WrongUsage,
+}
+
+/// The key problem a KMS error names, if it names one; read before [`classify`].
+pub(crate) fn kms_key_problem(err: &impl ProvideErrorMetadata) -> Option<KmsKeyProblem> {
+    match err.code()? {
+        "NotFoundException" => Some(KmsKeyProblem::Missing),
+        "DisabledException" | "KMSInvalidStateException" => Some(KmsKeyProblem::Disabled),
+        "InvalidKeyUsageException" => Some(KmsKeyProblem::WrongUsage),
+        _ => None,
+    }
 }
 
 pub(crate) fn classify(err: &impl ProvideErrorMetadata) -> AwsFailure {

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::aws_error::{AwsFailure, classify};
+use crate::aws_error::{AwsFailure, KmsKeyProblem, classify, kms_key_problem};
 
 /// Why an id_token could not be signed, or the signer not set up.
 #[derive(Debug, thiserror::Error)]
@@ -208,28 +208,20 @@ where
     E: aws_sdk_kms::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let misconfigured = |problem: &str| SignerError::Misconfigured(problem.to_owned());
-    // KMS's own codes first (it says NotFoundException where other services say ResourceNotFound…).
-    match err.code() {
-        Some("NotFoundException") => return misconfigured("the key does not exist in this account and region"),
-        Some("DisabledException" | "KMSInvalidStateException") => {
-            return misconfigured("the key is disabled or pending deletion");
-        }
-        Some("InvalidKeyUsageException" | "UnsupportedOperationException") => {
-            return misconfigured("the key is not an RSA SIGN_VERIFY key");
-        }
-        _ => {}
+    const MISSING: &str = "the key does not exist in this account and region";
+    const WRONG_USAGE: &str = "the key is not an RSA SIGN_VERIFY key";
+    match kms_key_problem(&err) {
+        Some(KmsKeyProblem::Missing) => return misconfigured(MISSING),
+        Some(KmsKeyProblem::Disabled) => return misconfigured("the key is disabled or pending deletion"),
+        Some(KmsKeyProblem::WrongUsage) => return misconfigured(WRONG_USAGE),
+        None if err.code() == Some("UnsupportedOperationException") => return misconfigured(WRONG_USAGE),
+        None => {}
     }
     match classify(&err) {
         AwsFailure::Transient => SignerError::Unavailable(Box::new(err)),
-        AwsFailure::NotFound => misconfigured("the key does not exist in this account and region"),
+        AwsFailure::NotFound => misconfigured(MISSING),
         AwsFailure::AccessDenied => misconfigured(&format!("access denied: the role needs {action} on the key")),
-        _ => match err.code() {
-            Some("DisabledException" | "KMSInvalidStateException") => {
-                misconfigured("the key is disabled or pending deletion")
-            }
-            Some("InvalidKeyUsageException") => misconfigured("the key is not an RSA SIGN_VERIFY key"),
-            _ => misconfigured("KMS refused the request"),
-        },
+        _ => misconfigured("KMS refused the request"),
     }
 }
 

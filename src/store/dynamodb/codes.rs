@@ -15,16 +15,15 @@
 //! every path, and no read: the OIDC function's role needs `UpdateItem` on code keys, nothing else.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
 use crate::domain::{CodeChallenge, CodeGrant, CodeKey, CustomerProfile};
 use crate::store::{CodeStore, Redemption, StoreError};
 
-use super::DynamoDbStore;
+use super::{DynamoDbStore, s};
 
-use super::errors::classify;
+use super::errors::{classify, unless_condition_failed};
 use super::item::{self, Item, instant, millis, string};
 
 /// The prefix of a code's key in the table.
@@ -56,10 +55,6 @@ const GRANT: [&str; 8] = [
 
 fn key(code: &CodeKey) -> AttributeValue {
     AttributeValue::S(format!("{KEY_PREFIX}{}", code.as_str()))
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_owned())
 }
 
 /// An `UpdateItem` that only creates (the function's role has GetItem, UpdateItem and DeleteItem on
@@ -137,18 +132,11 @@ pub(super) async fn redeem(
     for (placeholder, name) in removed.iter().zip(GRANT) {
         request = request.expression_attribute_names(placeholder, name);
     }
-    match request.send().await {
-        Ok(output) => output
+    match unless_condition_failed(request.send().await, table)? {
+        Some(output) => output
             .attributes()
             .map_or(Ok(Redemption::Unknown), |old| redemption(old, &attempt)),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-        {
-            Ok(Redemption::Unknown)
-        }
-        Err(err) => Err(classify(err, table)),
+        None => Ok(Redemption::Unknown),
     }
 }
 

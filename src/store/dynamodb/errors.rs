@@ -36,3 +36,19 @@ where
         }
     }
 }
+
+/// A conditional write's outcome: `Some` its answer when it was written, `None` when its condition
+/// failed (DynamoDB's `ConditionalCheckFailedException`), any other error classified.
+pub(super) fn unless_condition_failed<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    table: &str,
+) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(answer) => Ok(Some(answer)),
+        Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(None),
+        Err(err) => Err(classify(err, table)),
+    }
+}

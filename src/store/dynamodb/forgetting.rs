@@ -2,13 +2,12 @@
 //! but the claim goes (guest, token, lease, and the refresh token in either of its forms), so the
 //! creation completes and no refresh token is left behind either way.
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use chrono::{DateTime, Utc};
 
 use crate::domain::CrmIdHash;
 use crate::store::StoreError;
 
-use super::errors::classify;
+use super::errors::unless_condition_failed;
 use super::item::{self, millis};
 use super::{CLAIM_FREE, CONDITIONAL_ATTEMPTS, DynamoDbStore, s};
 
@@ -48,16 +47,6 @@ impl DynamoDbStore {
             .expression_attribute_values(":now", millis(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(DeleteItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(classify(err, &self.table)),
-        }
+        Ok(unless_condition_failed(result, &self.table)?.is_some())
     }
 }

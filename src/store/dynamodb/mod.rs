@@ -18,7 +18,6 @@ mod tokens;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
@@ -27,7 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::domain::{CrmIdHash, GuestId, GuestToken, Hold, HoldOwner, RefreshToken, SessionRecord};
 
 use super::{GuestStored, SessionStore, StoreError};
-use errors::classify;
+use errors::{classify, unless_condition_failed};
 use item::millis;
 pub use sealing::RefreshTokenKey;
 
@@ -140,17 +139,7 @@ impl DynamoDbStore {
 
     /// Runs a conditional update: `Ok(true)` written, `Ok(false)` condition failed.
     async fn conditional(&self, update: UpdateItemFluentBuilder) -> Result<bool, StoreError> {
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(classify(err, &self.table)),
-        }
+        Ok(unless_condition_failed(update.send().await, &self.table)?.is_some())
     }
 }
 

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::aws_error::{AwsFailure, classify};
+use crate::aws_error::{AwsFailure, KmsKeyProblem, classify, kms_key_problem};
 use crate::domain::CrmIdHash;
 use crate::store::StoreError;
 
@@ -97,18 +97,15 @@ impl RefreshTokenKey {
             key: self.key_id.clone(),
             problem,
         };
-        // KMS's own codes first (NotFoundException where other services say ResourceNotFound…).
-        match err.code() {
-            Some("NotFoundException") => {
+        match kms_key_problem(&err) {
+            Some(KmsKeyProblem::Missing) => {
                 return misconfigured("it does not exist in this account and region".into());
             }
-            Some("DisabledException" | "KMSInvalidStateException") => {
-                return misconfigured("it is disabled or pending deletion".into());
-            }
-            Some("InvalidKeyUsageException") => {
+            Some(KmsKeyProblem::Disabled) => return misconfigured("it is disabled or pending deletion".into()),
+            Some(KmsKeyProblem::WrongUsage) => {
                 return misconfigured("it is not a symmetric ENCRYPT_DECRYPT key".into());
             }
-            _ => {}
+            None => {}
         }
         match classify(&err) {
             AwsFailure::Transient => StoreError::KeyUnavailable(Box::new(err)),

@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::broker::{CodeRequest, IssuedCode};
+use crate::broker::{CodeBinding, IssuedCode};
 use crate::domain::{CodeChallenge, CrmId, CustomerProfile};
 use crate::web::{ApiError, ApiRequest, ApiResponse, json_response};
 
@@ -39,7 +39,7 @@ fn nonce(raw: &str) -> Result<String, ApiError> {
 
 impl ApiRequest<'_> {
     /// The customer and what their code binds, from a `POST /auth-codes` body.
-    pub fn code_request(&self) -> Result<(CrmId, CodeRequest), ApiError> {
+    pub fn code_request(&self) -> Result<(CrmId, CodeBinding), ApiError> {
         let body = self.json_object()?;
         let crm_id = crm_id_in(&body)?;
         let invalid = |err: &dyn std::fmt::Display| ApiError::invalid_request(err.to_string());
@@ -65,7 +65,7 @@ impl ApiRequest<'_> {
                 .map(|raw| CustomerProfile::email(raw).map_err(|err| invalid(&err)))
                 .transpose()?,
         };
-        let request = CodeRequest {
+        let request = CodeBinding {
             challenge,
             nonce: optional(&body, "nonce")?.map(nonce).transpose()?,
             profile,
@@ -106,7 +106,7 @@ mod tests {
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-    fn parse(body: &str) -> Result<(CrmId, CodeRequest), ApiError> {
+    fn parse(body: &str) -> Result<(CrmId, CodeBinding), ApiError> {
         ApiRequest::new(&Method::POST, "/auth-codes", body.as_bytes()).code_request()
     }
 

@@ -12,24 +12,13 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::domain::{CodeChallenge, CodeVerifier, CrmId, CustomerProfile, Deadline};
+use crate::domain::{CrmId, Deadline};
 use crate::store::{CodeStore, SessionStore};
 use crate::telemetry::Metrics;
 
-use super::codes::CodeBinding;
+use super::codes::{CodeBinding, CompletedBinding};
 use super::sessions::ContactOutcome;
 use super::{Broker, BrokerError, Call, within};
-
-/// What a caller may bind to its code, each part already validated.
-#[derive(Debug, Default)]
-pub struct CodeRequest {
-    /// The S256 challenge of a verifier the caller (the page) made.
-    pub challenge: Option<CodeChallenge>,
-    /// The nonce the caller's client will check in the id_token.
-    pub nonce: Option<String>,
-    /// The claims the agent sees.
-    pub profile: CustomerProfile,
-}
 
 /// A code ready for `getAuthCode`'s `resolve` or the mobile SDK's `authorize`.
 pub struct IssuedCode {
@@ -63,7 +52,7 @@ impl<S: SessionStore + CodeStore> Broker<S> {
     pub async fn issue_auth_code(
         &self,
         crm_id: &CrmId,
-        request: CodeRequest,
+        request: CodeBinding,
         deadline: Deadline,
         metrics: &Metrics,
     ) -> Result<IssuedCode, BrokerError> {
@@ -80,22 +69,11 @@ impl<S: SessionStore + CodeStore> Broker<S> {
                 metrics,
             };
             let (_, outcome) = self.sessions.ensure_contact(call).await?;
-            let nonce = match request.nonce {
-                Some(nonce) => nonce,
-                None => issuer.nonce()?,
-            };
-            let (challenge, verifier) = match request.challenge {
-                Some(challenge) => (Some(challenge), None),
-                None => {
-                    let verifier = issuer.verifier()?;
-                    (verifier.as_ref().map(CodeVerifier::challenge), verifier)
-                }
-            };
-            let binding = CodeBinding {
-                challenge,
-                nonce: Some(nonce.clone()),
-                profile: request.profile,
-            };
+            let CompletedBinding {
+                binding,
+                nonce,
+                verifier,
+            } = issuer.complete(request)?;
             let now = self.sessions.clock().now();
             let code = issuer.mint(self.sessions.codes(), &hash, binding, now).await?;
             Ok(IssuedCode {

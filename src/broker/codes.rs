@@ -43,7 +43,8 @@ pub struct CodeIssuer {
     pub pkce: bool,
 }
 
-/// What a code binds besides its customer: each part checked or echoed at redemption.
+/// What a code binds besides its customer: each part checked or echoed at redemption. What a
+/// caller of `POST /auth-codes` sends, each part validated, is one too.
 #[derive(Debug, Default)]
 pub struct CodeBinding {
     /// The S256 challenge the redemption's `code_verifier` must answer.
@@ -54,6 +55,17 @@ pub struct CodeBinding {
     pub profile: CustomerProfile,
 }
 
+/// A binding made whole by [`CodeIssuer::complete`]: the nonce it binds, and the verifier the
+/// broker made when it made the challenge.
+pub struct CompletedBinding {
+    /// The binding, its nonce set and, with PKCE on, its challenge.
+    pub binding: CodeBinding,
+    /// The nonce bound: the caller's, or one the broker made.
+    pub nonce: String,
+    /// The verifier whose challenge the broker bound (PKCE on, no challenge brought).
+    pub verifier: Option<CodeVerifier>,
+}
+
 fn random<const N: usize>() -> Result<[u8; N], MintError> {
     let mut bytes = [0u8; N];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| MintError::Random)?;
@@ -61,13 +73,35 @@ fn random<const N: usize>() -> Result<[u8; N], MintError> {
 }
 
 impl CodeIssuer {
+    /// `binding` with what its caller left out made by the broker: a fresh nonce where it has
+    /// none, and with PKCE on, the challenge of a fresh verifier where it has no challenge.
+    pub fn complete(&self, mut binding: CodeBinding) -> Result<CompletedBinding, MintError> {
+        let nonce = match binding.nonce.take() {
+            Some(nonce) => nonce,
+            None => self.nonce()?,
+        };
+        binding.nonce = Some(nonce.clone());
+        let verifier = match binding.challenge {
+            Some(_) => None,
+            None => self.verifier()?,
+        };
+        if let Some(verifier) = &verifier {
+            binding.challenge = Some(verifier.challenge());
+        }
+        Ok(CompletedBinding {
+            binding,
+            nonce,
+            verifier,
+        })
+    }
+
     /// A fresh nonce, for a code whose caller brought none.
-    pub fn nonce(&self) -> Result<String, MintError> {
+    fn nonce(&self) -> Result<String, MintError> {
         Ok(URL_SAFE_NO_PAD.encode(random::<NONCE_BYTES>()?))
     }
 
     /// A fresh verifier when PKCE is on (`None` when it is off).
-    pub fn verifier(&self) -> Result<Option<CodeVerifier>, MintError> {
+    fn verifier(&self) -> Result<Option<CodeVerifier>, MintError> {
         Ok(match self.pkce {
             true => Some(CodeVerifier::from_random(random::<VERIFIER_BYTES>()?)),
             false => None,

@@ -28,7 +28,7 @@ use crate::telemetry::Metrics;
 
 use sessions::Sessions;
 
-pub use auth_codes::{CodeRequest, IssuedCode};
+pub use auth_codes::IssuedCode;
 pub use codes::{CodeBinding, CodeIssuer, MintError};
 pub use sessions::ContactOutcome;
 pub use upstream::{Upstream, WebMessaging};

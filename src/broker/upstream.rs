@@ -17,7 +17,7 @@ use crate::genesys::{Endpoint, ExchangeCode, ExchangeStep, GenesysClient, Genesy
 use crate::store::CodeStore;
 use crate::telemetry::Metrics;
 
-use super::codes::{CodeBinding, CodeIssuer};
+use super::codes::{CodeBinding, CodeIssuer, CompletedBinding};
 use super::{BrokerError, Call};
 
 /// Where guests and their tokens come from (see the module docs for the two modes).
@@ -108,13 +108,11 @@ impl Upstream {
             .genesys
             .code_exchange(&mode.deployment_id, &mode.codes.redirect_uri, deadline, metrics);
         loop {
-            let nonce = mode.codes.nonce()?;
-            let verifier = mode.codes.verifier()?;
-            let binding = CodeBinding {
-                challenge: verifier.as_ref().map(CodeVerifier::challenge),
-                nonce: Some(nonce.clone()),
-                ..CodeBinding::default()
-            };
+            let CompletedBinding {
+                binding,
+                nonce,
+                verifier,
+            } = mode.codes.complete(CodeBinding::default())?;
             let code = mode.codes.mint(codes, hash, binding, clock.now()).await?;
             let sent = ExchangeCode {
                 code: &code,

@@ -21,10 +21,10 @@ mod event;
 mod steps;
 mod versions;
 
-pub use document::{CredentialDocument, ROTATED_AT};
 pub use error::RotationError;
-pub use event::{RotationEvent, Step};
-pub use versions::{CURRENT, PENDING, SecretVersions};
+pub use versions::SecretVersions;
+
+use event::{RotationEvent, Step};
 
 use serde_json::{Value, json};
 

@@ -117,11 +117,11 @@ impl SecretRotation {
 
     /// `finishSecret`: the pending version becomes `AWSCURRENT`.
     pub(super) async fn finish(&self, token: &str) -> Result<&'static str, RotationError> {
-        if self.is_current(token).await? {
-            return Ok("already-current");
-        }
-        self.versions.make_current(token).await?;
-        Ok("current")
+        Ok(if self.versions.make_current(token).await? {
+            "current"
+        } else {
+            "already-current"
+        })
     }
 
     /// Whether `token` is current already (a step of a rotation that finished); an error when it

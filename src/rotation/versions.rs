@@ -51,7 +51,7 @@ impl SecretVersions {
     }
 
     /// Every version's staging labels (`DescribeSecret`'s `VersionIdsToStages`).
-    pub async fn stages(&self) -> Result<HashMap<String, Vec<String>>, RotationError> {
+    async fn stages(&self) -> Result<HashMap<String, Vec<String>>, RotationError> {
         let described = self
             .client
             .describe_secret()
@@ -122,7 +122,8 @@ impl SecretVersions {
     }
 
     /// Moves `AWSCURRENT` to version `token` (taking it from the version that has it) and takes
-    /// `AWSPENDING` off `token`; `false` when `token` was current already (nothing is changed).
+    /// `AWSPENDING` off `token`; `false` when `token` was current already (nothing is changed), an
+    /// error when it is neither current nor pending.
     pub async fn make_current(&self, token: &str) -> Result<bool, RotationError> {
         let stages = self.stages().await?;
         let holds = |version: &str, label: &str| {
@@ -132,6 +133,11 @@ impl SecretVersions {
         };
         if holds(token, CURRENT) {
             return Ok(false);
+        }
+        if !holds(token, PENDING) {
+            return Err(RotationError::NotPending {
+                token: token.to_owned(),
+            });
         }
         let current = stages.keys().find(|version| holds(version, CURRENT)).cloned();
         self.client
@@ -143,16 +149,14 @@ impl SecretVersions {
             .send()
             .await
             .map_err(|err| failure("UpdateSecretVersionStage", &err))?;
-        if holds(token, PENDING) {
-            self.client
-                .update_secret_version_stage()
-                .secret_id(&self.secret_id)
-                .version_stage(PENDING)
-                .remove_from_version_id(token)
-                .send()
-                .await
-                .map_err(|err| failure("UpdateSecretVersionStage", &err))?;
-        }
+        self.client
+            .update_secret_version_stage()
+            .secret_id(&self.secret_id)
+            .version_stage(PENDING)
+            .remove_from_version_id(token)
+            .send()
+            .await
+            .map_err(|err| failure("UpdateSecretVersionStage", &err))?;
         Ok(true)
     }
 }

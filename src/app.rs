@@ -18,8 +18,8 @@ use crate::genesys::{GenesysClient, GenesysEndpoints, RetryPolicy, UnknownRegion
 use crate::oidc::{OidcProvider, OidcSettings, Signer, SignerError, kms_public_key};
 use crate::rotation::{SecretRotation, SecretVersions};
 use crate::secrets::{
-    Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, FAILED_READ_RETRY_INTERVAL,
-    HashKeyField, HashKeySource, OidcClientSource, Pseudonyms, SecretsManagerCredentials,
+    Credential, CredentialError, CredentialSet, CredentialSource, EnvCredentials, HashKeyField, HashKeySource,
+    OidcClientSource, Pseudonyms, SecretsManagerCredentials,
 };
 use crate::store::{CodeStore, DynamoDbStore, RefreshTokenKey, SessionStore};
 use crate::telemetry::{AwsCallTracer, XRay};
@@ -180,12 +180,7 @@ pub fn dynamodb_store(config: &Config, aws: &Aws) -> DynamoDbStore {
 /// The upstream adapter `GENESYS_UPSTREAM_MODE` chose; its Genesys calls are recorded with
 /// `xray`.
 pub fn upstream(config: &Config, credentials: Arc<dyn CredentialSource>, xray: XRay) -> Result<Upstream, InitError> {
-    let genesys = GenesysClient::traced(
-        genesys_endpoints(&config.genesys)?,
-        credentials,
-        retry_policy(&config.genesys),
-        xray,
-    );
+    let genesys = genesys_client(&config.genesys, credentials, xray)?;
     Ok(match &config.upstream {
         UpstreamConfig::OwnerContract => Upstream::OwnerContract(genesys),
         UpstreamConfig::WebMessaging(mode) => Upstream::WebMessaging(WebMessaging {
@@ -213,13 +208,24 @@ pub fn genesys_endpoints(config: &GenesysConfig) -> Result<GenesysEndpoints, Unk
     Ok(endpoints)
 }
 
-/// The default retry policy with the configured attempt timeout.
-pub fn retry_policy(config: &GenesysConfig) -> RetryPolicy {
+/// A Genesys client on the configured hosts, with the default retry policy but for the configured
+/// attempt timeout, authenticating with `credentials`; its calls are recorded with `xray`.
+fn genesys_client(
+    config: &GenesysConfig,
+    credentials: Arc<dyn CredentialSource>,
+    xray: XRay,
+) -> Result<GenesysClient, InitError> {
     let default = RetryPolicy::default();
-    RetryPolicy {
+    let retry = RetryPolicy {
         attempt_timeout: config.attempt_timeout.unwrap_or(default.attempt_timeout),
         ..default
-    }
+    };
+    Ok(GenesysClient::traced(
+        genesys_endpoints(config)?,
+        credentials,
+        retry,
+        xray,
+    ))
 }
 
 fn credential(client: &ClientCredentials) -> Credential {
@@ -265,10 +271,9 @@ pub async fn oidc_provider<C: CodeStore>(
         ),
     };
     match clients.load().await {
-        // An outage at init is not fatal: requests read the secret, one try per few seconds.
-        Err(CredentialError::Unavailable(err)) => {
-            tracing::warn!(error = %err, retry_seconds = FAILED_READ_RETRY_INTERVAL.as_secs(), "Secrets Manager unavailable at init; the OIDC client secret is read again by a request once the retry interval has passed");
-        }
+        // An outage at init is not fatal (the failed read is in the log already): requests read
+        // the secret again, one try per retry interval.
+        Err(CredentialError::Unavailable(_)) => {}
         other => other?,
     }
     let settings = OidcSettings {
@@ -333,12 +338,7 @@ pub async fn lambda_secret_rotation() -> Result<(RotationConfig, SecretRotation)
     let aws = Aws::load(XRay::to_daemon(xray_daemon_address().as_deref())).await;
     let secrets = aws.secrets_manager();
     let admin = SecretsManagerCredentials::admin_client(secrets.clone(), &config.admin_client_secret_id);
-    let genesys = GenesysClient::traced(
-        genesys_endpoints(&config.genesys)?,
-        Arc::new(admin),
-        retry_policy(&config.genesys),
-        aws.xray.clone(),
-    );
+    let genesys = genesys_client(&config.genesys, Arc::new(admin), aws.xray.clone())?;
     let versions = SecretVersions::new(secrets, &config.credentials_secret_id);
     Ok((config, SecretRotation::new(versions, genesys)))
 }

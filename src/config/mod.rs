@@ -14,7 +14,7 @@ mod web_messaging;
 use std::time::Duration;
 
 use crate::domain::MIN_HMAC_KEY_BYTES;
-use vars::{flag, number, up_to};
+use vars::{deadline_margin, flag, number, trimmed, up_to};
 
 pub use genesys::{ClientCredentials, DEFAULT_GENESYS_REGION, GenesysConfig};
 pub use oidc::{DEFAULT_ID_TOKEN_LIFETIME, MIN_OIDC_CLIENT_CACHE, OidcClientConfig, OidcConfig, SigningKeyConfig};
@@ -166,7 +166,7 @@ impl Config {
 
     /// Reads the configuration from `lookup` (variable name to value); blank values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = trimmed(&lookup);
         Ok(Self {
             genesys: genesys::genesys_config(&get)?,
             sliding_window: Duration::from_secs(
@@ -186,7 +186,7 @@ impl Config {
                 },
                 None => CredentialsConfig::Environment(genesys::environment_credentials(&lookup)?),
             },
-            deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
+            deadline_margin: deadline_margin(&get)?,
             prime_at_init: match flag(&get, "PRIME_AT_INIT")? {
                 Some(prime) => prime,
                 None => prime_by_default(&get),

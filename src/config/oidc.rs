@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::vars::{number, up_to, url};
-use super::{
-    ClientCredentials, ConfigError, DEFAULT_CREDENTIALS_CACHE, DEFAULT_DEADLINE_MARGIN, DEFAULT_SESSIONS_TABLE,
-};
+use super::vars::{deadline_margin, number, trimmed, up_to, url};
+use super::{ClientCredentials, ConfigError, DEFAULT_CREDENTIALS_CACHE, DEFAULT_SESSIONS_TABLE};
 use crate::secrets::MIN_OIDC_CLIENT_SECRET_CHARS;
 
 /// The shortest time the integration's client secret is cached, whatever
@@ -94,7 +92,7 @@ impl OidcConfig {
 
     /// Reads the configuration from `lookup` (variable name to value); blank values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = trimmed(&lookup);
         let invalid = ConfigError::invalid;
         let issuer = url(&get, "OIDC_ISSUER")?.ok_or_else(|| invalid("OIDC_ISSUER", "is required"))?;
         if issuer.query().is_some() || issuer.fragment().is_some() {
@@ -112,7 +110,7 @@ impl OidcConfig {
             )?
             .map_or(DEFAULT_ID_TOKEN_LIFETIME, Duration::from_secs),
             sessions_table: get("SESSIONS_TABLE").unwrap_or_else(|| DEFAULT_SESSIONS_TABLE.to_owned()),
-            deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
+            deadline_margin: deadline_margin(&get)?,
         })
     }
 }

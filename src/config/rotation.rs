@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::genesys::genesys_config;
-use super::vars::number;
-use super::{ConfigError, DEFAULT_DEADLINE_MARGIN, GenesysConfig};
+use super::vars::{deadline_margin, trimmed};
+use super::{ConfigError, GenesysConfig};
 
 /// The rotation function's configuration.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ impl RotationConfig {
 
     /// Reads the configuration from `lookup` (variable name to value); blank values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = trimmed(&lookup);
         let required = |var: &'static str, what: &str| {
             get(var).ok_or_else(|| ConfigError::invalid(var, format!("is required: {what}")))
         };
@@ -48,7 +48,7 @@ impl RotationConfig {
                 "the secret of the Genesys admin client (oauth:client:edit) that regenerates client secrets",
             )?,
             genesys: genesys_config(&get)?,
-            deadline_margin: number(&get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis),
+            deadline_margin: deadline_margin(&get)?,
         })
     }
 }
@@ -56,6 +56,7 @@ impl RotationConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DEFAULT_DEADLINE_MARGIN;
 
     fn load(vars: &[(&str, &str)]) -> Result<RotationConfig, ConfigError> {
         RotationConfig::from_lookup(|name| {

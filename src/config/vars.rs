@@ -1,8 +1,20 @@
 //! Reading one variable into a typed value, with an error that names the variable.
 
+use std::time::Duration;
+
 use url::Url;
 
-use super::ConfigError;
+use super::{ConfigError, DEFAULT_DEADLINE_MARGIN};
+
+/// `lookup` as every setting is read: values trimmed, an empty one the same as none.
+pub(super) fn trimmed(lookup: impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> {
+    move |name| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// `DEADLINE_MARGIN_MS`, which every function reads: [`DEFAULT_DEADLINE_MARGIN`] when unset.
+pub(super) fn deadline_margin(get: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    Ok(number(get, "DEADLINE_MARGIN_MS")?.map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis))
+}
 
 pub(super) fn url(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<Option<Url>, ConfigError> {
     get(var)

@@ -6,11 +6,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::Endpoint;
+use super::regions::path_segment;
 
 /// The regenerate path for `client_id`, the id percent-encoded as one path segment.
 pub(crate) fn regenerate_secret_path(client_id: &str) -> String {
-    let id: String = url::form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
-    format!("/api/v2/oauth/clients/{id}/secret")
+    format!("/api/v2/oauth/clients/{}/secret", path_segment(client_id))
 }
 
 /// The fields of the `OAuthClient` answer the rotation needs; the rest (name, grant type, roles,

@@ -73,6 +73,12 @@ impl GenesysEndpoints {
     }
 }
 
+/// A path segment from configuration or an upstream answer (an id, a version), percent-encoded so
+/// that it stays one segment.
+pub(crate) fn path_segment(raw: &str) -> String {
+    url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
+}
+
 /// Appends `path` to a base that may itself carry a path prefix (e.g. a proxy or the sandbox).
 fn join(base: &Url, path: &str) -> Url {
     let mut url = base.clone();

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{GuestId, GuestToken, RefreshToken};
 
 use super::Endpoint;
+use super::regions::path_segment;
 
 pub(crate) const ENRICH_PATH: &str = "/api/v2/externalcontacts/contacts/enrich";
 pub(crate) const EXCHANGE_PATH: &str = "/api/v2/webdeployments/token/oauthcodegrantjwtexchange";
@@ -16,20 +17,15 @@ pub(crate) const REFRESH_PATH: &str = "/api/v2/webdeployments/token/refresh";
 pub(crate) const REVOKE_PATH: &str = "/api/v2/webdeployments/token/revoke";
 
 pub(crate) fn deployment_path(id: &str) -> String {
-    format!("/api/v2/webdeployments/deployments/{}", segment(id))
+    format!("/api/v2/webdeployments/deployments/{}", path_segment(id))
 }
 
 pub(crate) fn configuration_path(id: &str, version: &str) -> String {
     format!(
         "/api/v2/webdeployments/configurations/{}/versions/{}",
-        segment(id),
-        segment(version)
+        path_segment(id),
+        path_segment(version)
     )
-}
-
-/// A path segment from configuration or an upstream answer, percent-encoded.
-fn segment(raw: &str) -> String {
-    url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
 }
 
 #[derive(Serialize)]

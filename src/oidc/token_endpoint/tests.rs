@@ -125,11 +125,8 @@ pub(super) fn verify(provider: &OidcProvider<MemoryStore>, jwt: &str) -> Value {
 #[tokio::test]
 async fn a_code_redeemed_with_basic_credentials_gives_a_verifiable_id_token_once() {
     let (provider, store) = provider();
-    let code = issuer()
-        .mint(&store, &hash(), CodeBinding::default(), Utc::now())
-        .await
-        .unwrap();
-    let body = form(code.expose_secret(), REDIRECT, "");
+    let code = mint(&store, CodeBinding::default()).await;
+    let body = form(&code, REDIRECT, "");
     let auth = basic("genesys-integration", "integration-secret");
     let response = redeem(&provider, &body, Some(&auth)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -151,28 +148,15 @@ async fn a_code_redeemed_with_basic_credentials_gives_a_verifiable_id_token_once
 #[tokio::test]
 async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_nothing() {
     let (provider, store) = provider();
-    let code = issuer()
-        .mint(&store, &hash(), CodeBinding::default(), Utc::now())
-        .await
-        .unwrap();
+    let code = mint(&store, CodeBinding::default()).await;
     let operations = store.operations();
     let wrong = [
+        (form(&code, REDIRECT, ""), Some(basic("genesys-integration", "wrong"))),
+        (form(&code, REDIRECT, ""), Some(basic("other", "integration-secret"))),
+        (form(&code, REDIRECT, ""), Some("Bearer abc".to_owned())),
+        (form(&code, REDIRECT, ""), None),
         (
-            form(code.expose_secret(), REDIRECT, ""),
-            Some(basic("genesys-integration", "wrong")),
-        ),
-        (
-            form(code.expose_secret(), REDIRECT, ""),
-            Some(basic("other", "integration-secret")),
-        ),
-        (form(code.expose_secret(), REDIRECT, ""), Some("Bearer abc".to_owned())),
-        (form(code.expose_secret(), REDIRECT, ""), None),
-        (
-            form(
-                code.expose_secret(),
-                REDIRECT,
-                "&client_id=genesys-integration&client_secret=nope",
-            ),
+            form(&code, REDIRECT, "&client_id=genesys-integration&client_secret=nope"),
             None,
         ),
     ];
@@ -184,7 +168,7 @@ async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_
     }
     assert_eq!(store.operations(), operations, "no refused client reached the store");
     let both = form(
-        code.expose_secret(),
+        &code,
         REDIRECT,
         "&client_id=genesys-integration&client_secret=integration-secret",
     );
@@ -205,16 +189,13 @@ async fn client_secret_post_works_and_wrong_or_missing_client_credentials_reach_
 async fn a_code_for_another_redirect_uri_or_expired_is_refused_and_spent() {
     let (provider, store) = provider();
     let auth = basic("genesys-integration", "integration-secret");
-    let code = issuer()
-        .mint(&store, &hash(), CodeBinding::default(), Utc::now())
-        .await
-        .unwrap();
-    let elsewhere = form(code.expose_secret(), "https://evil.example.com/cb", "");
+    let code = mint(&store, CodeBinding::default()).await;
+    let elsewhere = form(&code, "https://evil.example.com/cb", "");
     assert_eq!(
         refusal(redeem(&provider, &elsewhere, Some(&auth)).await),
         OAuthError::InvalidGrant
     );
-    let right = form(code.expose_secret(), REDIRECT, "");
+    let right = form(&code, REDIRECT, "");
     assert_eq!(
         refusal(redeem(&provider, &right, Some(&auth)).await),
         OAuthError::InvalidGrant

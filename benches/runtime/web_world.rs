@@ -86,15 +86,8 @@ impl WebWorld {
         let clients: Vec<(&str, &str)> = config.clients.iter().map(|(i, s)| (i.as_str(), s.as_str())).collect();
         let sandbox = Sandbox::start(config.clone()).await.expect("the sandbox starts");
         let mut shared_env = Backends::create(&sandbox.base_url(), &clients).await.env;
-        let aws = world.aws_env(conditions.tls);
-        let aws_url = aws
-            .iter()
-            .find(|(name, _)| *name == "AWS_ENDPOINT_URL_DYNAMODB")
-            .map(|(_, url)| url.clone())
-            .expect("the AWS endpoint");
-        shared_env.extend(aws);
-        // KMS through the same proxy (and terminator), so the provider's signing is timed as its other calls.
-        shared_env.push(("AWS_ENDPOINT_URL_KMS", aws_url));
+        // KMS through the same proxy (and terminator) too, so the provider's signing is timed as its other calls.
+        shared_env.extend(world.aws_env(conditions.tls));
         let oidc_secret = unique("oidc-client");
         let client = json!({"client_id": DEFAULT_OIDC_CLIENT_ID, "client_secret": DEFAULT_OIDC_CLIENT_SECRET});
         create_secret(&oidc_secret, &client.to_string()).await;

@@ -113,11 +113,14 @@ impl World {
     pub(crate) fn aws_env(&self, tls: bool) -> Vec<(&'static str, String)> {
         match (&self.tls, tls) {
             (Some(tls), true) => {
+                // The proxy's variables (DynamoDB, Secrets Manager, KMS), at the terminator in front of it.
                 let url = tls.terminator.url();
-                let mut env = vec![
-                    ("AWS_ENDPOINT_URL_DYNAMODB", url.clone()),
-                    ("AWS_ENDPOINT_URL_SECRETS_MANAGER", url),
-                ];
+                let mut env: Vec<_> = self
+                    .proxy
+                    .env()
+                    .into_iter()
+                    .map(|(name, _)| (name, url.clone()))
+                    .collect();
                 env.extend(tls.terminator.trust_env());
                 env
             }

@@ -10,7 +10,6 @@ use crate::deployment::{Deployment, LAMBDA_BINARY, body_of, init_error_of};
 use crate::fleet::{error_code, post, status};
 use crate::web_fleet::OIDC_BINARY;
 use test_kit::aws::{aws_env, create_secret, create_signing_key, unique};
-use test_kit::emulators::moto;
 
 /// 31 bytes and 31 characters: one short of both bounds.
 const ONE_SHORT: &str = "0123456789abcdef0123456789abcde";
@@ -78,7 +77,6 @@ async fn weak_or_overflowing_settings_stop_the_guest_function_at_init_naming_the
 async fn weak_settings_stop_the_oidc_provider_at_init_naming_the_variable_and_the_bound() {
     let mut base = aws_env();
     base.extend([
-        ("AWS_ENDPOINT_URL_KMS", moto().endpoint.clone()),
         ("OIDC_ISSUER", "https://broker.example.com".to_owned()),
         ("OIDC_SIGNING_KEY_ID", create_signing_key().await),
     ]);

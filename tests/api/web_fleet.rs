@@ -3,8 +3,8 @@
 //! and a REST API stage front (the template's `OidcApi`, stage `prod`: the issuer is
 //! `<front>/prod`) turns the sandbox's calls to the provider's routes into REST API (payload 1.0)
 //! events for whichever provider instance is free (as API Gateway and Lambda's scaling would). The
-//! signing key is a KMS key in moto and the integration's client a secret in moto. DynamoDB and
-//! Secrets Manager calls go through an [`AwsProxy`] that counts them.
+//! signing key is a KMS key in moto and the integration's client a secret in moto. DynamoDB,
+//! Secrets Manager and KMS calls go through an [`AwsProxy`] that counts them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -269,13 +269,10 @@ impl WebBackends {
             ("GENESYS_DEPLOYMENT_ID", DEFAULT_DEPLOYMENT_ID.into()),
             ("GENESYS_EXTERNAL_SOURCE_ID", DEFAULT_EXTERNAL_SOURCE_ID.into()),
             ("OIDC_REDIRECT_URI", REDIRECT_URI.into()),
-            // Refresh tokens sealed at rest, KMS through the proxy too.
-            ("AWS_ENDPOINT_URL_KMS", proxy.url()),
+            // Refresh tokens sealed at rest (KMS through the proxy, as every AWS call).
             ("REFRESH_TOKEN_KMS_KEY_ID", create_encryption_key().await),
         ]);
         oidc_env.extend([
-            // KMS through the proxy too, so every AWS call the provider makes is counted.
-            ("AWS_ENDPOINT_URL_KMS", proxy.url()),
             ("OIDC_ISSUER", issuer.to_owned()),
             ("OIDC_CLIENT_SECRET_ID", oidc_secret.clone()),
             ("OIDC_SIGNING_KEY_ID", create_signing_key().await),

@@ -10,7 +10,6 @@ use crate::deployment::{assert_token_body, body_of};
 use crate::fleet::{error_code, served_a_request, status};
 use crate::helpers::hash_of;
 use crate::web_fleet::{OIDC_BINARY, WebFleet, web_calls};
-use test_kit::emulators::moto;
 use test_kit::runtime_harness::{LambdaFunction, RuntimeHarness};
 
 #[tokio::test]
@@ -174,7 +173,6 @@ async fn a_signing_key_that_does_not_exist_stops_the_function_at_init_naming_the
     let harness = RuntimeHarness::start().await;
     let mut env = test_kit::aws::aws_env();
     env.extend([
-        ("AWS_ENDPOINT_URL_KMS", moto().endpoint.clone()),
         ("OIDC_ISSUER", "https://broker.example.com".into()),
         ("OIDC_CLIENT_ID", DEFAULT_OIDC_CLIENT_ID.into()),
         ("OIDC_CLIENT_SECRET", DEFAULT_OIDC_CLIENT_SECRET.into()),

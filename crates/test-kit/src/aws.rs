@@ -8,11 +8,13 @@ use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement
 use crate::emulators::{dynalite, moto};
 
 /// Environment for a process (the Lambda binary, `local`) that should use the emulators through
-/// the standard AWS variables.
+/// the standard AWS variables: DynamoDB on dynalite, Secrets Manager and KMS on moto (a function
+/// that never calls KMS, the owner's mode, simply never uses its endpoint).
 pub fn aws_env() -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL_DYNAMODB", dynalite().endpoint.clone()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto().endpoint.clone()),
+        ("AWS_ENDPOINT_URL_KMS", moto().endpoint.clone()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),

@@ -144,12 +144,14 @@ impl AwsProxy {
         format!("http://{}", self.addr)
     }
 
-    /// The variables that send a process's DynamoDB and Secrets Manager calls through the proxy
-    /// (they take precedence over the emulators' own, set by `aws_env`).
+    /// The variables that send a process's DynamoDB, Secrets Manager and KMS calls through the
+    /// proxy (they take precedence over the emulators' own, set by `aws_env`; KMS goes on to moto
+    /// like every target that is not DynamoDB's).
     pub fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ENDPOINT_URL_DYNAMODB", self.url()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", self.url()),
+            ("AWS_ENDPOINT_URL_KMS", self.url()),
         ]
     }
 

@@ -80,7 +80,7 @@ impl Stack {
             Routing::Shared => HttpFront::over_pool(Arc::clone(&oidc), GatewayApi::Http).await,
             Routing::OwnOidcFunction => HttpFront::rest_stage(Arc::clone(&oidc), OIDC_STAGE, waf).await,
         };
-        let backends = WebBackends::create(&sandbox, &oidc_api.base_url()).await;
+        let backends = WebBackends::create(&sandbox, &sandbox.base_url(), &oidc_api.base_url()).await;
         guest.launch(LAMBDA_BINARY, &backends.guest_env).await;
         oidc.launch(OIDC_BINARY, &backends.oidc_env).await;
         Self {

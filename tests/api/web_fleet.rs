@@ -87,17 +87,24 @@ impl WebFleet {
     /// starts (e.g. to make AWS fail during the instances' init, or to change their environment).
     pub async fn start_with(instances: usize, before_init: impl FnOnce(&mut WebBackends)) -> Self {
         let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
-        Self::start_on(sandbox, instances, before_init).await
+        let url = sandbox.base_url();
+        Self::start_on(sandbox, &url, instances, before_init).await
     }
 
-    /// Like [`WebFleet::start_with`], on a sandbox the test started.
-    pub async fn start_on(sandbox: Sandbox, instances: usize, before_init: impl FnOnce(&mut WebBackends)) -> Self {
+    /// Like [`WebFleet::start_with`], on a sandbox the test started, with Genesys at `genesys_url`
+    /// (the sandbox's, or a proxy's in front of it).
+    pub async fn start_on(
+        sandbox: Sandbox,
+        genesys_url: &str,
+        instances: usize,
+        before_init: impl FnOnce(&mut WebBackends),
+    ) -> Self {
         let harness = Arc::new(RuntimeHarness::start().await);
         // The OIDC provider is a function of its own, behind its own REST API stage (the issuer).
         let oidc_harness = Arc::new(RuntimeHarness::start().await);
         let front = HttpFront::rest_stage_over_harness(Arc::clone(&oidc_harness), OIDC_STAGE).await;
         let issuer = front.base_url();
-        let mut backends = WebBackends::create(&sandbox, &issuer).await;
+        let mut backends = WebBackends::create(&sandbox, genesys_url, &issuer).await;
         before_init(&mut backends);
         let WebBackends {
             guest_env,
@@ -246,14 +253,15 @@ impl WebBackends {
         }
     }
 
-    pub async fn create(sandbox: &Sandbox, issuer: &str) -> Self {
+    /// Genesys at `genesys_url` (the sandbox's, or a proxy's in front of it).
+    pub async fn create(sandbox: &Sandbox, genesys_url: &str, issuer: &str) -> Self {
         sandbox.set_oidc_issuer(issuer);
         let clients = SandboxConfig::default().clients;
         let clients: Vec<(&str, &str)> = clients
             .iter()
             .map(|(id, secret)| (id.as_str(), secret.as_str()))
             .collect();
-        let backends = Backends::create(&sandbox.base_url(), &clients).await;
+        let backends = Backends::create(genesys_url, &clients).await;
         let mut env = backends.env;
         let proxy = AwsProxy::start().await;
         let oidc_secret = unique("oidc-client");

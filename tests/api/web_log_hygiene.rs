@@ -48,23 +48,15 @@ async fn start(json: bool) -> (WebFleet, RecordingProxy) {
     let proxy = RecordingProxy::start(sandbox.base_url()).await;
     let key_secret = unique("hash-key");
     create_secret(&key_secret, &json!({ "hash_key": HASH_KEY }).to_string()).await;
-    let genesys = proxy.url().to_owned();
-    let fleet = WebFleet::start_on(sandbox, 2, |backends| {
-        let mut logs = vec![("AWS_LAMBDA_LOG_LEVEL", "TRACE".to_owned())];
-        if json {
-            logs.push(("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()));
-        }
-        backends
-            .guest_env
-            .retain(|(name, _)| !name.starts_with("GENESYS_BASE") && *name != "GENESYS_LOGIN_URL");
+    let fleet = WebFleet::start_on(sandbox, proxy.url(), 2, |backends| {
         backends.guest_env.extend([
-            ("GENESYS_BASE_URL", genesys.clone()),
-            ("GENESYS_LOGIN_URL", genesys),
             ("CRM_ID_HASH_MODE", "hmac-sha256".to_owned()),
             ("CRM_ID_HASH_KEY_SECRET_ID", key_secret),
         ]);
-        backends.guest_env.extend(logs.clone());
-        backends.oidc_env.extend(logs);
+        backends.add_env(&[("AWS_LAMBDA_LOG_LEVEL", "TRACE")]);
+        if json {
+            backends.add_env(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
+        }
     })
     .await;
     (fleet, proxy)

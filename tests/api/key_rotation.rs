@@ -7,11 +7,12 @@ use aws_lc_rs::rsa::PublicKeyComponents;
 use aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use genesys_sandbox::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint, Fault};
+use genesys_sandbox::{Endpoint, Fault};
 use serde_json::Value;
 
 use crate::fleet::status;
 use crate::helpers::hash_of;
+use crate::oidc_codes::{CLIENT, redeem};
 use crate::web_fleet::{REDIRECT_URI, WebFleet};
 use test_kit::aws::create_signing_key;
 
@@ -98,14 +99,7 @@ async fn an_id_token_signed_by_the_next_key_verifies_against_the_jwks_served_bef
         .push_fault(Endpoint::WebDeploymentTokenExchange, Fault::status(503));
     assert_eq!(status(&fleet.post("CRM-ROTATE-1").await), 200);
     let unspent = fleet.sandbox.exchange_requests()[0].code.clone().unwrap();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", unspent.as_str()),
-        ("redirect_uri", REDIRECT_URI),
-    ];
-    let granted = fleet
-        .oidc_token(&form, Some((DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET)))
-        .await;
+    let granted = redeem(&fleet, &unspent, REDIRECT_URI, CLIENT, false).await;
     assert_eq!(granted.status, 200, "{granted:?}");
     let id_token = granted.body["id_token"].as_str().unwrap();
     assert_eq!(

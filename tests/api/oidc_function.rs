@@ -15,6 +15,7 @@ use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 
 use crate::deployment::{body_of, sample_event};
 use crate::fleet::status;
+use crate::oidc_codes::{CLIENT, redeem};
 use crate::web_fleet::{REDIRECT_URI, TokenReply, WebFleet};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,9 +56,7 @@ async fn refused_token_requests_and_the_public_documents_make_no_aws_call() {
     assert_eq!(fleet.proxy.take().len(), 0, "a refused request reached AWS");
 
     // The proxy sees what an authenticated request costs: the code's one UpdateItem.
-    let reply = fleet
-        .oidc_token(&code, Some((DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET)))
-        .await;
+    let reply = redeem(&fleet, "a-code-nobody-issued", REDIRECT_URI, CLIENT, false).await;
     assert_eq!((reply.status, reply.error()), (400, "invalid_grant"), "{reply:?}");
     assert_eq!(fleet.proxy.operations(), ["DynamoDB_20120810.UpdateItem"]);
     fleet.stop();
@@ -149,12 +148,14 @@ fn secret_reads(proxy: &AwsProxy) -> usize {
 
 /// A stranger's token request: a code and a guessed client.
 async fn stranger(fleet: &WebFleet) -> TokenReply {
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", "a-code-nobody-issued"),
-        ("redirect_uri", REDIRECT_URI),
-    ];
-    fleet.oidc_token(&form, Some(("someone", "a-guess"))).await
+    redeem(
+        fleet,
+        "a-code-nobody-issued",
+        REDIRECT_URI,
+        ("someone", "a-guess"),
+        false,
+    )
+    .await
 }
 
 /// RFC 6749's shape, one fixed description, nothing about the secret.

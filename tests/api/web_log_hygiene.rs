@@ -19,8 +19,9 @@ use serde_json::{Value, json};
 use crate::deployment::{body_of, http_api_post};
 use crate::fleet::status;
 use crate::log_hygiene::LoggedRun;
+use crate::oidc_codes::{CLIENT, redeem};
 use crate::recording_proxy::RecordingProxy;
-use crate::web_fleet::{REDIRECT_URI, TokenReply, WebFleet};
+use crate::web_fleet::{REDIRECT_URI, WebFleet};
 use test_kit::aws::{create_secret, unique};
 
 const HASH_KEY: &str = "web-hygiene-hash-key-0123456789abcdef";
@@ -107,27 +108,18 @@ async fn run_every_web_messaging_path(json: bool) -> LoggedRun {
 
     // Strangers at the token endpoint, and the unspent code redeemed by form.
     let code = fleet.sandbox.exchange_requests()[0].code.clone().unwrap();
-    let form = |code: &str, secret: Option<&str>| {
-        let mut form = vec![
-            ("grant_type".to_owned(), "authorization_code".to_owned()),
-            ("code".to_owned(), code.to_owned()),
-            ("redirect_uri".to_owned(), REDIRECT_URI.to_owned()),
-        ];
-        if let Some(secret) = secret {
-            form.push(("client_id".to_owned(), DEFAULT_OIDC_CLIENT_ID.to_owned()));
-            form.push(("client_secret".to_owned(), secret.to_owned()));
-        }
-        form
-    };
-    let token = async |form: Vec<(String, String)>, basic: Option<(&str, &str)>| -> TokenReply {
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        fleet.oidc_token(&pairs, basic).await
-    };
-    assert_eq!(token(form(&code, None), Some(("someone", "a-guess"))).await.status, 401);
-    assert_eq!(token(form(&code, Some("a-wrong-secret")), None).await.status, 401);
-    let client = (DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET);
-    assert_eq!(token(form("never-issued", None), Some(client)).await.status, 400);
-    let granted = token(form(&code, Some(DEFAULT_OIDC_CLIENT_SECRET)), None).await;
+    let stranger = ("someone", "a-guess");
+    assert_eq!(redeem(&fleet, &code, REDIRECT_URI, stranger, false).await.status, 401);
+    let wrong_secret = (DEFAULT_OIDC_CLIENT_ID, "a-wrong-secret");
+    assert_eq!(
+        redeem(&fleet, &code, REDIRECT_URI, wrong_secret, true).await.status,
+        401
+    );
+    assert_eq!(
+        redeem(&fleet, "never-issued", REDIRECT_URI, CLIENT, false).await.status,
+        400
+    );
+    let granted = redeem(&fleet, &code, REDIRECT_URI, CLIENT, true).await;
     assert_eq!(granted.status, 200, "{granted:?}");
 
     // Deletes: a valid jwt revoked; an expired one renewed to be revoked.

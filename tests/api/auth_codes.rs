@@ -5,15 +5,14 @@
 //! call; the owner's mode answers a clear 404 and reaches nothing.
 
 use std::collections::{BTreeSet, HashSet};
-use std::time::{Duration, Instant};
 
 use genesys_sandbox::{Endpoint, ExchangeFailure};
 use serde_json::{Value, json};
-use test_kit::aws_proxy::AwsProxy;
 
-use crate::deployment::{Deployment, body_of, keys_of, sample_event};
+use crate::deployment::{body_of, keys_of, sample_event};
 use crate::fleet::{error_code, status};
 use crate::helpers::hash_of;
+use crate::hot_path::{deploy_behind_proxy, init_done};
 use crate::web_fleet::{REDIRECT_URI, WebFleet, web_calls};
 
 /// A code answer's body, its fields checked: `{authCode, redirectUri, nonce, expiresIn}` and
@@ -125,16 +124,9 @@ async fn a_code_for_a_known_customer_is_one_read_and_one_write_and_no_genesys_ca
 
 #[tokio::test]
 async fn the_owners_mode_answers_a_clear_404_and_reaches_nothing() {
-    let proxy = AwsProxy::start().await;
-    let env: Vec<(&'static str, String)> = proxy.env();
-    let env: Vec<(&'static str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
-    let mut deployment = Deployment::start_with(&env).await;
+    let (mut deployment, proxy) = deploy_behind_proxy(&[]).await;
     // Init's own store call (priming) is done once the instance asks for work.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while deployment.harness.next_polls() == 0 {
-        assert!(Instant::now() < deadline, "the instance never polled for work");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    init_done(&deployment, 1).await;
     proxy.take();
     let reply = deployment
         .invoke(sample_event("rest-api-post-auth-codes.json"))

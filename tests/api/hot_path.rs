@@ -34,7 +34,7 @@ async fn post(deployment: &Deployment, crm_id: &str) -> Value {
 
 /// Waits (a poll with a deadline) until the harness has seen `polls` requests for work (the
 /// function finished init and asks for its first invocation).
-async fn init_done(deployment: &Deployment, polls: usize) {
+pub(crate) async fn init_done(deployment: &Deployment, polls: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while deployment.harness.next_polls() < polls {
         assert!(Instant::now() < deadline, "the function never finished init");

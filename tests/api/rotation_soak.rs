@@ -16,18 +16,15 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use genesys_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 
 use crate::deployment::{Deployment, crm_body, http_api_post};
 use crate::fleet::{logs_a_token_request, scale_out, status, stop_all};
 use crate::helpers::{hash_of, pair};
-use crate::rotation_function::{Rotation, add_admin, new_token, secret_of};
+use crate::rotation_function::{A, B, Rotation, new_token, sandbox_with, secret_of};
 use test_kit::aws::rotate_secret;
 use test_kit::runtime_harness::{LambdaFunction, RuntimeHarness};
 
-const A: (&str, &str) = ("client-a", "secret-a");
-const B: (&str, &str) = ("client-b", "secret-b");
 /// How long an instance keeps the set it read: the re-read that picks up the rotation.
 const CACHE_SECONDS: u64 = 2;
 const REFUSED: &str = "Genesys refused OAuth client (invalid_client)";
@@ -101,13 +98,7 @@ fn instances() -> usize {
 async fn a_rotation_under_steady_traffic_fails_no_request_refuses_each_instance_once_at_most_and_reuses_the_rotated_client()
  {
     let instances = instances();
-    let sandbox = Sandbox::start(SandboxConfig {
-        clients: vec![pair(A.0, A.1), pair(B.0, B.1)],
-        ..SandboxConfig::default()
-    })
-    .await
-    .unwrap();
-    add_admin(&sandbox);
+    let sandbox = sandbox_with(&[A, B]).await;
     let url = sandbox.base_url();
     let cache = CACHE_SECONDS.to_string();
     let clients = [pair(A.0, A.1), pair(B.0, B.1)];

@@ -8,7 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
-use crate::secrets::{Credential, CredentialSet, HashKeyField, parse_secret_document};
+use crate::secrets::{Credential, CredentialSet, HashKeyField, credential_set, secret_object};
 
 use super::RotationError;
 
@@ -25,13 +25,9 @@ impl CredentialDocument {
     /// Reads a version's `SecretString`; a malformed set is refused with what the guest function
     /// would say of it (never a value).
     pub fn parse(text: &str) -> Result<Self, RotationError> {
+        let document = secret_object(text).map_err(RotationError::Document)?;
         // A `hash_key` is kept as it is: whether it may be there is the guest function's concern.
-        let set = parse_secret_document(text, HashKeyField::Ignored).map_err(RotationError::Document)?;
-        let Ok(Value::Object(document)) = serde_json::from_str(text) else {
-            return Err(RotationError::Document(crate::secrets::CredentialError::Malformed(
-                "the secret is not a JSON object".into(),
-            )));
-        };
+        let set = credential_set(&document, HashKeyField::Ignored).map_err(RotationError::Document)?;
         Ok(Self { document, set })
     }
 
@@ -96,6 +92,7 @@ impl CredentialDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secrets::parse_secret_document;
 
     fn document(entries: &str) -> CredentialDocument {
         CredentialDocument::parse(&format!(r#"{{"credentials":[{entries}],"note":"kept"}}"#)).unwrap()

@@ -21,6 +21,7 @@ pub use env::EnvCredentials;
 pub use hash_key::{HashKeySource, Pseudonyms, parse_hash_key};
 pub use oidc_client::{MIN_OIDC_CLIENT_SECRET_CHARS, OidcClientSource, parse_client_document, parse_oidc_client};
 pub use secret_document::{HashKeyField, parse_secret_document};
+pub(crate) use secret_document::{credential_set, secret_object};
 pub use secrets_manager::SecretsManagerCredentials;
 
 /// One OAuth client: its id (not secret, safe to log) and its secret (`Debug` shows it redacted).

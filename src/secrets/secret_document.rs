@@ -9,7 +9,7 @@
 //! Parsed by hand from a `serde_json::Value` so that no error message can ever quote a value.
 
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{Credential, CredentialError, CredentialSet};
 
@@ -25,11 +25,27 @@ pub enum HashKeyField {
 /// Reads the credentials secret's JSON into a set; `hash_key` says whether a `hash_key` field is
 /// refused. Errors name the problem, never a value.
 pub fn parse_secret_document(text: &str, hash_key: HashKeyField) -> Result<CredentialSet, CredentialError> {
-    let malformed = |problem: String| CredentialError::Malformed(format!("the secret {problem}"));
-    let document: Value = serde_json::from_str(text).map_err(|_| malformed("is not valid JSON".into()))?;
-    let Value::Object(document) = document else {
-        return Err(malformed("is not a JSON object".into()));
-    };
+    credential_set(&secret_object(text)?, hash_key)
+}
+
+/// The secret's text as the JSON object it must be.
+pub(crate) fn secret_object(text: &str) -> Result<Map<String, Value>, CredentialError> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(document)) => Ok(document),
+        Ok(_) => Err(malformed("is not a JSON object".into())),
+        Err(_) => Err(malformed("is not valid JSON".into())),
+    }
+}
+
+fn malformed(problem: String) -> CredentialError {
+    CredentialError::Malformed(format!("the secret {problem}"))
+}
+
+/// The credential set of the secret's JSON object; `hash_key` as in [`parse_secret_document`].
+pub(crate) fn credential_set(
+    document: &Map<String, Value>,
+    hash_key: HashKeyField,
+) -> Result<CredentialSet, CredentialError> {
     let list = match document.get("credentials") {
         Some(Value::Array(list)) => list,
         Some(_) => return Err(malformed("has \"credentials\" but it is not a list".into())),

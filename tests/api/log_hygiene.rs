@@ -12,6 +12,7 @@ use genesys_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig};
 use serde_json::Value;
 
 use crate::deployment::{Deployment, crm_body, http_api_post, rest_api_post, sample_event};
+use crate::fleet::delete_event;
 use crate::helpers::{hash_of, pair};
 use crate::recording_proxy::RecordingProxy;
 
@@ -74,9 +75,7 @@ async fn run_every_path(log_env: &[(&'static str, &str)]) -> LoggedRun {
     // Bad input, carrying raw ids.
     expect_status(http_api_post(&format!("{{\"crmId\": \"{}\"", crm("8080"))), 400).await;
     expect_status(post(&crm("90\u{7}90")), 400).await;
-    let mut forget = sample_event("delete-guest-sessions.json");
-    forget["body"] = crm_body(&crm("4242")).into();
-    expect_status(forget, 204).await;
+    expect_status(delete_event(&crm("4242")), 204).await;
     let warmed = deployment
         .invoke(sample_event("scheduled-warm-up.json"))
         .await
@@ -117,6 +116,17 @@ impl LoggedRun {
                     "a log line contains {secret:?}:\n{line}"
                 );
             }
+        }
+    }
+
+    /// Every line is a JSON object (`AWS_LAMBDA_LOG_FORMAT=JSON`).
+    #[track_caller]
+    pub fn assert_json_lines(&self) {
+        for line in &self.lines {
+            assert!(
+                serde_json::from_str::<Value>(line).is_ok_and(|v| v.is_object()),
+                "not a JSON log line: {line}"
+            );
         }
     }
 
@@ -177,10 +187,5 @@ async fn trace_logs_of_the_owner_mode_never_contain_secrets_tokens_or_crm_ids() 
     let json = run_every_path(&[("AWS_LAMBDA_LOG_LEVEL", "TRACE"), ("AWS_LAMBDA_LOG_FORMAT", "JSON")]).await;
     json.assert_every_path_logged();
     json.assert_nothing_forbidden();
-    for line in &json.lines {
-        assert!(
-            serde_json::from_str::<Value>(line).is_ok_and(|v| v.is_object()),
-            "not a JSON log line: {line}"
-        );
-    }
+    json.assert_json_lines();
 }

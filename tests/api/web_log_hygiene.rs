@@ -195,10 +195,5 @@ async fn trace_logs_of_both_web_messaging_functions_never_contain_tokens_codes_s
     let json = run_every_web_messaging_path(true).await;
     json.assert_every_web_messaging_path_logged();
     json.assert_nothing_forbidden();
-    for line in &json.lines {
-        assert!(
-            serde_json::from_str::<Value>(line).is_ok_and(|v| v.is_object()),
-            "not a JSON log line: {line}"
-        );
-    }
+    json.assert_json_lines();
 }

@@ -4,7 +4,7 @@
 //! clear 5xx on the renewal path only, and a DELETE after the jwt expired still ends the session
 //! at Genesys, leaving no refresh token behind.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kms::primitives::Blob;
@@ -16,7 +16,7 @@ use test_kit::aws_proxy::{AwsFault, FaultRule};
 use crate::deployment::body_of;
 use crate::fleet::{delete_event, error_code, status};
 use crate::helpers::hash_of;
-use crate::web_fleet::{WebFleet, web_calls};
+use crate::web_fleet::{WebFleet, wait_past, web_calls};
 
 const ENCRYPTED: &str = "genesys_refresh_token_encrypted";
 const PLAIN: &str = "genesys_refresh_token";
@@ -208,12 +208,7 @@ async fn with_kms_failing_a_renewal_is_a_clear_5xx_while_stored_tokens_are_still
 /// Waits (a poll with a deadline) until the customer's stored jwt has expired.
 async fn until_the_stored_jwt_expired(fleet: &WebFleet, crm_id: &str) {
     let item = fleet.stored(crm_id).await.expect("a stored session");
-    let expires_at = chrono::DateTime::parse_from_rfc3339(item["expires_at"].as_s().unwrap()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while chrono::Utc::now() <= expires_at {
-        assert!(Instant::now() < deadline, "the jwt never expired");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_past(item["expires_at"].as_s().unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

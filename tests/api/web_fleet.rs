@@ -320,6 +320,16 @@ impl TokenReply {
     }
 }
 
+/// Waits (a poll with a deadline) until `expires_at` (RFC 3339, a jwt's expiry) has passed.
+pub async fn wait_past(expires_at: &str) {
+    let expires_at = chrono::DateTime::parse_from_rfc3339(expires_at).expect("an RFC 3339 expiry");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while chrono::Utc::now() <= expires_at {
+        assert!(Instant::now() < deadline, "the jwt never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Upstream calls so far: (enrich, exchange, refresh, revoke).
 pub fn web_calls(sandbox: &Sandbox) -> (usize, usize, usize, usize) {
     (

@@ -7,21 +7,21 @@
 //! Authorization header or form secret, a client secret, the hash key, a raw CRM id or a full
 //! pseudonym.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use genesys_sandbox::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET, Endpoint, Fault, Sandbox, SandboxConfig};
 use guest_token_broker::domain::{CrmId, Pseudonymiser};
 use secrecy::SecretSlice;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::deployment::{body_of, http_api_post};
 use crate::fleet::status;
 use crate::log_hygiene::LoggedRun;
 use crate::oidc_codes::{CLIENT, redeem};
 use crate::recording_proxy::RecordingProxy;
-use crate::web_fleet::{REDIRECT_URI, WebFleet};
+use crate::web_fleet::{REDIRECT_URI, WebFleet, wait_past};
 use test_kit::aws::{create_secret, unique};
 
 const HASH_KEY: &str = "web-hygiene-hash-key-0123456789abcdef";
@@ -61,16 +61,6 @@ async fn start(json: bool) -> (WebFleet, RecordingProxy) {
     })
     .await;
     (fleet, proxy)
-}
-
-/// Waits (a poll with a deadline) until the jwt handed out in `reply` has expired.
-async fn until_expired(reply: &Value) {
-    let expires_at = chrono::DateTime::parse_from_rfc3339(body_of(reply)["expiresAt"].as_str().unwrap()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while chrono::Utc::now() <= expires_at {
-        assert!(Instant::now() < deadline, "the jwt never expired");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Runs every path, stops both functions, and gathers what they printed and what they must not.
@@ -126,7 +116,7 @@ async fn run_every_web_messaging_path(json: bool) -> LoggedRun {
     assert_eq!(status(&fleet.delete(&crm("1")).await), 204);
     fleet.sandbox.set_web_jwt_ttl(Duration::from_secs(2));
     let expiring = post(&fleet, "6", 200).await;
-    until_expired(&expiring).await;
+    wait_past(body_of(&expiring)["expiresAt"].as_str().unwrap()).await;
     assert_eq!(status(&fleet.delete(&crm("6")).await), 204);
     assert_eq!(fleet.sandbox.calls(Endpoint::WebDeploymentTokenRevoke), 2);
 

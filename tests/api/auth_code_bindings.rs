@@ -12,8 +12,8 @@ use crate::oidc_codes::{CLIENT, claims, redeem};
 use crate::web_fleet::{REDIRECT_URI, WebFleet};
 
 /// RFC 7636 Appendix B: a verifier a page made, and its S256 challenge.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// The resolution with `field` replaced (`None`: removed).
 fn with(resolved: &Value, field: &str, value: Option<&str>) -> Value {

@@ -12,37 +12,17 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use guest_token_broker::domain::CodeKey;
 use serde_json::{Value, json};
-use test_kit::aws::dynamodb;
 use test_kit::aws_proxy::{AwsFault, FaultRule};
 use test_kit::runtime_harness::LambdaFunction;
 use test_kit::template::Template;
 
+use crate::auth_code_bindings::{CHALLENGE, VERIFIER};
 use crate::auth_codes::{code_body, crm};
 use crate::deployment::body_of;
-use crate::fleet::status;
+use crate::fleet::{code_item, status};
 use crate::key_policy::{allows, statements};
 use crate::oidc_codes::{CLIENT, redeem};
 use crate::web_fleet::{REDIRECT_URI, WebFleet, web_calls};
-
-/// RFC 7636 Appendix B: a verifier a page made, and its S256 challenge.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-/// The code's item, read straight from dynalite.
-async fn code_item(fleet: &WebFleet, code: &str) -> HashMap<String, AttributeValue> {
-    let key = format!("oidc-code#{}", CodeKey::of(code).as_str());
-    dynamodb()
-        .await
-        .get_item()
-        .table_name(&fleet.table)
-        .key("crm_id_hash", AttributeValue::S(key))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("dynalite answers")
-        .item
-        .expect("the code's item is there")
-}
 
 fn names(item: &HashMap<String, AttributeValue>) -> BTreeSet<&str> {
     item.keys().map(String::as_str).collect()
@@ -74,7 +54,7 @@ async fn a_replayed_code_is_refused_like_an_unknown_one_but_logged_by_its_key_pr
     });
     let answer = code_body(&fleet.auth_code(&body).await, false);
     let code = answer["authCode"].as_str().unwrap().to_owned();
-    let minted = code_item(&fleet, &code).await;
+    let minted = code_item(&fleet.table, &CodeKey::of(&code)).await;
     for bound in [
         "given_name",
         "family_name",
@@ -95,7 +75,7 @@ async fn a_replayed_code_is_refused_like_an_unknown_one_but_logged_by_its_key_pr
     ];
     let granted = fleet.oidc_token(&form, Some(CLIENT)).await;
     assert_eq!(granted.status, 200, "{granted:?}");
-    let redeemed = code_item(&fleet, &code).await;
+    let redeemed = code_item(&fleet.table, &CodeKey::of(&code)).await;
     assert_eq!(
         names(&redeemed),
         BTreeSet::from(["crm_id_hash", "redeemed_at", "redeemed_by", "ttl"]),

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use genesys_sandbox::{Sandbox, SandboxConfig};
+use guest_token_broker::domain::CodeKey;
 use serde_json::Value;
 
 use crate::deployment::{Deployment, body_of, crm_body, http_api_post, sample_event};
@@ -79,6 +80,26 @@ pub async fn item_in(table: &str, crm_id: &str) -> Option<HashMap<String, Attrib
         .await
         .expect("dynalite answers")
         .item
+}
+
+/// A code's key in the sessions table: the store's `oidc-code#` prefix and the code's key.
+pub fn code_item_key(key: &CodeKey) -> AttributeValue {
+    AttributeValue::S(format!("oidc-code#{}", key.as_str()))
+}
+
+/// The code's item in `table`, read straight from dynalite.
+pub async fn code_item(table: &str, key: &CodeKey) -> HashMap<String, AttributeValue> {
+    dynamodb()
+        .await
+        .get_item()
+        .table_name(table)
+        .key("crm_id_hash", code_item_key(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("dynalite answers")
+        .item
+        .expect("the code's item is there")
 }
 
 /// Starts `extra` more instances and waits (a poll with a deadline) until every instance of the

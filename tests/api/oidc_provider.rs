@@ -19,13 +19,16 @@ use guest_token_broker::store::{CodeStore, DynamoDbStore, Redemption};
 use test_kit::aws::{create_sessions_table, dynamodb, sdk_config_for, unique};
 use test_kit::emulators::moto;
 
+use crate::auth_code_bindings::CHALLENGE;
+use crate::fleet::{code_item, code_item_key};
+
 fn grant() -> CodeGrant {
     CodeGrant {
         redirect_uri: "https://broker.example.com/callback".into(),
         subject: "54e48adaffd9".into(),
         nonce: Some("n-1".into()),
         // Every optional binding, so the round trip through DynamoDB covers each attribute.
-        challenge: CodeChallenge::from_stored("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        challenge: CodeChallenge::from_stored(CHALLENGE.into()),
         profile: CustomerProfile {
             given_name: Some("Ada".into()),
             family_name: Some("Lovelace".into()),
@@ -46,7 +49,7 @@ async fn a_code_is_stored_as_its_hash_with_a_ttl_and_redeemed_once() {
     let store = store().await;
     let key = CodeKey::of("the-code");
     store.put_code(&key, &grant()).await.unwrap();
-    let item = code_item(&store, &key).await;
+    let item = code_item(store.table(), &key).await;
     assert!(item.contains_key("ttl"));
     assert!(!format!("{item:?}").contains("the-code"), "only the hash is stored");
     let now = Utc::now();
@@ -102,21 +105,6 @@ async fn of_concurrent_redemptions_of_one_code_exactly_one_succeeds() {
     }
 }
 
-/// The code's item, read straight from dynalite.
-async fn code_item(store: &DynamoDbStore, key: &CodeKey) -> HashMap<String, AttributeValue> {
-    dynamodb()
-        .await
-        .get_item()
-        .table_name(store.table())
-        .key("crm_id_hash", AttributeValue::S(format!("oidc-code#{}", key.as_str())))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .expect("the code's item")
-}
-
 #[tokio::test]
 async fn a_mark_of_any_type_keeps_a_code_spent_and_the_redemption_still_removes_the_grant() {
     let store = store().await;
@@ -135,7 +123,7 @@ async fn a_mark_of_any_type_keeps_a_code_spent_and_the_redemption_still_removes_
             .await
             .update_item()
             .table_name(store.table())
-            .key("crm_id_hash", AttributeValue::S(format!("oidc-code#{}", key.as_str())))
+            .key("crm_id_hash", code_item_key(&key))
             .update_expression("SET #mark = :mark")
             .expression_attribute_names("#mark", name)
             .expression_attribute_values(":mark", mark.clone())
@@ -147,7 +135,7 @@ async fn a_mark_of_any_type_keeps_a_code_spent_and_the_redemption_still_removes_
             Redemption::AlreadyRedeemed,
             "{name} = {mark:?}"
         );
-        let item = code_item(&store, &key).await;
+        let item = code_item(store.table(), &key).await;
         let mut left: Vec<&str> = item.keys().map(String::as_str).collect();
         left.sort_unstable();
         assert_eq!(

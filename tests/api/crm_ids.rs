@@ -5,12 +5,14 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use guest_token_broker::domain::{CrmId, Pseudonymiser};
+use guest_token_broker::domain::CrmId;
 use proptest::prelude::*;
 
 use crate::deployment::{Deployment, body_of};
 use crate::fleet::{error_code, post, status};
+use crate::helpers::hash_of;
 use test_kit::aws::dynamodb;
+use test_kit::emulators::python;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_id_with_an_invisible_format_character_is_a_400_through_the_binary_and_reaches_nothing() {
@@ -43,12 +45,13 @@ async fn an_id_with_an_invisible_format_character_is_a_400_through_the_binary_an
     );
 }
 
-/// Python's SHA-256 of each id's UTF-8 bytes, as the utility stored them: one `python3` run.
+/// Python's SHA-256 of each id's UTF-8 bytes, as the utility stored them: one run of the
+/// project's Python (`test_kit::emulators::python`).
 fn python_sha256(ids: &[String]) -> Vec<String> {
     let script = "import sys, json, hashlib\n\
                   ids = json.load(sys.stdin)\n\
                   print(json.dumps([hashlib.sha256(i.encode('utf-8')).hexdigest() for i in ids]))";
-    let mut python = Command::new("python3")
+    let mut python = Command::new(python())
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -80,7 +83,7 @@ proptest! {
         prop_assume!(!accepted.is_empty());
         let ours: Vec<String> = accepted
             .iter()
-            .map(|id| Pseudonymiser::Sha256.hash(&CrmId::parse(id).unwrap()).as_str().to_owned())
+            .map(|id| hash_of(id).as_str().to_owned())
             .collect();
         prop_assert_eq!(ours, python_sha256(&accepted));
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use guest_token_broker::store::{DynamoDbStore, SessionStore, StoreError};
 
 use super::RETENTION;
+use crate::fleet::closed_port_url;
 use crate::helpers::{Options, TestApp, credential_source, hash_of, pair, spawn_app_on, upstream_calls};
 use test_kit::aws::dynamodb;
 use test_kit::emulators::dynalite;
@@ -56,10 +57,7 @@ async fn a_missing_table_is_a_configuration_error_named_in_the_log_only() {
 
 #[tokio::test]
 async fn an_unreachable_dynamodb_is_503_and_nothing_is_created_upstream() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let endpoint = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    let store = store_at(endpoint).await;
+    let store = store_at(closed_port_url()).await;
     let app = app_on(store, Options::default()).await;
 
     let reply = app.post_token("CRM-1").await;

@@ -21,7 +21,7 @@ use test_kit::template::Template;
 use test_kit::waf::RateBasedRule;
 use tokio::sync::watch;
 
-use crate::fleet::metrics_records;
+use crate::fleet::{counts_of, metrics_records};
 use crate::slot_limit::{Answer, K, OIDC_SLOTS, Routing, Stack, customers};
 
 const FLOODER: [u8; 4] = [127, 0, 0, 2];
@@ -122,10 +122,7 @@ async fn flood_while_first_tokens(waf: Option<Arc<RateBasedRule>>, limit: usize)
         .collect();
     stack.guest.stop();
     let lines: Vec<String> = stack.oidc.stop().into_iter().flatten().collect();
-    let invalid_clients = metrics_records(&lines)
-        .iter()
-        .map(|record| record["OidcInvalidClient"].as_u64().unwrap_or_default())
-        .sum();
+    let invalid_clients = counts_of(&metrics_records(&lines), "OidcInvalidClient").iter().sum();
     Run {
         answers,
         callbacks_throttled,

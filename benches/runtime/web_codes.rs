@@ -14,8 +14,8 @@ use test_kit::runtime_harness::Outcome;
 
 use crate::web_world::{Function, GUEST_BINARY, Running, UpstreamMode, WebWorld};
 
-/// The REST API's `POST /auth-codes` sample event.
-const SAMPLE_EVENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events/rest-api-post-auth-codes.json");
+/// The REST API's `POST /auth-codes` sample event (read once, into [`WebWorld`]'s `code_event`).
+pub(crate) const CODE_SAMPLE_EVENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events/rest-api-post-auth-codes.json");
 
 /// Whose code a fresh instance is first asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,14 +35,14 @@ pub struct CodeRun {
     pub throttled_periods: u64,
 }
 
-fn code_event(crm_id: &str) -> Value {
-    let text = std::fs::read_to_string(SAMPLE_EVENT).unwrap_or_else(|err| panic!("cannot read {SAMPLE_EVENT}: {err}"));
-    let mut event: Value = serde_json::from_str(&text).expect("the sample event is JSON");
-    event["body"] = BASE64.encode(json!({ "crmId": crm_id }).to_string()).into();
-    event
-}
-
 impl WebWorld {
+    /// The sample `POST /auth-codes` event for `crm_id` (its body base64, as the REST API sends it).
+    fn code_event(&self, crm_id: &str) -> Value {
+        let mut event = self.code_event.clone();
+        event["body"] = BASE64.encode(json!({ "crmId": crm_id }).to_string()).into();
+        event
+    }
+
     /// A fresh guest function in web messaging mode: a code for `first` (a known customer is one
     /// an earlier run made), then `warm` new customers, each asking twice.
     pub async fn code_run(&self, first: FirstCode, warm: usize, known: &mut Option<String>) -> CodeRun {
@@ -55,12 +55,12 @@ impl WebWorld {
             (FirstCode::KnownCustomer, None) => panic!("a known customer's run needs a new customer's run first"),
             (FirstCode::NewCustomer, _) => format!("CRM-auth-code-{}", self.new_customer()),
         };
-        let cold = code(&mut guest, &customer).await;
+        let cold = code(&mut guest, self.code_event(&customer)).await;
         let (mut warm_new, mut warm_known) = (Vec::with_capacity(warm), Vec::with_capacity(warm));
         for _ in 0..warm {
             let customer = format!("CRM-auth-code-{}", self.new_customer());
-            warm_new.push(code(&mut guest, &customer).await);
-            warm_known.push(code(&mut guest, &customer).await);
+            warm_new.push(code(&mut guest, self.code_event(&customer)).await);
+            warm_known.push(code(&mut guest, self.code_event(&customer)).await);
             *known = Some(customer);
         }
         CodeRun {
@@ -73,9 +73,9 @@ impl WebWorld {
     }
 }
 
-/// One code for `crm_id`: the invocation, from handing the event out to the answer.
-async fn code(guest: &mut Running, crm_id: &str) -> Duration {
-    let outcome = guest.harness.invoke(code_event(crm_id)).await;
+/// One code (`event` asks for it): the invocation, from handing the event out to the answer.
+async fn code(guest: &mut Running, event: Value) -> Duration {
+    let outcome = guest.harness.invoke(event).await;
     let answered = Instant::now();
     let handed_out = guest.harness.last_handed_out().expect("the invocation was handed out");
     if !matches!(&outcome, Outcome::Response(response) if response["statusCode"] == 200) {

@@ -26,7 +26,8 @@ use test_kit::runtime_harness::{Backends, Outcome, RuntimeHarness, lambda_env};
 
 use crate::callback_front::{Callback, CallbackFront};
 use crate::cgroup::{Cgroup, MemorySize, SizeGroups};
-use crate::world::{Conditions, World, sample_event, with_crm_id};
+use crate::web_codes::CODE_SAMPLE_EVENT;
+use crate::world::{Conditions, World, read_event, sample_event, with_crm_id};
 use crate::{INIT_DEADLINE, progress};
 
 pub(crate) const GUEST_BINARY: &str = env!("CARGO_BIN_EXE_guest-token-broker");
@@ -73,6 +74,8 @@ pub struct WebWorld {
     /// The provider's own variables, but its issuer (each pair has a front of its own).
     oidc_env: Vec<(&'static str, String)>,
     event: Value,
+    /// The REST API's `POST /auth-codes` sample event, read once ([`crate::web_codes`]).
+    pub(crate) code_event: Value,
     customers: Cell<usize>,
 }
 
@@ -102,6 +105,7 @@ impl WebWorld {
             shared_env,
             oidc_env,
             event: sample_event(),
+            code_event: read_event(CODE_SAMPLE_EVENT),
             customers: Cell::new(0),
         }
     }

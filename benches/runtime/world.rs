@@ -20,7 +20,7 @@ use crate::*;
 mod events;
 mod function;
 
-pub(crate) use events::{comparable, expect_hit, sample_event, time_trivial_invocations, with_crm_id};
+pub(crate) use events::{comparable, expect_hit, read_event, sample_event, time_trivial_invocations, with_crm_id};
 pub(crate) use function::{Conditions, InitRun, Subject, python_dir, python_task_root};
 
 /// AWS over TLS: the run's certificate authority and the terminator in front of the proxy.

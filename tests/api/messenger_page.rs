@@ -14,8 +14,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use genesys_sandbox::server::{self as http_server};
 use http::{Request, Response, StatusCode};
@@ -23,9 +21,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::deployment::{keys_of, sample_event};
+use crate::deployment::keys_of;
 use crate::fleet::status;
-use crate::web_fleet::{REDIRECT_URI, WebFleet};
+use crate::web_fleet::{REDIRECT_URI, WebFleet, auth_code_event};
 
 const WORKSPACE: &str = env!("CARGO_MANIFEST_DIR");
 const MARKER: &str = "<!-- docs/examples/auth-provider.js -->\n```js\n";
@@ -100,9 +98,7 @@ async fn brand_site(
                         "nonce": body["nonce"],
                         "givenName": "Ada",
                     });
-                    let mut event = sample_event("rest-api-post-auth-codes.json");
-                    event["body"] = BASE64.encode(call.to_string()).into();
-                    let reply = harness.invoke(event).await.response();
+                    let reply = harness.invoke(auth_code_event(&call)).await.response();
                     let code = StatusCode::from_u16(status(&reply) as u16).unwrap_or(StatusCode::BAD_GATEWAY);
                     answer(
                         code,

@@ -146,11 +146,9 @@ impl WebFleet {
         self.harness.invoke(rest_api_post(&crm_body(crm_id))).await.response()
     }
 
-    /// POST /auth-codes with `body`, as the REST API shapes it (the sample event's).
+    /// POST /auth-codes with `body` ([`auth_code_event`]).
     pub async fn auth_code(&self, body: &Value) -> Value {
-        let mut event = sample_event("rest-api-post-auth-codes.json");
-        event["body"] = BASE64.encode(body.to_string()).into();
-        self.harness.invoke(event).await.response()
+        self.harness.invoke(auth_code_event(body)).await.response()
     }
 
     /// What a code answer resolved, handed to the sandbox as the Messenger's Auth plugin hands it
@@ -318,6 +316,13 @@ impl TokenReply {
             "{self:?}"
         );
     }
+}
+
+/// POST /auth-codes with `body`, as the REST API shapes it (the sample event's).
+pub fn auth_code_event(body: &Value) -> Value {
+    let mut event = sample_event("rest-api-post-auth-codes.json");
+    event["body"] = BASE64.encode(body.to_string()).into();
+    event
 }
 
 /// Waits (a poll with a deadline) until `expires_at` (RFC 3339, a jwt's expiry) has passed.

@@ -38,9 +38,13 @@ pub(crate) fn expect_hit(subject: Subject, outcome: &Outcome, lines: &[String]) 
 }
 
 pub(crate) fn sample_event() -> Value {
-    let text = std::fs::read_to_string(SAMPLE_EVENT).unwrap_or_else(|err| panic!("cannot read {SAMPLE_EVENT}: {err}"));
-    let event: Value = serde_json::from_str(&text).expect("the sample event is JSON");
-    with_crm_id(&event, CUSTOMER)
+    with_crm_id(&read_event(SAMPLE_EVENT), CUSTOMER)
+}
+
+/// The event stored at `path` (a sample event file), read once by whoever keeps it.
+pub(crate) fn read_event(path: &str) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+    serde_json::from_str(&text).expect("the sample event is JSON")
 }
 
 pub(crate) fn with_crm_id(event: &Value, crm_id: &str) -> Value {

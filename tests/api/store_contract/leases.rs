@@ -99,22 +99,9 @@ async fn only_the_owner_releases_a_lease<S: SessionStore>(store: S) {
     assert_eq!(read(&store, &hash).await.refresh_lease, None);
 }
 
-async fn a_new_guest_session_is_leased_for_its_first_token_by_its_stamp<S: SessionStore>(store: S) {
-    let hash = hash_of("CRM-placeholder");
-    let first = hold(10);
-    store.put_guest(&hash, &guest("g-1"), &first, at(0)).await.unwrap();
-    let stamp = read(&store, &hash).await.token_stamp;
-    store.release_token_lease(&hash, &first.owner).await.unwrap();
-    assert!(
-        store
-            .lease_token_refresh(&hash, &guest("g-1"), stamp.as_deref(), &hold(10), at(0))
-            .await
-            .unwrap()
-    );
-}
-
 /// The code path (`POST /auth-codes`): a new guest stored and its first-token lease given back at
-/// once; the guest stays, and the next token request leases it at once, before the lease's time.
+/// once; the guest and its stamp stay, and the next token request leases it by that stamp at once,
+/// before the lease's time.
 async fn a_new_guests_first_token_lease_given_back_frees_it_for_the_next_request<S: SessionStore>(store: S) {
     let hash = hash_of("CRM-code-path");
     let lease = hold(10);
@@ -122,9 +109,14 @@ async fn a_new_guests_first_token_lease_given_back_frees_it_for_the_next_request
         store.put_guest(&hash, &guest("g-1"), &lease, at(0)).await.unwrap(),
         GuestStored::Ours
     );
+    let stamp_while_leased = read(&store, &hash).await.token_stamp;
     store.release_token_lease(&hash, &lease.owner).await.unwrap();
     let record = read(&store, &hash).await;
     assert_eq!((record.guest_id, record.refresh_lease), (Some(guest("g-1")), None));
+    assert_eq!(
+        record.token_stamp, stamp_while_leased,
+        "giving the lease back keeps the stamp"
+    );
     let seen = record.token_stamp.as_deref();
     assert!(
         store
@@ -137,6 +129,5 @@ async fn a_new_guests_first_token_lease_given_back_frees_it_for_the_next_request
 contract!(
     a_refresh_lease_is_exclusive_and_tied_to_the_guest_and_token_seen,
     only_the_owner_releases_a_lease,
-    a_new_guest_session_is_leased_for_its_first_token_by_its_stamp,
     a_new_guests_first_token_lease_given_back_frees_it_for_the_next_request,
 );

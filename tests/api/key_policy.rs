@@ -8,7 +8,7 @@
 //! IAM does (case-insensitive, `*` and `?`).
 
 use serde_json::{Value, json};
-use test_kit::template::Template;
+use test_kit::template::{Template, action_matches, allows, statements, strings};
 
 /// A key, the role that alone may use it, and the actions that use it (or reveal what it guards).
 struct Key {
@@ -32,8 +32,8 @@ const REFRESH_TOKEN_KEY: Key = Key {
 const KEYS: [Key; 2] = [SIGNING_KEY, REFRESH_TOKEN_KEY];
 
 impl Key {
-    fn properties(&self) -> Value {
-        Template::load().resource(self.resource)["Properties"].clone()
+    fn properties<'t>(&self, template: &'t Template) -> &'t Value {
+        &template.resource(self.resource)["Properties"]
     }
 
     fn user_arn(&self) -> Value {
@@ -58,57 +58,6 @@ impl Key {
     }
 }
 
-/// IAM's action matching: case-insensitive, `*` any run of characters, `?` one character.
-fn action_matches(pattern: &str, action: &str) -> bool {
-    fn matches(pattern: &[u8], action: &[u8]) -> bool {
-        match (pattern.split_first(), action.split_first()) {
-            (None, None) => true,
-            (Some((b'*', rest)), _) => matches(rest, action) || (!action.is_empty() && matches(pattern, &action[1..])),
-            (Some((p, rest)), Some((a, tail))) => (*p == b'?' || p.eq_ignore_ascii_case(a)) && matches(rest, tail),
-            _ => false,
-        }
-    }
-    matches(pattern.as_bytes(), action.as_bytes())
-}
-
-fn strings(value: &Value) -> Vec<&str> {
-    match value {
-        Value::String(one) => vec![one.as_str()],
-        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    }
-}
-
-/// Whether an `Allow` statement allows `action` (`Action` matching it, or `NotAction` not).
-/// (Also read by the OIDC role's check in `code_replays.rs`.)
-pub(crate) fn allows(statement: &Value, action: &str) -> bool {
-    if statement["Effect"] != "Allow" {
-        return false;
-    }
-    let any = |patterns: &Value| strings(patterns).iter().any(|pattern| action_matches(pattern, action));
-    match statement.get("NotAction") {
-        Some(not_actions) => !any(not_actions),
-        None => any(&statement["Action"]),
-    }
-}
-
-/// The policy's statements, each branch of an `Fn::If` on its own (`AWS::NoValue` left out).
-pub(crate) fn statements(policy: &Value) -> Vec<Value> {
-    let mut out = Vec::new();
-    for statement in policy["Statement"].as_array().expect("a Statement list") {
-        match statement.get("Fn::If") {
-            Some(branches) => out.extend(
-                branches.as_array().expect("Fn::If's three items")[1..]
-                    .iter()
-                    .filter(|branch| **branch != json!({"Ref": "AWS::NoValue"}))
-                    .cloned(),
-            ),
-            None => out.push(statement.clone()),
-        }
-    }
-    out
-}
-
 /// Each statement that allows a guarded action to someone it should not: (sid, action, principal).
 fn overreaching_grants(key: &Key, policy: &Value) -> Vec<(String, &'static str, Value)> {
     let mut found = Vec::new();
@@ -129,8 +78,9 @@ fn overreaching_grants(key: &Key, policy: &Value) -> Vec<(String, &'static str, 
 
 #[test]
 fn no_statement_of_either_key_policy_lets_another_principal_use_the_key_change_the_policy_or_grant() {
+    let template = Template::load();
     for key in KEYS {
-        let policy = &key.properties()["KeyPolicy"];
+        let policy = &key.properties(&template)["KeyPolicy"];
         assert_eq!(overreaching_grants(&key, policy), [], "{}: {policy:#}", key.resource);
         assert!(
             statements(policy)
@@ -159,8 +109,9 @@ fn no_statement_of_either_key_policy_lets_another_principal_use_the_key_change_t
 
 #[test]
 fn both_key_policies_deny_every_grant_and_every_other_user_explicitly() {
+    let template = Template::load();
     for key in KEYS {
-        let policy = &key.properties()["KeyPolicy"];
+        let policy = &key.properties(&template)["KeyPolicy"];
         let denies: Vec<Value> = statements(policy)
             .into_iter()
             .filter(|statement| statement["Effect"] == "Deny" && statement["Principal"]["AWS"] == "*")
@@ -187,16 +138,17 @@ fn both_key_policies_deny_every_grant_and_every_other_user_explicitly() {
 
 #[test]
 fn a_key_policy_nobody_may_change_is_created_only_by_saying_so() {
+    let template = Template::load();
     for key in KEYS {
         assert_eq!(
-            key.properties()["BypassPolicyLockoutSafetyCheck"],
+            key.properties(&template)["BypassPolicyLockoutSafetyCheck"],
             json!({"Fn::If": ["HasKmsKeyAdministrators", false, true]}),
             "{}: KMS's lock-out check stays on while administrators are named",
             key.resource
         );
     }
     assert_eq!(
-        Template::load().json()["Conditions"]["HasKmsKeyAdministrators"],
+        template.json()["Conditions"]["HasKmsKeyAdministrators"],
         json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "KmsKeyAdministratorArns"}, ""]}]})
     );
 }

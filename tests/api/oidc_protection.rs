@@ -8,7 +8,7 @@
 //! the Authorization header; and the attack's signs are alarmed.
 
 use serde_json::{Value, json};
-use test_kit::template::Template;
+use test_kit::template::{Template, assert_alarmed};
 
 const OIDC_ROUTES: [(&str, &str); 3] = [
     ("GET", "/.well-known/openid-configuration"),
@@ -202,24 +202,13 @@ fn blocked_requests_are_logged_without_the_authorization_header() {
 #[test]
 fn the_oidc_apis_blocks_throttles_4xx_and_refused_clients_are_alarmed_to_the_alarm_topic() {
     let template = Template::load();
-    let topic = json!({"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]});
     for (alarm, namespace, metric) in [
         ("OidcRateLimitBlocksAlarm", "AWS/WAFV2", "BlockedRequests"),
         ("OidcApi429sAlarm", "GuestTokenBroker", "OidcApi429s"),
         ("OidcApi4xxAlarm", "AWS/ApiGateway", "4XXError"),
         ("OidcInvalidClientAlarm", "GuestTokenBroker", "OidcInvalidClient"),
     ] {
-        let properties = &template.resource(alarm)["Properties"];
-        assert_eq!(
-            (&properties["Namespace"], &properties["MetricName"]),
-            (&json!(namespace), &json!(metric))
-        );
-        assert_eq!(properties["AlarmActions"], topic, "{alarm}");
-        let dashboard = template.resource("Dashboard")["Properties"]["DashboardBody"].to_string();
-        assert!(
-            dashboard.contains(&format!("${{{alarm}.Arn}}")),
-            "{alarm} is on the dashboard"
-        );
+        assert_alarmed(&template, alarm, namespace, metric);
     }
     let blocks = &template.resource("OidcRateLimitBlocksAlarm")["Properties"]["Dimensions"];
     assert!(

@@ -3,9 +3,10 @@
 //! intrinsic functions (`!Ref X`, `!Sub`, `!GetAtt A.B`, …) become their JSON forms (`{"Ref": "X"}`,
 //! `{"Fn::Sub": …}`, `{"Fn::GetAtt": ["A", "B"]}`), so a check reads one shape whichever form the
 //! template uses, and a model reads its settings from the parameters' defaults rather than
-//! restating them.
+//! restating them. Beside it, the checks every alarm shares ([`assert_alarmed`]) and IAM's reading
+//! of a policy's statements ([`statements`], [`allows`]).
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use serde_norway::Value as Yaml;
 
 /// The repository's `template.yaml`.
@@ -72,6 +73,78 @@ impl Template {
     }
 }
 
+/// The alarm `alarm` watches `namespace`'s `metric`, notifies the alarm topic when there is one,
+/// and is on the dashboard.
+#[track_caller]
+pub fn assert_alarmed(template: &Template, alarm: &str, namespace: &str, metric: &str) {
+    let properties = &template.resource(alarm)["Properties"];
+    assert_eq!(
+        (&properties["Namespace"], &properties["MetricName"]),
+        (&json!(namespace), &json!(metric)),
+        "{alarm}"
+    );
+    let topic = json!({"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]});
+    assert_eq!(properties["AlarmActions"], topic, "{alarm}");
+    let dashboard = template.resource("Dashboard")["Properties"]["DashboardBody"].to_string();
+    assert!(
+        dashboard.contains(&format!("${{{alarm}.Arn}}")),
+        "{alarm} is on the dashboard"
+    );
+}
+
+// IAM and KMS policies as the template writes them, read as IAM reads them.
+
+/// IAM's action matching: case-insensitive, `*` any run of characters, `?` one character.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    fn matches(pattern: &[u8], action: &[u8]) -> bool {
+        match (pattern.split_first(), action.split_first()) {
+            (None, None) => true,
+            (Some((b'*', rest)), _) => matches(rest, action) || (!action.is_empty() && matches(pattern, &action[1..])),
+            (Some((p, rest)), Some((a, tail))) => (*p == b'?' || p.eq_ignore_ascii_case(a)) && matches(rest, tail),
+            _ => false,
+        }
+    }
+    matches(pattern.as_bytes(), action.as_bytes())
+}
+
+/// A policy field that is one string or a list of them, as a list.
+pub fn strings(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
+/// Whether an `Allow` statement allows `action` (`Action` matching it, or `NotAction` not).
+pub fn allows(statement: &Value, action: &str) -> bool {
+    if statement["Effect"] != "Allow" {
+        return false;
+    }
+    let any = |patterns: &Value| strings(patterns).iter().any(|pattern| action_matches(pattern, action));
+    match statement.get("NotAction") {
+        Some(not_actions) => !any(not_actions),
+        None => any(&statement["Action"]),
+    }
+}
+
+/// The policy's statements, each branch of an `Fn::If` on its own (`AWS::NoValue` left out).
+pub fn statements(policy: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for statement in policy["Statement"].as_array().expect("a Statement list") {
+        match statement.get("Fn::If") {
+            Some(branches) => out.extend(
+                branches.as_array().expect("Fn::If's three items")[1..]
+                    .iter()
+                    .filter(|branch| **branch != json!({"Ref": "AWS::NoValue"}))
+                    .cloned(),
+            ),
+            None => out.push(statement.clone()),
+        }
+    }
+    out
+}
+
 /// YAML to the JSON form CloudFormation reads: a tagged value `!Name v` is `{"Fn::Name": v}`
 /// (`{"Ref": v}` for `!Ref`, `{"Condition": v}` for `!Condition`), and `!GetAtt A.B` is
 /// `{"Fn::GetAtt": ["A", "B"]}`.
@@ -115,7 +188,6 @@ fn key_text(key: Yaml) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn short_forms_read_as_the_json_forms_of_the_intrinsic_functions() {

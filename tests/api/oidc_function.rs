@@ -4,7 +4,6 @@
 //! client secret is read at most once per retry interval while strangers learn nothing of it
 //! (every AWS call of the function goes through the fleet's counting proxy).
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use genesys_sandbox::{DEFAULT_OIDC_CLIENT_ID, DEFAULT_OIDC_CLIENT_SECRET};
@@ -172,15 +171,7 @@ fn assert_fixed_server_error(reply: &TokenReply, secret: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_or_deleted_client_secret_is_read_once_per_retry_interval_and_strangers_get_a_fixed_server_error() {
-    type Break = fn(&str) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
-    let cases: [(Break, &str); 2] = [
-        (
-            |name| Box::pin(rotate_secret(name, "{not json")),
-            "is not a JSON object",
-        ),
-        (|name| Box::pin(delete_secret(name)), "does not exist"),
-    ];
-    for (break_secret, logged) in cases {
+    for broken in ["malformed", "deleted"] {
         // Secrets Manager fails through the provider's init: it starts with nothing cached.
         let mut fleet = WebFleet::start_with(1, |backends| {
             backends
@@ -189,7 +180,17 @@ async fn a_malformed_or_deleted_client_secret_is_read_once_per_retry_interval_an
         })
         .await;
         fleet.proxy.stop_failing();
-        break_secret(&fleet.oidc_secret).await;
+        let logged = match broken {
+            "malformed" => {
+                rotate_secret(&fleet.oidc_secret, "{not json").await;
+                "is not a JSON object"
+            }
+            "deleted" => {
+                delete_secret(&fleet.oidc_secret).await;
+                "does not exist"
+            }
+            other => unreachable!("no such case: {other}"),
+        };
         fleet.proxy.take();
 
         // Refused at once until the init failure's interval has passed and a request reads the

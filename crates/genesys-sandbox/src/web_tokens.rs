@@ -196,9 +196,9 @@ pub(crate) fn as_messenger_exchange(req: Request<Bytes>) -> Result<Request<Bytes
     let mut oauth = Map::new();
     oauth.insert("code".into(), code.into());
     oauth.insert("redirectUri".into(), redirect_uri.into());
-    for (resolved_as, sent_as) in [("nonce", "nonce"), ("codeVerifier", "codeVerifier")] {
-        if let Some(value) = text(resolved_as) {
-            oauth.insert(sent_as.into(), value.into());
+    for name in ["nonce", "codeVerifier"] {
+        if let Some(value) = text(name) {
+            oauth.insert(name.into(), value.into());
         }
     }
     let deployment_id = text("deploymentId").unwrap_or_else(|| DEFAULT_DEPLOYMENT_ID.to_owned());

@@ -33,6 +33,13 @@ pub const GUEST_EVENTS_IN_ORDER: [&str; 6] = [
     "malformed-request.json",
     "rest-api-post-auth-codes.json",
 ];
+/// The OIDC provider function's sample events (files in `events/`): discovery, the JWKS, a token
+/// request.
+pub const OIDC_EVENTS: [&str; 3] = [
+    "rest-api-get-oidc-discovery.json",
+    "rest-api-get-oidc-jwks.json",
+    "rest-api-post-oidc-token.json",
+];
 
 /// One function instance on a harness, with the sandbox as Genesys and dynalite and moto as AWS.
 pub struct Deployment {

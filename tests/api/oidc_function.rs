@@ -12,7 +12,7 @@ use guest_token_broker::secrets::FAILED_READ_RETRY_INTERVAL;
 use test_kit::aws::{delete_secret, rotate_secret};
 use test_kit::aws_proxy::{AwsFault, AwsProxy, FaultRule};
 
-use crate::deployment::{body_of, sample_event};
+use crate::deployment::{OIDC_EVENTS, body_of, sample_event};
 use crate::fleet::status;
 use crate::oidc_codes::{CLIENT, redeem};
 use crate::web_fleet::{REDIRECT_URI, TokenReply, WebFleet};
@@ -94,15 +94,16 @@ async fn the_oidc_sample_events_get_discovery_the_jwks_and_a_clean_refusal_of_an
         let harness = std::sync::Arc::clone(&fleet.oidc_harness);
         async move { harness.invoke(sample_event(name)).await.response() }
     };
-    let discovery = invoke("rest-api-get-oidc-discovery.json").await;
+    let [discovery_event, jwks_event, token_event] = OIDC_EVENTS;
+    let discovery = invoke(discovery_event).await;
     assert_eq!(status(&discovery), 200, "{discovery}");
     assert_eq!(body_of(&discovery)["issuer"], fleet.issuer.as_str());
     assert_eq!(body_of(&discovery)["code_challenge_methods_supported"][0], "S256");
-    let jwks = invoke("rest-api-get-oidc-jwks.json").await;
+    let jwks = invoke(jwks_event).await;
     assert_eq!(status(&jwks), 200, "{jwks}");
     assert_eq!(body_of(&jwks)["keys"][0]["alg"], "RS256");
     // The sample's client is the sandbox's integration's; no code it could carry was ever issued.
-    let token = invoke("rest-api-post-oidc-token.json").await;
+    let token = invoke(token_event).await;
     assert_eq!(status(&token), 400, "{token}");
     assert_eq!(body_of(&token)["error"], "invalid_grant");
     assert_eq!(token["multiValueHeaders"]["cache-control"][0], "no-store", "{token}");

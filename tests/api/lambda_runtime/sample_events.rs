@@ -8,19 +8,13 @@ use serde_json::{Value, json};
 
 use super::{assert_http_api_response, assert_rest_api_response};
 use crate::deployment::{
-    Deployment, EVENTS_DIR, GUEST_EVENTS_IN_ORDER, SAMPLE_CRM_ID, assert_token_body, body_of, sample_event,
+    Deployment, EVENTS_DIR, GUEST_EVENTS_IN_ORDER, OIDC_EVENTS, SAMPLE_CRM_ID, assert_token_body, body_of, sample_event,
 };
 use crate::helpers::upstream_calls;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_sample_event_gets_its_expected_result() {
     let order = GUEST_EVENTS_IN_ORDER;
-    // The OpenID Connect provider function's events: tests/api/oidc_function.rs runs them.
-    let oidc_events = [
-        "rest-api-get-oidc-discovery.json",
-        "rest-api-get-oidc-jwks.json",
-        "rest-api-post-oidc-token.json",
-    ];
     let files: BTreeSet<String> = std::fs::read_dir(EVENTS_DIR)
         .expect("events/ exists")
         .map(|entry| {
@@ -33,7 +27,8 @@ async fn every_sample_event_gets_its_expected_result() {
         .collect();
     let expected: BTreeSet<String> = order[1..]
         .iter()
-        .chain(&oidc_events)
+        // The OpenID Connect provider function's events: tests/api/oidc_function.rs runs them.
+        .chain(&OIDC_EVENTS)
         .map(|name| (*name).to_owned())
         .collect();
     assert_eq!(
